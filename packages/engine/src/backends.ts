@@ -1,0 +1,283 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tf } from './tf.js';
+import { registerWasmTrainingKernels } from './wasm/register.js';
+
+/** Backends, best first. `auto` takes the first that initialises and trains a tiny conv. */
+export const BACKEND_NAMES = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+export type BackendChoice = BackendName | 'auto';
+
+export interface BackendReport {
+  name: BackendName;
+  available: boolean;
+  selected: boolean;
+  /** Why it is unavailable; null when it is available. */
+  reason: string | null;
+  /** The device it runs on (GPU adapter name where there is one); null when unavailable. */
+  device: string | null;
+}
+
+export class BackendUnavailableError extends Error {
+  constructor(
+    readonly backend: BackendName,
+    readonly reason: string,
+  ) {
+    super(`backend '${backend}' is unavailable: ${reason}`);
+    this.name = 'BackendUnavailableError';
+  }
+}
+
+export function isBackendChoice(value: string): value is BackendChoice {
+  return value === 'auto' || (BACKEND_NAMES as readonly string[]).includes(value);
+}
+
+/** Parses a user-supplied backend name, naming where it came from when it is wrong. */
+export function parseBackendChoice(value: string, source: string): BackendChoice {
+  if (!isBackendChoice(value)) {
+    throw new Error(
+      `${source}: unknown backend '${value}'; expected one of auto, ${BACKEND_NAMES.join(', ')}`,
+    );
+  }
+  return value;
+}
+
+/** The backend asked for by PRUNEFUSE_BACKEND, or 'auto'. */
+export function backendChoiceFromEnv(env: NodeJS.ProcessEnv = process.env): BackendChoice {
+  const value = env.PRUNEFUSE_BACKEND;
+  return value ? parseBackendChoice(value, 'PRUNEFUSE_BACKEND') : 'auto';
+}
+
+const prepared = new Map<BackendName, Promise<string>>();
+let activeDevice: string | null = null;
+
+/**
+ * Makes `name` the active tfjs backend, or throws BackendUnavailableError with a reason
+ * a user can act on. Preparation (loading native code, finding an adapter) happens
+ * once per process; the smoke test proves the backend can train, not just load.
+ */
+export async function useBackend(name: BackendName): Promise<string> {
+  let preparation = prepared.get(name);
+  if (!preparation) {
+    preparation = prepare(name).then(async (device) => {
+      await activate(name);
+      await smokeTest(name);
+      return device;
+    });
+    prepared.set(name, preparation);
+  }
+  const device = await preparation;
+  await activate(name);
+  activeDevice = device;
+  return device;
+}
+
+/** Selects a backend: a forced one must work, `auto` takes the best that does. */
+export async function selectBackend(choice: BackendChoice = backendChoiceFromEnv()): Promise<{
+  name: BackendName;
+  device: string;
+}> {
+  if (choice !== 'auto') return { name: choice, device: await useBackend(choice) };
+  const reasons: string[] = [];
+  for (const name of BACKEND_NAMES) {
+    try {
+      return { name, device: await useBackend(name) };
+    } catch (error) {
+      if (!(error instanceof BackendUnavailableError)) throw error;
+      reasons.push(`${name}: ${error.reason}`);
+    }
+  }
+  throw new Error(`no backend could be initialised:\n  ${reasons.join('\n  ')}`);
+}
+
+/** Every backend with its availability; the selected one is left active. */
+export async function probeBackends(
+  choice: BackendChoice = backendChoiceFromEnv(),
+): Promise<BackendReport[]> {
+  const reports: BackendReport[] = [];
+  for (const name of BACKEND_NAMES) {
+    try {
+      const device = await useBackend(name);
+      reports.push({ name, available: true, selected: false, reason: null, device });
+    } catch (error) {
+      if (!(error instanceof BackendUnavailableError)) throw error;
+      reports.push({ name, available: false, selected: false, reason: error.reason, device: null });
+    }
+  }
+  const chosen =
+    choice === 'auto' ? reports.find((r) => r.available) : reports.find((r) => r.name === choice);
+  if (chosen?.available) {
+    chosen.selected = true;
+    await useBackend(chosen.name);
+  }
+  return reports;
+}
+
+/** The active backend's name and device, or null before any selection. */
+export function activeBackend(): { name: BackendName; device: string } | null {
+  const name = tf.getBackend() as BackendName | undefined;
+  if (!name || activeDevice === null) return null;
+  return { name, device: activeDevice };
+}
+
+async function activate(name: BackendName): Promise<void> {
+  if (tf.getBackend() === name) return;
+  let ok: boolean;
+  try {
+    ok = await tf.setBackend(name);
+  } catch (error) {
+    throw new BackendUnavailableError(name, `initialisation failed: ${messageOf(error)}`);
+  }
+  if (!ok) throw new BackendUnavailableError(name, 'tfjs could not initialise it');
+}
+
+async function smokeTest(name: BackendName): Promise<void> {
+  try {
+    const gradient = tf.tidy(() => {
+      const x = tf.ones([1, 5, 5, 2]) as tf.Tensor4D;
+      const w = tf.ones([3, 3, 2, 3]) as tf.Tensor4D;
+      const grads = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same')),
+      );
+      return grads([x, w])[1]!;
+    });
+    const values = await gradient.data();
+    gradient.dispose();
+    // The centre tap of the filter gradient sees all 25 pixels of the all-ones input.
+    if (values[4 * 2 * 3] !== 25) throw new Error(`wrong filter gradient ${values[4 * 2 * 3]}`);
+  } catch (error) {
+    throw new BackendUnavailableError(name, `failed a conv training step: ${messageOf(error)}`);
+  }
+}
+
+function prepare(name: BackendName): Promise<string> {
+  switch (name) {
+    case 'tensorflow':
+      return prepareTensorflow();
+    case 'webgpu':
+      return prepareWebgpu();
+    case 'wasm':
+      return prepareWasm();
+    case 'cpu':
+      return Promise.resolve(`CPU (JavaScript, ${cpuSummary()})`);
+  }
+}
+
+const TENSORFLOW_HINT =
+  'not installed; for CUDA 11.2 + cuDNN 8.1 run `pnpm add -w @tensorflow/tfjs-node-gpu@4.22.0` ' +
+  '(or `pnpm add -w @tensorflow/tfjs-node@4.22.0` for libtensorflow on the CPU); ' +
+  'both download libtensorflow at install time and need internet';
+
+async function prepareTensorflow(): Promise<string> {
+  for (const [pkg, device] of [
+    ['@tensorflow/tfjs-node-gpu', 'CUDA GPU (libtensorflow, tfjs-node-gpu)'],
+    ['@tensorflow/tfjs-node', `CPU (libtensorflow, ${cpuSummary()})`],
+  ] as const) {
+    const resolved = resolveOptional(pkg);
+    if (!resolved) continue;
+    try {
+      await import(resolved);
+    } catch (error) {
+      throw new BackendUnavailableError('tensorflow', `${pkg} is installed but failed to load: ${messageOf(error)}`);
+    }
+    return device;
+  }
+  throw new BackendUnavailableError('tensorflow', TENSORFLOW_HINT);
+}
+
+/** Resolves an optional package from the user's project first, then from this package. */
+function resolveOptional(pkg: string): string | null {
+  for (const base of [path.join(process.cwd(), 'package.json'), fileURLToPath(import.meta.url)]) {
+    try {
+      return createRequire(base).resolve(pkg);
+    } catch {
+      // not installed from this base
+    }
+  }
+  return null;
+}
+
+async function prepareWebgpu(): Promise<string> {
+  let dawn: typeof import('webgpu');
+  try {
+    dawn = await import('webgpu');
+  } catch (error) {
+    throw new BackendUnavailableError(
+      'webgpu',
+      `could not load Dawn (npm package 'webgpu', dawn.node): ${messageOf(error)}`,
+    );
+  }
+  Object.assign(globalThis, dawn.globals);
+  const gpu = dawn.create([]);
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) {
+    throw new BackendUnavailableError(
+      'webgpu',
+      'no WebGPU adapter: Dawn found no GPU through Vulkan (is a GPU driver and libvulkan1 installed?)',
+    );
+  }
+  // The tfjs webgpu backend registers itself on import only if navigator.gpu exists.
+  Object.defineProperty(globalThis, 'navigator', {
+    value: { ...(globalThis as { navigator?: object }).navigator, gpu },
+    configurable: true,
+    writable: true,
+  });
+  await import('@tensorflow/tfjs-backend-webgpu');
+  const info = adapter.info;
+  const label = [info.vendor, info.architecture, info.device, info.description]
+    .filter((part) => part && part.length > 0)
+    .join(' ');
+  return `GPU ${label || 'unknown adapter'} (WebGPU via Dawn)`;
+}
+
+const WASM_FILES = [
+  'tfjs-backend-wasm.wasm',
+  'tfjs-backend-wasm-simd.wasm',
+  'tfjs-backend-wasm-threaded-simd.wasm',
+];
+
+/**
+ * Where the backend's .wasm binaries are: PRUNEFUSE_WASM_DIR, the folder of this
+ * module (a single-file bundle ships them beside itself), or the installed package.
+ */
+export function wasmBinaryDir(): string {
+  const candidates = [process.env.PRUNEFUSE_WASM_DIR, path.dirname(fileURLToPath(import.meta.url))];
+  try {
+    const resolved = createRequire(import.meta.url).resolve(
+      '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm',
+    );
+    candidates.push(path.dirname(resolved));
+  } catch {
+    // not resolvable, e.g. inside a bundle
+  }
+  for (const dir of candidates) {
+    if (dir && WASM_FILES.every((file) => existsSync(path.join(dir, file)))) return dir;
+  }
+  throw new BackendUnavailableError(
+    'wasm',
+    `the tfjs wasm binaries (${WASM_FILES.join(', ')}) were not found in ${candidates
+      .filter(Boolean)
+      .join(', ')}; set PRUNEFUSE_WASM_DIR to the folder that holds them`,
+  );
+}
+
+async function prepareWasm(): Promise<string> {
+  const dir = wasmBinaryDir();
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  wasm.setWasmPaths(`${dir}${path.sep}`);
+  registerWasmTrainingKernels();
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  return `CPU (WebAssembly${simd ? ' SIMD' : ''}, XNNPACK, ${cpuSummary()})`;
+}
+
+function cpuSummary(): string {
+  const cpus = os.cpus();
+  return `${cpus.length} x ${cpus[0]?.model.trim() ?? 'unknown CPU'}`;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

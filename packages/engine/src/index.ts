@@ -1,0 +1,18 @@
+export { tf } from './tf.js';
+export {
+  BACKEND_NAMES,
+  type BackendName,
+  type BackendChoice,
+  type BackendReport,
+  BackendUnavailableError,
+  isBackendChoice,
+  parseBackendChoice,
+  backendChoiceFromEnv,
+  selectBackend,
+  useBackend,
+  probeBackends,
+  activeBackend,
+  wasmBinaryDir,
+} from './backends.js';
+export { type EnvironmentRecord, environmentRecord } from './environment.js';
+export { Rng, deriveSeed } from './seed.js';

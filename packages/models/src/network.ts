@@ -1,0 +1,33 @@
+import type { tf } from '@prunefuse/engine';
+import type { ModelSpec } from './spec.js';
+
+export interface ForwardOutput {
+  logits: tf.Tensor2D;
+  features: tf.Tensor2D;
+}
+
+/** Weights by name, `${layer}/${kind}` (kernel, bias, gamma, beta, movingMean, movingVariance). */
+export type NamedWeights = Map<string, tf.Tensor>;
+
+/**
+ * A network built from a ModelSpec: its variables and a forward function. Trainable
+ * variables are conv/dense kernels and biases and BN gamma/beta; BN moving statistics are
+ * non-trainable variables.
+ */
+export interface Network {
+  readonly spec: ModelSpec;
+  /** Every variable by weight name. */
+  readonly variables: ReadonlyMap<string, tf.Variable>;
+  trainableVariables(): tf.Variable[];
+  /**
+   * Forward pass. With `training: true` batch norm normalises with batch statistics and
+   * updates its moving statistics in place (call it inside the optimizer's loss closure);
+   * otherwise it uses the moving statistics and changes nothing.
+   */
+  apply(x: tf.Tensor4D, options: { training: boolean }): ForwardOutput;
+  /** Copies of every weight (caller disposes). */
+  getWeights(): NamedWeights;
+  /** Assigns weights by name; shapes must match; every variable must be given. */
+  setWeights(weights: ReadonlyMap<string, tf.Tensor>): void;
+  dispose(): void;
+}

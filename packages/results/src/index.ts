@@ -1,0 +1,16 @@
+export type {
+  DatasetName,
+  AcquisitionName,
+  PruningCriterion,
+  ScheduleName,
+  TrainingConfig,
+  MethodConfig,
+  MethodName,
+  BudgetConfig,
+  RunConfig,
+  EpochRecord,
+  MacsByPhase,
+  RoundRecord,
+  TargetRecord,
+  RunRecord,
+} from './record.js';
