@@ -16,3 +16,11 @@ export {
 } from './backends.js';
 export { type EnvironmentRecord, environmentRecord } from './environment.js';
 export { Rng, deriveSeed } from './seed.js';
+export {
+  type BenchCase,
+  type PreparedCase,
+  type BenchRow,
+  type BenchOptions,
+  runBench,
+  matchesFilter,
+} from './bench.js';
