@@ -14,3 +14,4 @@ export type {
   TargetRecord,
   RunRecord,
 } from './record.js';
+export { ResultsStore, writeFileAtomic } from './store.js';
