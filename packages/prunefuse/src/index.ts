@@ -1,1 +1,16 @@
-export {};
+export {
+  type ChannelMap,
+  type ChannelMapGroup,
+  keptCount,
+  prunedSpec,
+} from './pruning/channel-map.js';
+export {
+  type PruningCriterion,
+  type LabelledBatch,
+  magnitudeCriterion,
+  snipCriterion,
+  criterionByName,
+} from './pruning/criteria.js';
+export { type PrunedNetwork, pruneAtInit } from './pruning/prune-at-init.js';
+export { type FuseOptions, fuseInto } from './fusion/fuse-into.js';
+export { pruneFuseBenchCases } from './pruning/bench.js';

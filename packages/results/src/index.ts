@@ -14,4 +14,13 @@ export type {
   TargetRecord,
   RunRecord,
 } from './record.js';
-export { ResultsStore, writeFileAtomic } from './store.js';
+export { ResultsStore, type IndexEntry, type FailureRecord } from './store.js';
+export { writeFileAtomic } from './atomic-write.js';
+export { type ClaimAttempt, type ClaimHolder, RunClaim } from './run-claim.js';
+export {
+  type RunEvent,
+  type JournalEntry,
+  type JournalHeader,
+  RunJournal,
+  readJournal,
+} from './journal.js';

@@ -1,5 +1,13 @@
 import { Command } from 'commander';
 import { registerBackends } from './commands/backends.js';
+import { registerBench } from './commands/bench.js';
+import { registerBaseline } from './commands/baseline.js';
+import { registerCheck } from './commands/check.js';
+import { registerData } from './commands/data.js';
+import { registerFlops } from './commands/flops.js';
+import { registerMlflow } from './commands/mlflow.js';
+import { registerReport } from './commands/report.js';
+import { registerRun } from './commands/run.js';
 
 /** The `prunefuse` command line; each command lives in its own module under commands/. */
 export function buildCli(): Command {
@@ -11,5 +19,13 @@ export function buildCli(): Command {
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
   registerBackends(program);
+  registerBench(program);
+  registerReport(program);
+  registerCheck(program);
+  registerBaseline(program);
+  registerData(program);
+  registerFlops(program);
+  registerRun(program);
+  registerMlflow(program);
   return program;
 }

@@ -1,0 +1,232 @@
+import { tf } from '@prunefuse/engine';
+import type { ForwardOutput, NamedWeights, Network } from './network.js';
+import { INPUT, inputsOf, type LayerSpec, type ModelSpec } from './spec.js';
+import { weightSpecs } from './weights.js';
+
+type ConvLayer = Extract<LayerSpec, { kind: 'conv' }>;
+type BatchNormLayer = Extract<LayerSpec, { kind: 'batchnorm' }>;
+
+/**
+ * In inference, a conv read only by a batch norm (itself perhaps read only by a ReLU)
+ * runs as one fused conv with the normalisation folded into its kernel and bias: one
+ * kernel launch and one pass over the activations instead of three.
+ */
+type Step =
+  | { kind: 'layer'; layer: LayerSpec }
+  | { kind: 'conv-bn'; conv: ConvLayer; bn: BatchNormLayer; relu: boolean; output: string };
+
+/**
+ * Steps in order, and for each step the outputs nothing later reads: they are freed
+ * right away, which bounds peak memory by the live activations rather than all of them
+ * (the gradient tape keeps its own references to what backprop needs).
+ */
+interface Plan {
+  steps: Step[];
+  releaseAfter: string[][];
+}
+
+/**
+ * A network from a spec and its weights. The network takes its own reference to each
+ * tensor given (no copy); the caller may dispose its tensors afterwards.
+ */
+export function networkFromWeights(spec: ModelSpec, weights: ReadonlyMap<string, tf.Tensor>): Network {
+  return new GraphNetwork(spec, weights);
+}
+
+class GraphNetwork implements Network {
+  readonly variables: ReadonlyMap<string, tf.Variable>;
+  private readonly trainable: tf.Variable[];
+  private readonly trainingPlan: Plan;
+  private readonly inferencePlan: Plan;
+
+  constructor(
+    readonly spec: ModelSpec,
+    weights: ReadonlyMap<string, tf.Tensor>,
+  ) {
+    const layout = weightSpecs(spec);
+    checkWeights(spec.arch, layout, weights);
+    const variables = new Map<string, tf.Variable>();
+    for (const weight of layout) {
+      variables.set(weight.name, tf.variable(weights.get(weight.name)!, weight.trainable));
+    }
+    this.variables = variables;
+    this.trainable = layout.filter((w) => w.trainable).map((w) => variables.get(w.name)!);
+    this.trainingPlan = plan(spec, spec.layers.map((layer) => ({ kind: 'layer', layer })));
+    this.inferencePlan = plan(spec, inferenceSteps(spec));
+  }
+
+  trainableVariables(): tf.Variable[] {
+    return [...this.trainable];
+  }
+
+  apply(x: tf.Tensor4D, options: { training: boolean }): ForwardOutput {
+    const { height, width, channels } = this.spec.input;
+    const [, h, w, c] = x.shape;
+    if (x.rank !== 4 || h !== height || w !== width || c !== channels) {
+      throw new Error(
+        `${this.spec.arch} expects inputs of shape [batch, ${height}, ${width}, ${channels}], got [${x.shape}]`,
+      );
+    }
+    const { steps, releaseAfter } = options.training ? this.trainingPlan : this.inferencePlan;
+    return tf.tidy(() => {
+      const outputs = new Map<string, tf.Tensor>([[INPUT, x]]);
+      steps.forEach((step, i) => {
+        if (step.kind === 'layer') {
+          outputs.set(step.layer.name, this.layer(step.layer, outputs, options.training));
+        } else {
+          outputs.set(step.output, this.foldedConv(step, outputs.get(step.conv.input)! as tf.Tensor4D));
+        }
+        for (const name of releaseAfter[i]!) outputs.get(name)!.dispose();
+      });
+      return {
+        logits: outputs.get(this.spec.logits)! as tf.Tensor2D,
+        features: outputs.get(this.spec.features)! as tf.Tensor2D,
+      };
+    });
+  }
+
+  getWeights(): NamedWeights {
+    return new Map([...this.variables].map(([name, variable]) => [name, tf.clone(variable)]));
+  }
+
+  setWeights(weights: ReadonlyMap<string, tf.Tensor>): void {
+    checkWeights(this.spec.arch, weightSpecs(this.spec), weights);
+    for (const [name, variable] of this.variables) variable.assign(weights.get(name)!);
+  }
+
+  dispose(): void {
+    for (const variable of this.variables.values()) variable.dispose();
+  }
+
+  private weight(layer: string, kind: string): tf.Variable {
+    return this.variables.get(`${layer}/${kind}`)!;
+  }
+
+  private layer(layer: LayerSpec, outputs: ReadonlyMap<string, tf.Tensor>, training: boolean): tf.Tensor {
+    const inputs = inputsOf(layer).map((name) => outputs.get(name)!);
+    const x = inputs[0]!;
+    switch (layer.kind) {
+      case 'conv': {
+        const y = tf.conv2d(x as tf.Tensor4D, this.weight(layer.name, 'kernel') as tf.Tensor4D, layer.stride, layer.padding);
+        return layer.bias ? tf.add(y, this.weight(layer.name, 'bias')) : y;
+      }
+      case 'batchnorm':
+        return training ? this.trainingBatchNorm(layer, x) : this.inferenceBatchNorm(layer, x);
+      case 'relu':
+        return tf.relu(x);
+      case 'add':
+        return tf.addN(inputs);
+      case 'maxpool':
+        return tf.maxPool(x as tf.Tensor4D, layer.size, layer.stride, layer.padding);
+      case 'globalAvgPool':
+        return tf.mean(x, [1, 2]);
+      case 'dense':
+        return tf.fused.matMul({
+          a: x as tf.Tensor2D,
+          b: this.weight(layer.name, 'kernel') as tf.Tensor2D,
+          ...(layer.bias ? { bias: this.weight(layer.name, 'bias') } : {}),
+        });
+    }
+  }
+
+  private inferenceBatchNorm(layer: BatchNormLayer, x: tf.Tensor): tf.Tensor {
+    const w = (kind: string) => this.weight(layer.name, kind) as tf.Tensor1D;
+    return tf.batchNorm(x, w('movingMean'), w('movingVariance'), w('beta'), w('gamma'), layer.epsilon);
+  }
+
+  /**
+   * Normalises with the batch's statistics and moves the moving statistics towards
+   * them. The update is a variable assignment, which the gradient tape does not record,
+   * so this runs inside an optimiser's loss closure without disturbing the gradients.
+   * The moving variance takes the unbiased batch variance, as PyTorch does.
+   */
+  private trainingBatchNorm(layer: BatchNormLayer, x: tf.Tensor): tf.Tensor {
+    const w = (kind: string) => this.weight(layer.name, kind);
+    const axes = x.shape.slice(0, -1).map((_, axis) => axis);
+    const { mean, variance } = tf.moments(x, axes);
+    const count = x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+    const unbiased = count > 1 ? tf.mul(variance, count / (count - 1)) : variance;
+    const keep = layer.momentum;
+    const movingMean = w('movingMean');
+    const movingVariance = w('movingVariance');
+    movingMean.assign(tf.add(tf.mul(movingMean, keep), tf.mul(mean, 1 - keep)));
+    movingVariance.assign(tf.add(tf.mul(movingVariance, keep), tf.mul(unbiased, 1 - keep)));
+    return tf.batchNorm(x, mean, variance, w('beta'), w('gamma'), layer.epsilon);
+  }
+
+  private foldedConv(step: Extract<Step, { kind: 'conv-bn' }>, x: tf.Tensor4D): tf.Tensor {
+    const bn = (kind: string) => this.weight(step.bn.name, kind);
+    const scale = tf.mul(bn('gamma'), tf.rsqrt(tf.add(bn('movingVariance'), step.bn.epsilon)));
+    const centred = step.conv.bias
+      ? tf.sub(this.weight(step.conv.name, 'bias'), bn('movingMean'))
+      : tf.neg(bn('movingMean'));
+    const bias = tf.add(bn('beta'), tf.mul(centred, scale));
+    return tf.fused.conv2d({
+      x,
+      filter: tf.mul(this.weight(step.conv.name, 'kernel'), scale) as tf.Tensor4D,
+      strides: step.conv.stride,
+      pad: step.conv.padding,
+      bias,
+      activation: step.relu ? 'relu' : 'linear',
+    });
+  }
+}
+
+function plan(spec: ModelSpec, steps: Step[]): Plan {
+  const kept = new Set([INPUT, spec.features, spec.logits]);
+  const lastRead = new Map<string, number>();
+  steps.forEach((step, i) => {
+    for (const name of inputsOf(step.kind === 'layer' ? step.layer : step.conv)) lastRead.set(name, i);
+  });
+  const releaseAfter = steps.map((): string[] => []);
+  for (const [name, i] of lastRead) if (!kept.has(name)) releaseAfter[i]!.push(name);
+  return { steps, releaseAfter };
+}
+
+function inferenceSteps(spec: ModelSpec): Step[] {
+  const readers = new Map<string, LayerSpec[]>();
+  for (const layer of spec.layers) {
+    for (const input of inputsOf(layer)) readers.set(input, [...(readers.get(input) ?? []), layer]);
+  }
+  // Outputs the caller reads must be computed as themselves, not folded away.
+  const exposed = new Set([spec.features, spec.logits]);
+  const soleReader = (name: string) => {
+    const list = readers.get(name) ?? [];
+    return list.length === 1 && !exposed.has(name) ? list[0]! : undefined;
+  };
+  const folded = new Set<string>();
+  const steps: Step[] = [];
+  for (const layer of spec.layers) {
+    if (folded.has(layer.name)) continue;
+    const bn = layer.kind === 'conv' ? soleReader(layer.name) : undefined;
+    if (layer.kind !== 'conv' || bn?.kind !== 'batchnorm') {
+      steps.push({ kind: 'layer', layer });
+      continue;
+    }
+    const relu = soleReader(bn.name);
+    const withRelu = relu?.kind === 'relu';
+    folded.add(bn.name);
+    if (withRelu) folded.add(relu.name);
+    steps.push({ kind: 'conv-bn', conv: layer, bn, relu: withRelu, output: withRelu ? relu.name : bn.name });
+  }
+  return steps;
+}
+
+function checkWeights(
+  arch: string,
+  layout: ReturnType<typeof weightSpecs>,
+  weights: ReadonlyMap<string, tf.Tensor>,
+): void {
+  const expected = new Set(layout.map((w) => w.name));
+  const unknown = [...weights.keys()].filter((name) => !expected.has(name));
+  if (unknown.length > 0) throw new Error(`${arch}: unknown weights ${unknown.join(', ')}`);
+  for (const weight of layout) {
+    const tensor = weights.get(weight.name);
+    if (!tensor) throw new Error(`${arch}: weight '${weight.name}' is missing`);
+    if (tensor.shape.join('x') !== weight.shape.join('x') || tensor.dtype !== 'float32') {
+      throw new Error(
+        `${arch}: weight '${weight.name}' must be float32 [${weight.shape}], got ${tensor.dtype} [${tensor.shape}]`,
+      );
+    }
+  }
+}

@@ -1,0 +1,200 @@
+import type { RunRecord } from '@prunefuse/results';
+import { type BudgetSummary, summarizeRuns } from './aggregate.js';
+import {
+  type BaselineEntry,
+  type BaselineKey,
+  baselineKeyText,
+  entryTolerances,
+  type RegressionBaseline,
+} from './baseline.js';
+
+export type CheckStatus = 'pass' | 'regressed' | 'missing' | 'improved';
+
+export type CheckedMetric =
+  | 'accuracyPct'
+  | 'macs.selection'
+  | 'macs.targetTraining'
+  | 'macs.total'
+  | 'params.target'
+  | 'params.selector';
+
+export interface MetricCheck {
+  metric: CheckedMetric;
+  baseline: number;
+  /** null when the measured runs lack the metric (or the runs are missing). */
+  measured: number | null;
+  /** measured - baseline, in the metric's own unit (accuracy points, MACs, parameters). */
+  delta: number | null;
+  /** Growth relative to the baseline in percent, for MACs and parameters; null from a baseline of 0. */
+  deltaPct: number | null;
+  /** Allowed accuracy drop in points, or allowed growth in percent. */
+  tolerance: number;
+  toleranceUnit: 'points' | 'percent';
+  status: CheckStatus;
+}
+
+/** One baseline entry against the measured runs of its group and budget. */
+export interface CheckRow {
+  key: BaselineKey;
+  keyText: string;
+  status: CheckStatus;
+  seeds: { baseline: number[]; measured: number[]; missing: number[] };
+  metrics: MetricCheck[];
+}
+
+export interface CheckResult {
+  /** false when any entry regressed or is missing. */
+  ok: boolean;
+  rows: CheckRow[];
+  counts: Record<CheckStatus, number>;
+  /** Measured groups and budgets the baseline does not cover (new methods): reported, never failed. */
+  unbaselined: string[];
+}
+
+type Measured = BudgetSummary & { params: { target: number; selector: number | null } };
+
+/** Compares the seed means of `records` with every entry of `baseline`. */
+export function checkAgainstBaseline(
+  records: readonly RunRecord[],
+  baseline: RegressionBaseline,
+): CheckResult {
+  const measured = new Map<string, Measured>();
+  for (const summary of summarizeRuns(records)) {
+    for (const budget of summary.budgets) {
+      const key = baselineKeyText({ ...summary.group.key, budget: budget.labelled });
+      measured.set(key, { ...budget, params: summary.params });
+    }
+  }
+  const rows = baseline.entries.map((entry) =>
+    checkEntry(baseline, entry, measured.get(baselineKeyText(entry))),
+  );
+  const covered = new Set(rows.map((r) => r.keyText));
+  const counts: Record<CheckStatus, number> = { pass: 0, regressed: 0, missing: 0, improved: 0 };
+  for (const row of rows) counts[row.status] += 1;
+  return {
+    ok: counts.regressed === 0 && counts.missing === 0,
+    rows,
+    counts,
+    unbaselined: [...measured.keys()].filter((k) => !covered.has(k)).sort(),
+  };
+}
+
+function checkEntry(
+  baseline: RegressionBaseline,
+  entry: BaselineEntry,
+  found: Measured | undefined,
+): CheckRow {
+  const key: BaselineKey = {
+    experiment: entry.experiment,
+    dataset: entry.dataset,
+    arch: entry.arch,
+    method: entry.method,
+    acquisition: entry.acquisition,
+    budget: entry.budget,
+  };
+  const tolerance = entryTolerances(baseline, entry);
+  const measuredSeeds = found?.seeds ?? [];
+  const missingSeeds = entry.seeds.filter((s) => !measuredSeeds.includes(s));
+  const metrics: MetricCheck[] = [
+    accuracyCheck(entry.accuracyPct, found?.accuracyPct.mean ?? null, tolerance.accuracyDropPoints),
+    growthCheck(
+      'macs.selection',
+      entry.macs.selection,
+      found?.macs.selection,
+      tolerance.macsGrowthPct,
+    ),
+    growthCheck(
+      'macs.targetTraining',
+      entry.macs.targetTraining,
+      found?.macs.targetTraining,
+      tolerance.macsGrowthPct,
+    ),
+    growthCheck('macs.total', entry.macs.total, found?.macs.total, tolerance.macsGrowthPct),
+    growthCheck(
+      'params.target',
+      entry.params.target,
+      found?.params.target,
+      tolerance.paramsGrowthPct,
+    ),
+  ];
+  if (entry.params.selector !== null) {
+    metrics.push(
+      growthCheck(
+        'params.selector',
+        entry.params.selector,
+        found?.params.selector,
+        tolerance.paramsGrowthPct,
+      ),
+    );
+  }
+  return {
+    key,
+    keyText: baselineKeyText(key),
+    status: rowStatus(metrics, missingSeeds.length > 0),
+    seeds: { baseline: entry.seeds, measured: measuredSeeds, missing: missingSeeds },
+    metrics,
+  };
+}
+
+function rowStatus(metrics: readonly MetricCheck[], seedsMissing: boolean): CheckStatus {
+  const statuses = new Set(metrics.map((m) => m.status));
+  if (seedsMissing || statuses.has('missing')) return 'missing';
+  if (statuses.has('regressed')) return 'regressed';
+  if (statuses.has('improved')) return 'improved';
+  return 'pass';
+}
+
+function accuracyCheck(baseline: number, measured: number | null, dropPoints: number): MetricCheck {
+  const delta = measured === null ? null : measured - baseline;
+  return {
+    metric: 'accuracyPct',
+    baseline,
+    measured,
+    delta,
+    deltaPct: null,
+    tolerance: dropPoints,
+    toleranceUnit: 'points',
+    status:
+      delta === null
+        ? 'missing'
+        : delta < -dropPoints
+          ? 'regressed'
+          : delta > dropPoints
+            ? 'improved'
+            : 'pass',
+  };
+}
+
+/** Relative slack for float noise in means of identical analytic counts. */
+const EXACT = 1e-9;
+
+function growthCheck(
+  metric: CheckedMetric,
+  baseline: number,
+  measured: number | null | undefined,
+  growthPct: number,
+): MetricCheck {
+  const base = { metric, baseline, tolerance: growthPct, toleranceUnit: 'percent' } as const;
+  if (measured === null || measured === undefined) {
+    return { ...base, measured: null, delta: null, deltaPct: null, status: 'missing' };
+  }
+  const delta = measured - baseline;
+  if (baseline === 0) {
+    // Any work where the baseline did none is growth beyond every percentage.
+    return {
+      ...base,
+      measured,
+      delta,
+      deltaPct: null,
+      status: measured > 0 ? 'regressed' : 'pass',
+    };
+  }
+  const deltaPct = (delta / baseline) * 100;
+  const status =
+    deltaPct > growthPct + EXACT
+      ? 'regressed'
+      : deltaPct < -(growthPct + EXACT)
+        ? 'improved'
+        : 'pass';
+  return { ...base, measured, delta, deltaPct, status };
+}

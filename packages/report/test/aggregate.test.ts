@@ -1,0 +1,177 @@
+import { describe, expect, it } from 'vitest';
+import { summarizeRuns } from '../src/aggregate.js';
+import { groupRuns } from '../src/groups.js';
+import { budgetMeasurements } from '../src/measurements.js';
+import { methodLabel } from '../src/method-label.js';
+import { panelsOf } from '../src/panels.js';
+import { resultTable } from '../src/results-table.js';
+import { summarize } from '../src/stats.js';
+import { fixtureRun, fixtureSweep, METHODS } from './fixtures.js';
+
+describe('summarize', () => {
+  it('gives the mean and the sample (n - 1) standard deviation', () => {
+    const stat = summarize([1, 2, 3, 4]);
+    expect(stat.mean).toBe(2.5);
+    expect(stat.std).toBeCloseTo(Math.sqrt(5 / 3), 12);
+    expect(stat.n).toBe(4);
+  });
+
+  it('reports no spread for a single seed and refuses no values', () => {
+    expect(summarize([93.69])).toEqual({ mean: 93.69, std: null, n: 1 });
+    expect(() => summarize([])).toThrow(/no values/);
+  });
+});
+
+describe('methodLabel', () => {
+  it('names the options that distinguish a method and leaves the paper defaults out', () => {
+    expect(methodLabel(METHODS.prunefuse(0.5))).toBe('prunefuse p=0.5');
+    expect(methodLabel(METHODS.prunefuse(0.5, { kd: false }))).toBe('prunefuse p=0.5 no-KD');
+    expect(methodLabel(METHODS.prunefuse(0.7, { fusion: false }))).toBe(
+      'prunefuse p=0.7 no-fusion',
+    );
+    expect(methodLabel(METHODS.prunefuse(0.5, { fill: 'zero' }))).toBe('prunefuse p=0.5 fill=zero');
+    expect(methodLabel(METHODS.prunefuse(0.5, { criterion: 'snip' }))).toBe('prunefuse p=0.5 snip');
+    expect(methodLabel(METHODS.prunefuse(0.5, { kdLambda: 0.3, kdTemperature: 2 }))).toBe(
+      'prunefuse p=0.5 λ=0.3 T=2',
+    );
+    expect(methodLabel(METHODS.prunefuse(0.5, { kd: false }), { omitPrune: true })).toBe(
+      'prunefuse no-KD',
+    );
+    expect(methodLabel(METHODS.svp())).toBe('svp resnet8');
+    expect(methodLabel(METHODS.activeLearning())).toBe('active-learning');
+    expect(methodLabel(METHODS.full())).toBe('full');
+  });
+});
+
+describe('groupRuns', () => {
+  it('puts the seeds of one configuration together, references first, then in paper order', () => {
+    const groups = groupRuns(fixtureSweep({}, [2, 0, 1]));
+    expect(groups.map((g) => g.key.method)).toEqual([
+      'random',
+      'full',
+      'active-learning',
+      'svp resnet8',
+      'prunefuse p=0.5',
+      'prunefuse p=0.5 no-fusion',
+      'prunefuse p=0.5 no-KD',
+      'prunefuse p=0.7',
+      'prunefuse p=0.8',
+    ]);
+    for (const group of groups) expect(group.runs.map((r) => r.config.seed)).toEqual([0, 1, 2]);
+  });
+
+  it('splits runs that differ in a setting outside the label and names the setting', () => {
+    const runs = [12, 20].flatMap((targetEpochs) =>
+      [0, 1].map((seed) => fixtureRun({ method: METHODS.prunefuse(0.5), seed, targetEpochs })),
+    );
+    const groups = groupRuns(runs);
+    expect(groups.map((g) => [g.key.method, g.runs.length])).toEqual([
+      ['prunefuse p=0.5 (targetTraining.epochs=12)', 2],
+      ['prunefuse p=0.5 (targetTraining.epochs=20)', 2],
+    ]);
+    expect(groups[0]!.ablationSeries).toBe('prunefuse (targetTraining.epochs=12)');
+  });
+
+  it('pools random runs whatever acquisition their config names, since random never consults it', () => {
+    const runs = [
+      fixtureRun({ method: METHODS.random(), seed: 0, acquisition: 'entropy' }),
+      fixtureRun({ method: METHODS.random(), seed: 1, acquisition: 'least-confidence' }),
+    ];
+    const groups = groupRuns(runs);
+    expect(groups).toHaveLength(1);
+    expect(groups[0]!.key.acquisition).toBeNull();
+  });
+});
+
+describe('budget measurements and summaries', () => {
+  it('counts selection MACs up to each budget from the rounds that produced it', () => {
+    const run = fixtureRun({ method: METHODS.prunefuse(0.5), seed: 0 });
+    const [r250, r500] = run.rounds;
+    const at500 = budgetMeasurements(run).find((m) => m.labelled === 500)!;
+    expect(at500.macs.selection).toBe(
+      r250!.macs.selectorTraining + r250!.macs.poolScoring + r500!.macs.selectorTraining,
+    );
+    const target = run.targets.find((t) => t.labelled === 500 && t.init === 'fused')!;
+    expect(at500.macs.targetTraining).toBe(target.macs);
+    expect(at500.macs.total).toBe(at500.macs.selection + target.macs);
+    // At the last budget every round counts: pool scoring there is zero.
+    const last = budgetMeasurements(run).at(-1)!;
+    expect(last.macs.selection).toBe(run.macs.selectorTraining + run.macs.poolScoring);
+  });
+
+  it("takes the method's own target, not a comparison target trained beside it", () => {
+    const run = fixtureRun({ method: METHODS.prunefuse(0.5), seed: 0, scratchComparison: true });
+    const fused = run.targets.filter((t) => t.init === 'fused').map((t) => t.accuracy);
+    expect(budgetMeasurements(run).map((m) => m.accuracy)).toEqual(fused);
+  });
+
+  it('refuses a run with two targets of one kind at one budget, naming the run', () => {
+    const run = fixtureRun({ method: METHODS.random(), seed: 0 });
+    run.targets.push({ ...run.targets[0]! });
+    expect(() => budgetMeasurements(run)).toThrow(
+      new RegExp(`run ${run.id}: two scratch targets at 500`),
+    );
+  });
+
+  it('averages accuracy over seeds in percent', () => {
+    const runs = [0, 1, 2].map((seed) => fixtureRun({ method: METHODS.svp(), seed }));
+    const [summary] = summarizeRuns(runs);
+    const accuracies = runs.map((r) => r.targets[1]!.accuracy * 100);
+    const b1000 = summary!.budgets[1]!;
+    expect(b1000.labelled).toBe(1000);
+    expect(b1000.accuracyPct.mean).toBeCloseTo(accuracies.reduce((a, b) => a + b) / 3, 10);
+    expect(b1000.accuracyPct.std).toBeCloseTo(summarize(accuracies).std!, 10);
+    expect(b1000.seeds).toEqual([0, 1, 2]);
+    expect(summary!.params.selector).toBe(runs[0]!.params.selector);
+  });
+});
+
+describe('panels and the paper-style table', () => {
+  it('shows random and full-data rows beside every acquisition function', () => {
+    const records = [
+      ...fixtureSweep({ acquisition: 'least-confidence' }),
+      fixtureRun({ method: METHODS.prunefuse(0.5), seed: 0, acquisition: 'entropy' }),
+    ];
+    const panels = panelsOf(summarizeRuns(records));
+    expect(panels.map((p) => p.acquisition)).toEqual(['entropy', 'least-confidence']);
+    expect(panels[0]!.summaries.map((s) => s.group.key.method)).toEqual([
+      'random',
+      'prunefuse p=0.5',
+      'full',
+    ]);
+  });
+
+  it('lays out methods by budgets and marks the best mean of each column', () => {
+    const [panel] = panelsOf(summarizeRuns(fixtureSweep()));
+    const table = resultTable(panel!);
+    expect(table.columns.map((c) => c.labelled)).toEqual([500, 1000, 1500, 5000]);
+    expect(table.columns[0]!.fraction).toBeCloseTo(0.1, 12);
+    for (const [column] of table.columns.entries()) {
+      const cells = table.rows.flatMap((r) => (r.cells[column] ? [r.cells[column]!] : []));
+      const best = cells.filter((c) => c.best);
+      if (cells.length < 2) {
+        // Only the full-data run reaches 100%: there is nothing to be best against.
+        expect(best).toEqual([]);
+        continue;
+      }
+      expect(best).toHaveLength(1);
+      expect(best[0]!.mean).toBe(Math.max(...cells.map((c) => c.mean)));
+    }
+    const random = table.rows.find((r) => r.method === 'random')!;
+    expect(random.cells[0]!.n).toBe(2);
+    expect(random.cells[3]).toBeNull();
+  });
+
+  it('marks every method that ties for best', () => {
+    const runs = [METHODS.random(), METHODS.activeLearning()].map((method) =>
+      fixtureRun({ method, seed: 0 }),
+    );
+    runs[1]!.targets = runs[0]!.targets.map((t) => ({ ...t }));
+    const [panel] = panelsOf(summarizeRuns(runs));
+    const table = resultTable(panel!);
+    expect(table.rows.map((r) => r.cells.map((c) => c?.best))).toEqual([
+      [true, true, true],
+      [true, true, true],
+    ]);
+  });
+});

@@ -1,0 +1,256 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { RunRecord } from '@prunefuse/results';
+import { describe, expect, it } from 'vitest';
+import {
+  baselineFromRecords,
+  DEFAULT_TOLERANCES,
+  loadRegressionBaseline,
+  type RegressionBaseline,
+  writeRegressionBaseline,
+} from '../src/baseline.js';
+import { type CheckResult, checkAgainstBaseline } from '../src/check.js';
+import { type FixtureRun, fixtureRun, fixtureSweep, METHODS } from './fixtures.js';
+
+const recorded = fixtureSweep();
+const baseline = baselineFromRecords(recorded, {
+  store: 'stores/quick',
+  description: 'fixture sweep',
+});
+
+/** The fixture sweep again, with some methods' runs altered. */
+function sweepWhere(match: (run: RunRecord) => boolean, change: Partial<FixtureRun>): RunRecord[] {
+  const changed = fixtureSweep(change);
+  return fixtureSweep().map((run, i) => (match(run) ? changed[i]! : run));
+}
+
+const isSvp = (run: RunRecord) => run.config.method.name === 'svp';
+
+function statuses(result: CheckResult, method: string): string[] {
+  return result.rows.filter((r) => r.key.method === method).map((r) => r.status);
+}
+
+describe('baselineFromRecords', () => {
+  it('records one entry per group and budget with the default tolerances', () => {
+    expect(baseline.defaults).toEqual(DEFAULT_TOLERANCES);
+    // 8 selecting or random groups at 3 budgets, full data at one.
+    expect(baseline.entries).toHaveLength(8 * 3 + 1);
+    const svp = baseline.entries.find((e) => e.method === 'svp resnet8' && e.budget === 1000)!;
+    expect(svp).toMatchObject({
+      experiment: 'quick',
+      dataset: 'cifar10',
+      arch: 'resnet20',
+      acquisition: 'least-confidence',
+      fraction: 0.2,
+      seeds: [0, 1],
+    });
+    const runs = recorded.filter(isSvp);
+    expect(svp.accuracyPct).toBeCloseTo(
+      ((runs[0]!.targets[1]!.accuracy + runs[1]!.targets[1]!.accuracy) / 2) * 100,
+      3,
+    );
+    expect(svp.params).toEqual(runs[0]!.params);
+    expect(baseline.createdFrom).toMatchObject({ store: 'stores/quick', runs: recorded.length });
+  });
+
+  it('widens the accuracy band of an entry whose seeds disagree more than the default absorbs', () => {
+    const noisy = [0, 1].map((seed) =>
+      fixtureRun({ method: METHODS.svp(), seed, accuracyShift: seed === 0 ? 3 : -3 }),
+    );
+    const [entry] = baselineFromRecords(noisy, { store: 's', description: 'd' }).entries;
+    const std = entry!.accuracyStdPct!;
+    expect(std).toBeGreaterThan(4);
+    // 3 standard errors of the difference of two 2-seed means, rounded up to half a point.
+    expect(entry!.tolerance).toEqual({
+      accuracyDropPoints: Math.ceil(3 * std * Math.sqrt(2 / 2) * 2) / 2,
+    });
+    const quiet = baseline.entries.filter(
+      (e) => e.accuracyStdPct !== null && e.accuracyStdPct < 0.4,
+    );
+    expect(quiet.length).toBeGreaterThan(0);
+    for (const e of quiet) expect(e.tolerance).toBeUndefined();
+  });
+});
+
+describe('checkAgainstBaseline', () => {
+  it('passes a store that reproduces the baseline', () => {
+    const result = checkAgainstBaseline(fixtureSweep(), baseline);
+    expect(result.ok).toBe(true);
+    expect(result.counts).toEqual({
+      pass: baseline.entries.length,
+      regressed: 0,
+      missing: 0,
+      improved: 0,
+    });
+    expect(result.unbaselined).toEqual([]);
+    const row = result.rows[0]!;
+    expect(row.metrics.map((m) => m.metric)).toEqual([
+      'accuracyPct',
+      'macs.selection',
+      'macs.targetTraining',
+      'macs.total',
+      'params.target',
+    ]);
+  });
+
+  it('passes small accuracy and MAC movements inside the tolerances', () => {
+    const result = checkAgainstBaseline(
+      sweepWhere(isSvp, { accuracyShift: -1, macsScale: 1.005 }),
+      baseline,
+    );
+    expect(result.ok).toBe(true);
+    const accuracy = result.rows.find((r) => r.key.method === 'svp resnet8')!.metrics[0]!;
+    expect(accuracy.delta).toBeCloseTo(-1, 3);
+  });
+
+  it('fails an accuracy loss beyond the tolerance', () => {
+    const result = checkAgainstBaseline(sweepWhere(isSvp, { accuracyShift: -5 }), baseline);
+    expect(result.ok).toBe(false);
+    expect(statuses(result, 'svp resnet8')).toEqual(['regressed', 'regressed', 'regressed']);
+    expect(result.counts.regressed).toBe(3);
+    const accuracy = result.rows.find((r) => r.key.method === 'svp resnet8')!.metrics[0]!;
+    expect(accuracy).toMatchObject({
+      metric: 'accuracyPct',
+      status: 'regressed',
+      tolerance: 2,
+      toleranceUnit: 'points',
+    });
+    expect(accuracy.delta).toBeCloseTo(-5, 3);
+    // MACs did not move, so only accuracy is blamed.
+    expect(
+      result.rows
+        .find((r) => r.key.method === 'svp resnet8')!
+        .metrics.slice(1)
+        .map((m) => m.status),
+    ).toEqual(['pass', 'pass', 'pass', 'pass', 'pass']);
+  });
+
+  it('fails added MACs beyond the tolerance, phase by phase', () => {
+    const result = checkAgainstBaseline(sweepWhere(isSvp, { macsScale: 1.05 }), baseline);
+    expect(result.ok).toBe(false);
+    expect(statuses(result, 'svp resnet8')).toEqual(['regressed', 'regressed', 'regressed']);
+    const row = result.rows.find((r) => r.key.method === 'svp resnet8')!;
+    const byMetric = new Map(row.metrics.map((m) => [m.metric, m]));
+    expect(byMetric.get('accuracyPct')!.status).toBe('pass');
+    for (const metric of ['macs.selection', 'macs.targetTraining', 'macs.total'] as const) {
+      expect(byMetric.get(metric)).toMatchObject({
+        status: 'regressed',
+        tolerance: 1,
+        toleranceUnit: 'percent',
+      });
+      expect(byMetric.get(metric)!.deltaPct).toBeCloseTo(5, 6);
+    }
+    expect(statuses(result, 'prunefuse p=0.5')).toEqual(['pass', 'pass', 'pass']);
+  });
+
+  it('fails compute where the baseline did none', () => {
+    const random = baseline.entries.find((e) => e.method === 'random')!;
+    expect(random.macs.selection).toBe(0);
+    const zeroed: RegressionBaseline = {
+      ...baseline,
+      entries: baseline.entries.map((e) =>
+        e.method === 'svp resnet8' && e.budget === 500
+          ? { ...e, macs: { ...e.macs, selection: 0 } }
+          : e,
+      ),
+    };
+    const row = checkAgainstBaseline(fixtureSweep(), zeroed).rows.find(
+      (r) => r.key.method === 'svp resnet8' && r.key.budget === 500,
+    )!;
+    expect(row.status).toBe('regressed');
+    expect(row.metrics[1]).toMatchObject({
+      metric: 'macs.selection',
+      deltaPct: null,
+      status: 'regressed',
+    });
+  });
+
+  it('fails a grown network even by one parameter', () => {
+    const grown = fixtureSweep().map((run) =>
+      run.config.method.name === 'active-learning'
+        ? { ...run, params: { ...run.params, target: run.params.target + 1 } }
+        : run,
+    );
+    const result = checkAgainstBaseline(grown, baseline);
+    expect(statuses(result, 'active-learning')).toEqual(['regressed', 'regressed', 'regressed']);
+  });
+
+  it('fails when a seed of a baseline entry was not run', () => {
+    const withoutSeed = fixtureSweep().filter((run) => !(isSvp(run) && run.config.seed === 1));
+    const result = checkAgainstBaseline(withoutSeed, baseline);
+    expect(result.ok).toBe(false);
+    expect(statuses(result, 'svp resnet8')).toEqual(['missing', 'missing', 'missing']);
+    const row = result.rows.find((r) => r.key.method === 'svp resnet8')!;
+    expect(row.seeds).toEqual({ baseline: [0, 1], measured: [0], missing: [1] });
+  });
+
+  it('fails when a whole group of the baseline was not run', () => {
+    const result = checkAgainstBaseline(
+      fixtureSweep().filter((run) => !isSvp(run)),
+      baseline,
+    );
+    expect(result.ok).toBe(false);
+    expect(result.counts.missing).toBe(3);
+    const row = result.rows.find((r) => r.key.method === 'svp resnet8')!;
+    expect(row.seeds.measured).toEqual([]);
+    expect(row.metrics.every((m) => m.status === 'missing' && m.measured === null)).toBe(true);
+  });
+
+  it('passes, but reports, an improvement and groups the baseline does not know', () => {
+    const records = [
+      ...sweepWhere(isSvp, { accuracyShift: 5 }),
+      fixtureRun({ method: METHODS.prunefuse(0.9), seed: 0 }),
+    ];
+    const result = checkAgainstBaseline(records, baseline);
+    expect(result.ok).toBe(true);
+    expect(statuses(result, 'svp resnet8')).toEqual(['improved', 'improved', 'improved']);
+    expect(result.unbaselined).toEqual([
+      'quick | cifar10 | resnet20 | prunefuse p=0.9 | least-confidence | b=1000',
+      'quick | cifar10 | resnet20 | prunefuse p=0.9 | least-confidence | b=1500',
+      'quick | cifar10 | resnet20 | prunefuse p=0.9 | least-confidence | b=500',
+    ]);
+  });
+
+  it('applies a per-entry tolerance over the file default', () => {
+    const lenient: RegressionBaseline = {
+      ...baseline,
+      entries: baseline.entries.map((e) =>
+        e.method === 'svp resnet8' ? { ...e, tolerance: { accuracyDropPoints: 6 } } : e,
+      ),
+    };
+    const result = checkAgainstBaseline(sweepWhere(isSvp, { accuracyShift: -5 }), lenient);
+    expect(result.ok).toBe(true);
+    expect(result.rows.find((r) => r.key.method === 'svp resnet8')!.metrics[0]!.tolerance).toBe(6);
+  });
+});
+
+describe('baseline files', () => {
+  const dir = () => mkdtempSync(path.join(tmpdir(), 'prunefuse-baseline-'));
+
+  it('round-trips through the file', () => {
+    const file = path.join(dir(), 'baselines', 'quick.json');
+    writeRegressionBaseline(file, baseline);
+    expect(loadRegressionBaseline(file)).toEqual(baseline);
+  });
+
+  it('names the file and field of an invalid entry', () => {
+    const file = path.join(dir(), 'quick.json');
+    const broken = structuredClone(baseline) as unknown as {
+      entries: { macs: Record<string, unknown> }[];
+    };
+    broken.entries[2]!.macs.total = -1;
+    writeFileSync(file, JSON.stringify(broken));
+    expect(() => loadRegressionBaseline(file)).toThrow(
+      new RegExp(`${file}: not a valid regression baseline:\\n  entries\\[2\\]\\.macs\\.total: `),
+    );
+  });
+
+  it('refuses two entries with the same key', () => {
+    const file = path.join(dir(), 'quick.json');
+    const doubled = { ...baseline, entries: [...baseline.entries, baseline.entries[4]] };
+    writeFileSync(file, JSON.stringify(doubled));
+    expect(() => loadRegressionBaseline(file)).toThrow(/entries\[25\] repeats entries\[4\]/);
+    expect(JSON.parse(readFileSync(file, 'utf8')).entries).toHaveLength(26);
+  });
+});

@@ -1,0 +1,87 @@
+import type { Command } from 'commander';
+import {
+  type CheckResult,
+  type CheckRow,
+  checkAgainstBaseline,
+  loadRegressionBaseline,
+  type MetricCheck,
+  readStoreRecords,
+} from '@prunefuse/report';
+import { formatTable, printJson, printText } from '../output.js';
+
+export function registerCheck(program: Command): void {
+  program
+    .command('check')
+    .description(
+      'Compare a results store with a regression baseline: exit 1 when accuracy dropped, MACs or ' +
+        'parameters grew beyond tolerance, or a baseline run is missing',
+    )
+    .argument('<store>', 'results store directory')
+    .requiredOption('--baseline <file>', 'baseline file, e.g. baselines/quick.json')
+    .option('--json', 'print the full check result as one JSON document on stdout')
+    .action((store: string, options: { baseline: string; json?: boolean }) => {
+      const baseline = loadRegressionBaseline(options.baseline);
+      const result = checkAgainstBaseline(readStoreRecords(store), baseline);
+      if (options.json) printJson(result);
+      else printText(formatCheck(result));
+      if (!result.ok) process.exitCode = 1;
+    });
+}
+
+function formatCheck(result: CheckResult): string {
+  const table = formatTable(
+    ['status', 'run group', 'accuracy % (baseline -> measured)', 'delta', 'MACs total', 'problems'],
+    result.rows.map((row) => {
+      const accuracy = metric(row, 'accuracyPct');
+      const macs = metric(row, 'macs.total');
+      return [
+        row.status === 'pass' || row.status === 'improved' ? row.status : row.status.toUpperCase(),
+        row.keyText,
+        `${fixed(accuracy.baseline)} -> ${accuracy.measured === null ? 'none' : fixed(accuracy.measured)}`,
+        accuracy.delta === null
+          ? ''
+          : `${signed(accuracy.delta)} (may drop ${fixed(accuracy.tolerance)})`,
+        macs.deltaPct === null ? '' : `${signed(macs.deltaPct, 1)}% (may grow ${macs.tolerance}%)`,
+        problems(row).join('; '),
+      ];
+    }),
+  );
+  const { pass, improved, regressed, missing } = result.counts;
+  const lines = [
+    table,
+    '',
+    `${pass} pass, ${improved} improved, ${regressed} regressed, ${missing} missing: ${result.ok ? 'OK' : 'FAIL'}`,
+  ];
+  if (improved > 0) lines.push('improved entries pass; record a new baseline to keep the gain');
+  if (result.unbaselined.length) {
+    lines.push(`not in the baseline (not checked): ${result.unbaselined.join('; ')}`);
+  }
+  return lines.join('\n');
+}
+
+function metric(row: CheckRow, name: MetricCheck['metric']): MetricCheck {
+  return row.metrics.find((m) => m.metric === name)!;
+}
+
+function problems(row: CheckRow): string[] {
+  const found: string[] = [];
+  if (row.seeds.measured.length === 0) found.push('no measured runs');
+  else if (row.seeds.missing.length) found.push(`seeds missing: ${row.seeds.missing.join(', ')}`);
+  for (const m of row.metrics) {
+    if (m.status === 'pass' || m.metric === 'accuracyPct' || m.measured === null) continue;
+    const change = m.deltaPct === null ? `from 0 to ${m.measured}` : `${signed(m.deltaPct, 1)}%`;
+    found.push(`${m.metric} ${m.status} ${change} (tolerance ${m.tolerance}%)`);
+  }
+  const accuracy = metric(row, 'accuracyPct');
+  if (accuracy.status === 'regressed')
+    found.push(`accuracy dropped more than ${fixed(accuracy.tolerance)} points`);
+  return found;
+}
+
+function fixed(value: number, digits = 2): string {
+  return value.toFixed(digits);
+}
+
+function signed(value: number, digits = 2): string {
+  return `${value >= 0 ? '+' : ''}${value.toFixed(digits)}`;
+}

@@ -1,0 +1,76 @@
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { architecture, architectureNames, type InputShape, layerCosts } from '@prunefuse/models';
+import { prunedSpec } from '@prunefuse/prunefuse';
+import { formatTable, printJson, printText } from '../output.js';
+
+interface FlopsOptions {
+  arch: string;
+  prune: number;
+  input: InputShape;
+  classes: number;
+  json?: boolean;
+}
+
+export function registerFlops(program: Command): void {
+  program
+    .command('flops')
+    .description(
+      'Parameters and forward MACs of an architecture, per layer and in total, counted from its ' +
+        'spec (optionally pruned at ratio p as PruneFuse prunes it)',
+    )
+    .requiredOption('--arch <name>', `one of ${architectureNames().join(', ')}`)
+    .option('--prune <p>', 'channel pruning ratio in [0, 1)', parseRatio, 0)
+    .addOption(
+      new Option('--input <HxWxC>', 'input shape')
+        .argParser(parseInputShape)
+        .default(parseInputShape('32x32x3'), '32x32x3'),
+    )
+    .option('--classes <n>', 'number of classes', parseCount, 10)
+    .option('--json', 'print {arch, prune, input, classes, params, macs, layers} on stdout')
+    .action((options: FlopsOptions) => {
+      const dense = architecture(options.arch, { input: options.input, classes: options.classes });
+      const layers = layerCosts(options.prune === 0 ? dense : prunedSpec(dense, options.prune));
+      const params = layers.reduce((sum, l) => sum + l.params, 0);
+      const macs = layers.reduce((sum, l) => sum + l.macs, 0);
+      const { arch, prune, input, classes } = options;
+      if (options.json) return printJson({ arch, prune, input, classes, params, macs, layers });
+      const { height, width, channels } = input;
+      printText(
+        `${arch}, prune ratio ${prune}, input ${height}x${width}x${channels}, ${classes} classes: ` +
+          `${millions(params)} params, ${millions(macs)} MACs per example\n`,
+      );
+      printText(
+        formatTable(
+          ['layer', 'kind', 'output', 'params', 'MACs'],
+          layers.map((l) => [l.name, l.kind, l.outputShape.join('x'), String(l.params), String(l.macs)]),
+        ),
+      );
+    });
+}
+
+function millions(n: number): string {
+  return `${(n / 1e6).toFixed(3)} M`;
+}
+
+function parseRatio(value: string): number {
+  const p = Number(value);
+  if (!(value.trim() !== '' && p >= 0 && p < 1)) {
+    throw new InvalidArgumentError(`expected a pruning ratio in [0, 1), got '${value}'`);
+  }
+  return p;
+}
+
+function parseCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
+  return n;
+}
+
+function parseInputShape(value: string): InputShape {
+  const match = /^(\d+)x(\d+)x(\d+)$/.exec(value.trim());
+  const [height, width, channels] = (match ?? []).slice(1).map(Number);
+  if (!height || !width || !channels) {
+    throw new InvalidArgumentError(`expected HEIGHTxWIDTHxCHANNELS of positive integers, e.g. 32x32x3, got '${value}'`);
+  }
+  return { height, width, channels };
+}

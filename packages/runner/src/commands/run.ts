@@ -1,0 +1,172 @@
+import path from 'node:path';
+import { BACKEND_NAMES, type BackendChoice, parseBackendChoice } from '@prunefuse/engine';
+import { ResultsStore } from '@prunefuse/results';
+import { type Command, Option } from 'commander';
+import { type DescribeDataset, type ExpandedRun, expandSweep } from '../config/expand.js';
+import { readExperiment } from '../config/load.js';
+import { dryRunRows, formatMacs } from '../dry-run.js';
+import * as wired from '../execute-run.js';
+import { FILTER_SYNTAX, parseFilter } from '../filter.js';
+import { countForwardMacs, type ForwardMacs } from '../macs-estimate.js';
+import { authHeadersFromEnv, MlflowClient } from '../mlflow/client.js';
+import { MlflowTracker } from '../mlflow/tracker.js';
+import { formatTable, printJson, printText } from '../output.js';
+import { createProgress, type ProgressStream } from '../progress/reporter.js';
+import { prepareEnvironment } from '../run-environment.js';
+import { type ExecuteRun, runSweep } from '../sweep.js';
+import type { RunEnvironment } from '../tracking.js';
+
+/** What `run` needs from the packages that compute; tests pass their own. */
+export interface RunDependencies {
+  executeRun: ExecuteRun;
+  describeDataset: DescribeDataset;
+  forwardMacs: ForwardMacs;
+  environment: (backend: BackendChoice) => Promise<RunEnvironment>;
+  progressStream: ProgressStream;
+}
+
+const WIRED: RunDependencies = {
+  executeRun: wired.executeRun,
+  describeDataset: wired.describeDataset,
+  forwardMacs: countForwardMacs,
+  environment: prepareEnvironment,
+  progressStream: process.stderr,
+};
+
+interface RunOptions {
+  out?: string;
+  backend?: string;
+  dryRun?: boolean;
+  filter?: string;
+  json?: boolean;
+  mlflow?: string;
+}
+
+export function registerRun(program: Command, dependencies: RunDependencies = WIRED): void {
+  program
+    .command('run')
+    .description(
+      'Run an experiment config: every point of its sweep not yet in the results store. ' +
+        'Rerunning the same command resumes a killed sweep; two sweeps may share a store.',
+    )
+    .argument('<config>', 'experiment file, e.g. experiments/quick.yaml')
+    .option('--out <dir>', 'results store folder (default: results/<experiment>)')
+    .addOption(
+      new Option(
+        '--backend <name>',
+        `auto or one of ${BACKEND_NAMES.join(', ')} (default: the config's)`,
+      ).env('PRUNEFUSE_BACKEND'),
+    )
+    .option('--dry-run', 'list the expanded runs with estimated MACs and status; run nothing')
+    .option('--filter <expr>', `only runs matching: ${FILTER_SYNTAX}`)
+    .option('--mlflow <uri>', 'track runs in this MLflow server (default: $MLFLOW_TRACKING_URI)')
+    .option('--json', 'print one JSON document on stdout')
+    .action(async (configFile: string, options: RunOptions) => {
+      await runCommand(configFile, options, dependencies);
+    });
+}
+
+async function runCommand(
+  configFile: string,
+  options: RunOptions,
+  deps: RunDependencies,
+): Promise<void> {
+  const backend =
+    options.backend === undefined ? null : parseBackendChoice(options.backend, '--backend');
+  const sweep = expandSweep(readExperiment(configFile), deps.describeDataset);
+  const matches = options.filter ? parseFilter(options.filter, sweep.runs) : () => true;
+  const runs: ExpandedRun[] = sweep.runs
+    .filter(matches)
+    .map((run) => (backend ? { ...run, config: { ...run.config, backend } } : run));
+  const root = options.out ?? path.join('results', sweep.experiment);
+
+  if (options.dryRun) {
+    const store = ResultsStore.exists(root) ? new ResultsStore(root) : null;
+    const rows = dryRunRows(runs, store, deps.describeDataset, deps.forwardMacs);
+    const pendingMacs = rows
+      .filter((r) => r.status !== 'finished')
+      .reduce((t, r) => t + r.estimatedMacs.total, 0);
+    if (options.json) {
+      return printJson({
+        experiment: sweep.experiment,
+        config: configFile,
+        store: root,
+        runs: rows,
+        pendingMacs,
+      });
+    }
+    printText(
+      formatTable(
+        [
+          'id',
+          'method',
+          'options',
+          'arch',
+          'acquisition',
+          'seed',
+          'milestones',
+          'status',
+          'est. MACs',
+        ],
+        rows.map((r) => [
+          r.id,
+          r.method,
+          r.options,
+          r.arch,
+          r.acquisition,
+          String(r.seed),
+          r.milestones.join(','),
+          r.status,
+          formatMacs(r.estimatedMacs.total),
+        ]),
+      ),
+    );
+    const pending = rows.filter((r) => r.status !== 'finished').length;
+    return printText(
+      `${sweep.experiment}: ${rows.length} runs, ${rows.length - pending} finished, ${pending} to run ` +
+        `(about ${formatMacs(pendingMacs)} MACs); store ${root}`,
+    );
+  }
+
+  const store = ResultsStore.open(root);
+  const progress = createProgress(deps.progressStream);
+  const trackingUri = options.mlflow ?? process.env.MLFLOW_TRACKING_URI;
+  const tracker = trackingUri
+    ? new MlflowTracker(new MlflowClient({ trackingUri, headers: authHeadersFromEnv() }), {
+        store,
+        warn: (message) => progress.log(message),
+      })
+    : null;
+  const summary = await runSweep({
+    runs,
+    store,
+    execute: deps.executeRun,
+    environment: () =>
+      deps.environment(
+        backend ?? parseBackendChoice(runs[0]?.config.backend ?? 'auto', `${configFile}: backend`),
+      ),
+    progress,
+    tracker,
+  });
+  if (summary.failed.length > 0) process.exitCode = 1;
+  const mlflow = tracker
+    ? {
+        trackingUri,
+        ok: tracker.active,
+        error: tracker.active ? null : String((tracker.failed as Error).message),
+      }
+    : null;
+  if (options.json)
+    return printJson({ experiment: sweep.experiment, store: root, ...summary, mlflow });
+  const lines = [
+    `${sweep.experiment}: ${summary.total} runs: ${summary.executed.length} executed, ` +
+      `${summary.skipped.length} already finished, ${summary.finishedElsewhere.length} finished by another sweep, ` +
+      `${summary.failed.length} failed; store ${root}`,
+    ...summary.failed.map((f) => `  failed ${f.id}: ${f.message}`),
+  ];
+  if (mlflow && !mlflow.ok)
+    lines.push(
+      `MLflow: not all runs reached ${trackingUri}; run: pnpm prunefuse mlflow sync ${root}`,
+    );
+  printText(lines.join('\n'));
+}

@@ -1,0 +1,228 @@
+import { resolveBudget } from '@prunefuse/data';
+import type { InputShape } from '@prunefuse/models';
+import type {
+  AcquisitionName,
+  BudgetConfig,
+  DatasetName,
+  MethodConfig,
+  RunConfig,
+  TrainingConfig,
+} from '@prunefuse/results';
+import { runId } from '../run-id.js';
+import type { LoadedExperiment } from './load.js';
+import {
+  type ExperimentFile,
+  type MethodEntry,
+  PRUNEFUSE_DEFAULTS,
+  type Quantity,
+  TRAINING_DEFAULTS,
+  type TrainingOverrides,
+} from './schema.js';
+import { ConfigError, type ConfigSource } from './source.js';
+
+/** What the runner needs to know about a dataset (the data package supplies it). */
+export interface DatasetFacts {
+  trainSize: number;
+  testSize: number;
+  input: InputShape;
+  classes: number;
+}
+export type DescribeDataset = (name: DatasetName) => DatasetFacts;
+
+/** One point of a sweep: its resolved config, id, and the size of its training split. */
+export interface ExpandedRun {
+  id: string;
+  config: RunConfig;
+  trainSize: number;
+}
+
+export interface Sweep {
+  experiment: string;
+  file: string;
+  /** In sweep order (arch, method entry, method options, acquisition, seed), without duplicates. */
+  runs: ExpandedRun[];
+  /** Points that resolved to a run already in the sweep (see normalisation below). */
+  duplicates: number;
+}
+
+/**
+ * Expands an experiment file into its runs. Lists multiply (the cartesian product, in
+ * the order of the file); budgets written as fractions or percentages resolve against
+ * the training split (the subset when one is set), as the data package resolves them. Normalisation, so that points which compute the
+ * same thing get the same id and run once:
+ * - random and full do not use an acquisition function: theirs is 'random';
+ * - full labels the whole split at once: initial = milestones = roundSize = train size;
+ * - prunefuse without KD ignores kdLambda and kdTemperature, without fusion ignores
+ *   fill: they take their defaults.
+ */
+export function expandSweep(loaded: LoadedExperiment, describeDataset: DescribeDataset): Sweep {
+  const { file, source, name } = loaded;
+  const problems: string[] = [];
+  const facts = describeDataset(file.dataset.name);
+  checkSubset(
+    source,
+    problems,
+    'trainSubset',
+    file.dataset.trainSubset,
+    facts.trainSize,
+    'training',
+  );
+  checkSubset(source, problems, 'testSubset', file.dataset.testSubset, facts.testSize, 'test');
+  const trainSize = Math.min(file.dataset.trainSubset ?? facts.trainSize, facts.trainSize);
+  const budget = resolveBudgetConfig(source, problems, file.budget, trainSize);
+  if (problems.length > 0 || budget === null) throw new ConfigError(source.file, problems);
+
+  const selectorTraining = training(file.training, file.selectorTraining);
+  const targetTraining = training(file.training, file.targetTraining);
+  const runs = new Map<string, ExpandedRun>();
+  let points = 0;
+  for (const arch of file.arch) {
+    for (const entry of file.methods) {
+      for (const method of methodVariants(entry, selectorTraining)) {
+        for (const acquisition of file.acquisition) {
+          for (const seed of file.seeds) {
+            points++;
+            const config: RunConfig = {
+              experiment: name,
+              dataset: { ...file.dataset },
+              arch,
+              method,
+              acquisition: acquisitionOf(method, acquisition),
+              budget: method.name === 'full' ? wholeSplit(trainSize) : budget,
+              selectorTraining,
+              targetTraining,
+              rankAgreement: file.rankAgreement,
+              seed,
+              backend: file.backend,
+            };
+            const id = runId(config);
+            if (!runs.has(id)) runs.set(id, { id, config, trainSize });
+          }
+        }
+      }
+    }
+  }
+  return {
+    experiment: name,
+    file: source.file,
+    runs: [...runs.values()],
+    duplicates: points - runs.size,
+  };
+}
+
+function checkSubset(
+  source: ConfigSource,
+  problems: string[],
+  field: 'trainSubset' | 'testSubset',
+  subset: number | null,
+  available: number,
+  split: string,
+): void {
+  if (subset !== null && subset > available) {
+    problems.push(
+      source.mismatch(
+        ['dataset', field],
+        `expected at most the ${available} examples of the ${split} split`,
+      ),
+    );
+  }
+}
+
+function resolveBudgetConfig(
+  source: ConfigSource,
+  problems: string[],
+  budget: ExperimentFile['budget'],
+  trainSize: number,
+): BudgetConfig | null {
+  const before = problems.length;
+  const resolve = (quantity: Quantity, path: Array<string | number>): number => {
+    try {
+      return resolveBudget(quantity, trainSize);
+    } catch (error) {
+      problems.push(source.problem(path, (error as Error).message));
+      return 0;
+    }
+  };
+  const initial = resolve(budget.initial, ['budget', 'initial']);
+  const roundSize = resolve(budget.roundSize, ['budget', 'roundSize']);
+  const milestones = budget.milestones.map((m, i) => resolve(m, ['budget', 'milestones', i]));
+  if (problems.length > before) return null;
+
+  for (const [i, milestone] of milestones.entries()) {
+    const previous = i === 0 ? initial : milestones[i - 1]!;
+    const ok = i === 0 ? milestone >= previous : milestone > previous;
+    if (!ok) {
+      const written = budget.milestones[i]!;
+      const got =
+        typeof written === 'string' ? `'${written}' (${milestone} examples)` : String(written);
+      const expectation =
+        i === 0
+          ? `expected at least the initial labelled set (${initial} examples)`
+          : `expected more than the milestone before it (${previous} examples)`;
+      problems.push(source.mismatch(['budget', 'milestones', i], expectation, got));
+    }
+  }
+  if (problems.length > before) return null;
+  return { initial, milestones, roundSize, classBalancedInitial: budget.classBalancedInitial };
+}
+
+function wholeSplit(trainSize: number): BudgetConfig {
+  return {
+    initial: trainSize,
+    milestones: [trainSize],
+    roundSize: trainSize,
+    classBalancedInitial: false,
+  };
+}
+
+function acquisitionOf(method: MethodConfig, acquisition: AcquisitionName): AcquisitionName {
+  return method.name === 'random' || method.name === 'full' ? 'random' : acquisition;
+}
+
+function training(...layers: TrainingOverrides[]): TrainingConfig {
+  const merged: TrainingConfig = { ...TRAINING_DEFAULTS };
+  for (const layer of layers) {
+    for (const [key, value] of Object.entries(layer)) {
+      if (value !== undefined) (merged as unknown as Record<string, unknown>)[key] = value;
+    }
+  }
+  return merged;
+}
+
+function methodVariants(entry: MethodEntry, selectorTraining: TrainingConfig): MethodConfig[] {
+  switch (entry.name) {
+    case 'prunefuse':
+      return product({
+        prune: entry.prune,
+        criterion: entry.criterion,
+        fusion: entry.fusion,
+        kd: entry.kd,
+        fill: entry.fill,
+        kdLambda: entry.kdLambda,
+        kdTemperature: entry.kdTemperature,
+      }).map((options) => ({
+        name: 'prunefuse',
+        ...options,
+        fill: options.fusion ? options.fill : PRUNEFUSE_DEFAULTS.fill,
+        kdLambda: options.kd ? options.kdLambda : PRUNEFUSE_DEFAULTS.kdLambda,
+        kdTemperature: options.kd ? options.kdTemperature : PRUNEFUSE_DEFAULTS.kdTemperature,
+      }));
+    case 'svp': {
+      const proxyTraining = training(selectorTraining, entry.proxyTraining);
+      return entry.proxyArch.map((proxyArch) => ({ name: 'svp', proxyArch, proxyTraining }));
+    }
+    default:
+      return [{ name: entry.name }];
+  }
+}
+
+/** The cartesian product of named lists; the first list varies slowest. */
+function product<T extends Record<string, readonly unknown[]>>(
+  lists: T,
+): Array<{ [K in keyof T]: T[K][number] }> {
+  let combos: Array<Record<string, unknown>> = [{}];
+  for (const [key, values] of Object.entries(lists)) {
+    combos = combos.flatMap((combo) => values.map((value) => ({ ...combo, [key]: value })));
+  }
+  return combos as Array<{ [K in keyof T]: T[K][number] }>;
+}

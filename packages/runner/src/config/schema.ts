@@ -1,0 +1,213 @@
+import { resolveBudget } from '@prunefuse/data';
+import { BACKEND_NAMES } from '@prunefuse/engine';
+import type { TrainingConfig } from '@prunefuse/results';
+import { z } from 'zod';
+
+/**
+ * The schema of an experiment file (experiments/*.yaml). A file resolves to one RunConfig
+ * per point of its sweep; see expand.ts for how lists expand and budgets resolve.
+ *
+ * Every message is phrased as what was expected; the loader adds the file, line, field
+ * path and what was found.
+ *
+ * Sweep axes (a list means "each of these"; a single value is a list of one):
+ *   arch, acquisition, seeds, and inside a method: prune, criterion, fusion, kd, fill,
+ *   kdLambda, kdTemperature (prunefuse) and proxyArch (svp).
+ * Not a sweep axis: budget.milestones are the labelled-set sizes at which one run builds
+ * and measures the target, as the paper's tables do.
+ */
+
+/** Training defaults: the SVP schedule the paper builds on (CIFAR, ResNet). */
+export const TRAINING_DEFAULTS: TrainingConfig = {
+  epochs: 181,
+  batchSize: 128,
+  lr: 0.1,
+  schedule: 'svp-step',
+  momentum: 0.9,
+  weightDecay: 5e-4,
+  augment: true,
+  evalEvery: 1,
+};
+
+/** PruneFuse defaults; the paper does not publish its KD λ and T (see paper-summary). */
+export const PRUNEFUSE_DEFAULTS = {
+  prune: 0.5,
+  criterion: 'magnitude',
+  fusion: true,
+  kd: true,
+  fill: 'init',
+  kdLambda: 0.5,
+  kdTemperature: 4,
+} as const;
+
+export const DATASET_NAMES = [
+  'mnist',
+  'fashion-mnist',
+  'cifar10',
+  'cifar100',
+  'tiny-imagenet',
+] as const;
+export const ACQUISITION_NAMES = [
+  'least-confidence',
+  'entropy',
+  'margin',
+  'k-centers',
+  'random',
+] as const;
+export const CRITERION_NAMES = ['magnitude', 'snip'] as const;
+export const SCHEDULE_NAMES = ['svp-step', 'cosine', 'constant'] as const;
+export const METHOD_NAMES = ['prunefuse', 'svp', 'active-learning', 'random', 'full'] as const;
+export const BACKEND_CHOICES = ['auto', ...BACKEND_NAMES] as const;
+
+const expected = (what: string) => ({ error: `expected ${what}` });
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+  return z.enum(values, expected(`one of ${values.join(', ')}`));
+}
+
+function numberIn(low: number, high: number, highIncluded: boolean) {
+  const what = expected(`a number in [${low}, ${high}${highIncluded ? ']' : ')'}`);
+  const atLeast = z.number(what).min(low, what);
+  return highIncluded ? atLeast.max(high, what) : atLeast.lt(high, what);
+}
+
+const positiveNumber = z
+  .number(expected('a positive number'))
+  .positive(expected('a positive number'));
+const positiveInt = z
+  .number(expected('a positive integer'))
+  .int(expected('a positive integer'))
+  .positive(expected('a positive integer'));
+const integer = z.number(expected('an integer')).int(expected('an integer'));
+const boolean = z.boolean(expected('true or false'));
+const name = z.string(expected('a name')).min(1, expected('a non-empty name'));
+
+/** A mapping that rejects unknown fields, naming the ones it knows. */
+function fields<Shape extends z.ZodRawShape>(shape: Shape) {
+  const known = `one of ${Object.keys(shape).join(', ')}`;
+  return z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `expected ${known}`
+        : `expected a mapping with fields ${known}`,
+  });
+}
+
+/** A value or a list of values; the value alone means a list of one. */
+function oneOrMany<T extends z.ZodType>(item: T) {
+  return z.preprocess(
+    (value) => (value === undefined || Array.isArray(value) ? value : [value]),
+    z.array(item, expected('a value or a list of values')).min(1, expected('a non-empty list')),
+  );
+}
+
+/**
+ * A number of training examples (1000), or a share of the training split as a fraction
+ * (0.1) or a percentage ('10%'), in the data package's resolveBudget notation. Checked
+ * here for form (against an unbounded split); resolved once the split's size is known.
+ */
+const quantityText = expected(
+  "a count (1000), a fraction (0.1) or a percentage ('10%') of the training split",
+);
+const quantity = z.union([z.number(), z.string()], quantityText).refine((value) => {
+  try {
+    resolveBudget(value, Number.MAX_SAFE_INTEGER);
+    return true;
+  } catch {
+    return false;
+  }
+}, quantityText);
+export type Quantity = z.infer<typeof quantity>;
+
+const trainingOverrides = fields({
+  epochs: positiveInt.optional(),
+  batchSize: positiveInt.optional(),
+  lr: positiveNumber.optional(),
+  schedule: oneOf(SCHEDULE_NAMES).optional(),
+  momentum: numberIn(0, 1, false).optional(),
+  weightDecay: z.number(expected('a number >= 0')).min(0, expected('a number >= 0')).optional(),
+  augment: boolean.optional(),
+  evalEvery: positiveInt.optional(),
+});
+export type TrainingOverrides = z.infer<typeof trainingOverrides>;
+
+const prunefuseEntry = fields({
+  name: z.literal('prunefuse'),
+  prune: oneOrMany(numberIn(0, 1, false)).default([PRUNEFUSE_DEFAULTS.prune]),
+  criterion: oneOrMany(oneOf(CRITERION_NAMES)).default([PRUNEFUSE_DEFAULTS.criterion]),
+  fusion: oneOrMany(boolean).default([PRUNEFUSE_DEFAULTS.fusion]),
+  kd: oneOrMany(boolean).default([PRUNEFUSE_DEFAULTS.kd]),
+  fill: oneOrMany(oneOf(['init', 'zero'])).default([PRUNEFUSE_DEFAULTS.fill]),
+  kdLambda: oneOrMany(numberIn(0, 1, true)).default([PRUNEFUSE_DEFAULTS.kdLambda]),
+  kdTemperature: oneOrMany(positiveNumber).default([PRUNEFUSE_DEFAULTS.kdTemperature]),
+});
+
+const svpEntry = fields({
+  name: z.literal('svp'),
+  /** The proxy architecture, e.g. resnet20 for a resnet56 target (SVP's choice). */
+  proxyArch: oneOrMany(name),
+  /** The proxy's schedule: selectorTraining with these overrides. */
+  proxyTraining: trainingOverrides.default({}),
+});
+
+const methodEntry = z.preprocess(
+  // `- random` is shorthand for `- name: random`.
+  (value) => (typeof value === 'string' ? { name: value } : value),
+  z.discriminatedUnion(
+    'name',
+    [
+      prunefuseEntry,
+      svpEntry,
+      fields({ name: z.literal('active-learning') }),
+      fields({ name: z.literal('random') }),
+      fields({ name: z.literal('full') }),
+    ],
+    expected(`a method: one of ${METHOD_NAMES.join(', ')}`),
+  ),
+);
+export type MethodEntry = z.infer<typeof methodEntry>;
+
+const dataset = z.preprocess(
+  (value) => (typeof value === 'string' ? { name: value } : value),
+  fields({
+    name: oneOf(DATASET_NAMES),
+    /** Where the dataset's files are; null: the data package's default location. */
+    dataDir: z.string(expected('a folder')).nullable().default(null),
+    /** Use only this many training / test examples of the seeded split; null for all. */
+    trainSubset: positiveInt.nullable().default(null),
+    testSubset: positiveInt.nullable().default(null),
+  }),
+);
+
+export const experimentFileSchema = fields({
+  /** Names the experiment (MLflow experiment, default store results/<experiment>); default: the file's stem. */
+  experiment: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/, expected('a name of letters, digits, ".", "_" or "-"'))
+    .optional(),
+  description: z.string(expected('text')).optional(),
+  dataset,
+  /** The target architecture θ. */
+  arch: oneOrMany(name),
+  methods: z
+    .array(methodEntry, expected('a list of methods'))
+    .min(1, expected('at least one method')),
+  acquisition: oneOrMany(oneOf(ACQUISITION_NAMES)).default(['least-confidence']),
+  budget: fields({
+    /** Size of the initial labelled set s0. */
+    initial: quantity,
+    /** Labelled-set sizes at which the target is built and measured, ascending. */
+    milestones: oneOrMany(quantity),
+    /** Examples labelled per selection round. */
+    roundSize: quantity,
+    classBalancedInitial: boolean.default(false),
+  }),
+  /** Shared by selector and target; each may override below. Defaults: TRAINING_DEFAULTS. */
+  training: trainingOverrides.default({}),
+  selectorTraining: trainingOverrides.default({}),
+  targetTraining: trainingOverrides.default({}),
+  rankAgreement: boolean.default(false),
+  seeds: oneOrMany(integer).default([0]),
+  backend: oneOf(BACKEND_CHOICES).default('auto'),
+});
+export type ExperimentFile = z.infer<typeof experimentFileSchema>;

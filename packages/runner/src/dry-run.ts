@@ -1,0 +1,57 @@
+import type { MacsByPhase, ResultsStore } from '@prunefuse/results';
+import type { DescribeDataset, ExpandedRun } from './config/expand.js';
+import { methodOptions } from './describe-run.js';
+import { estimateMacs, type ForwardMacs } from './macs-estimate.js';
+import { planRun } from './plan.js';
+
+export type RunStatus = 'finished' | 'failed' | 'pending';
+
+/** One line of `run --dry-run`. */
+export interface DryRunRow {
+  id: string;
+  method: string;
+  options: string;
+  arch: string;
+  acquisition: string;
+  seed: number;
+  /** Labelled-set sizes at which the target is measured. */
+  milestones: number[];
+  status: RunStatus;
+  estimatedMacs: MacsByPhase;
+}
+
+/** The expanded runs with their estimated compute and, when the store exists, their status. */
+export function dryRunRows(
+  runs: readonly ExpandedRun[],
+  store: ResultsStore | null,
+  describeDataset: DescribeDataset,
+  forwardMacs: ForwardMacs,
+): DryRunRow[] {
+  const failed = new Set(store?.failures().map((f) => f.id) ?? []);
+  return runs.map(({ id, config, trainSize }) => {
+    const facts = describeDataset(config.dataset.name);
+    return {
+      id,
+      method: config.method.name,
+      options: methodOptions(config.method),
+      arch: config.arch,
+      acquisition: config.acquisition,
+      seed: config.seed,
+      milestones: config.budget.milestones,
+      status: store?.has(id) ? 'finished' : failed.has(id) ? 'failed' : 'pending',
+      estimatedMacs: estimateMacs(config, planRun(config, trainSize), facts, forwardMacs),
+    };
+  });
+}
+
+/** A MAC count for people: 1.23 T, 45.6 G. */
+export function formatMacs(macs: number): string {
+  const units = ['', ' k', ' M', ' G', ' T', ' P', ' E'];
+  let value = macs;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${value.toPrecision(3)}${units[unit]}`;
+}

@@ -1,0 +1,137 @@
+import type { RunEvent } from '@prunefuse/results';
+import type { ExpandedRun } from '../config/expand.js';
+import { describeRun } from '../describe-run.js';
+import { planRun, plannedEpochs } from '../plan.js';
+
+export type RunOutcome = 'finished' | 'failed' | 'finished-elsewhere';
+
+/** `took`: e.g. ' after 4m05s'; `detail`: why a run failed. */
+export function describeOutcome(outcome: RunOutcome, took: string, detail?: string): string {
+  if (outcome === 'finished') return `finished${took}`;
+  if (outcome === 'failed') return `FAILED${took}${detail ? `: ${detail}` : ''}`;
+  return 'finished by another sweep';
+}
+
+export interface PhaseState {
+  phase: 'selector' | 'target';
+  labelled: number;
+  /** Epochs done in this phase (1-based after the first epoch). */
+  epoch: number;
+  totalEpochs: number;
+  startedAt: number;
+}
+
+export interface RunState {
+  id: string;
+  label: string;
+  /** Position among the runs this sweep set out to do, 1-based. */
+  ordinal: number;
+  plannedEpochs: number;
+  doneEpochs: number;
+  rounds: number;
+  roundsDone: number;
+  startedAt: number;
+  phase: PhaseState | null;
+}
+
+/**
+ * Where a sweep stands, for both progress displays. Work is counted in epochs, planned
+ * from each run's config (plan.ts), so the ETA of a sweep moves with every epoch rather
+ * than with every finished run. ETAs extrapolate the time spent so far linearly.
+ */
+export class SweepState {
+  runsTotal = 0;
+  runsDone = 0;
+  runsFailed = 0;
+  epochsTotal = 0;
+  epochsDone = 0;
+  startedAt = 0;
+  current: RunState | null = null;
+  private readonly planned = new Map<string, { epochs: number; rounds: number }>();
+
+  constructor(readonly now: () => number) {}
+
+  start(runs: readonly ExpandedRun[]): void {
+    this.startedAt = this.now();
+    this.runsTotal = runs.length;
+    for (const run of runs) {
+      const plan = planRun(run.config, run.trainSize);
+      this.planned.set(run.id, { epochs: plannedEpochs(plan), rounds: plan.poolScorings.length });
+      this.epochsTotal += plannedEpochs(plan);
+    }
+  }
+
+  runStarted(run: ExpandedRun): RunState {
+    const planned = this.planned.get(run.id) ?? { epochs: 0, rounds: 0 };
+    this.current = {
+      id: run.id,
+      label: describeRun(run.config),
+      ordinal: this.runsDone + 1,
+      plannedEpochs: planned.epochs,
+      doneEpochs: 0,
+      rounds: planned.rounds,
+      roundsDone: 0,
+      startedAt: this.now(),
+      phase: null,
+    };
+    return this.current;
+  }
+
+  event(id: string, event: RunEvent): void {
+    const run = this.current;
+    if (run === null || run.id !== id) return;
+    if (event.type === 'epoch') {
+      const { phase: current } = run;
+      const samePhase =
+        current !== null && current.phase === event.phase && current.labelled === event.labelled;
+      run.phase = {
+        phase: event.phase,
+        labelled: event.labelled,
+        epoch: event.epoch.epoch + 1,
+        totalEpochs: event.totalEpochs,
+        startedAt: samePhase ? current.startedAt : this.now() - event.epoch.seconds * 1000,
+      };
+      // A run may train more epochs than planned (the plan is an estimate); never overshoot.
+      if (run.doneEpochs < run.plannedEpochs) {
+        run.doneEpochs++;
+        this.epochsDone++;
+      }
+    } else if (event.type === 'round') {
+      run.roundsDone++;
+    }
+  }
+
+  /** Counts the run as done, whatever it left of its planned epochs. */
+  runEnded(id: string, outcome: RunOutcome): void {
+    const planned = this.planned.get(id)?.epochs ?? 0;
+    const done = this.current?.id === id ? this.current.doneEpochs : 0;
+    this.epochsDone += planned - done;
+    this.runsDone++;
+    if (outcome === 'failed') this.runsFailed++;
+    if (this.current?.id === id) this.current = null;
+  }
+
+  /** Seconds left in the sweep; null until there is something to extrapolate from. */
+  sweepEta(): number | null {
+    return eta(this.startedAt, this.epochsDone, this.epochsTotal, this.now());
+  }
+
+  runEta(): number | null {
+    const run = this.current;
+    return run ? eta(run.startedAt, run.doneEpochs, run.plannedEpochs, this.now()) : null;
+  }
+
+  phaseEta(): number | null {
+    const phase = this.current?.phase;
+    return phase ? eta(phase.startedAt, phase.epoch, phase.totalEpochs, this.now()) : null;
+  }
+
+  elapsed(since: number): number {
+    return (this.now() - since) / 1000;
+  }
+}
+
+function eta(startedAt: number, done: number, total: number, now: number): number | null {
+  if (done <= 0 || total <= 0) return null;
+  return ((now - startedAt) / 1000) * (Math.max(0, total - done) / done);
+}

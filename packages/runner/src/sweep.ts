@@ -1,0 +1,169 @@
+import type { ClaimHolder, ResultsStore, RunConfig, RunEvent, RunRecord } from '@prunefuse/results';
+import type { ExpandedRun } from './config/expand.js';
+import type { SweepProgress } from './progress/reporter.js';
+import type { RunEnvironment, Tracker } from './tracking.js';
+
+/** What a run gets besides its config while it executes. */
+export interface RunContext {
+  /** The run's id; the returned record must carry it. */
+  readonly id: string;
+  /** Backend, device, versions and git commit: the record's `environment`. */
+  readonly environment: RunEnvironment;
+  /**
+   * Reports an epoch, a selection round or a built target as soon as it is done. The
+   * event is appended to the run's journal in the store and drives the progress display
+   * and live tracking.
+   */
+  emit(event: RunEvent): void;
+}
+
+/** Executes one resolved run, start to finish, and returns its record. */
+export type ExecuteRun = (config: RunConfig, context: RunContext) => Promise<RunRecord>;
+
+export interface SweepOptions {
+  runs: readonly ExpandedRun[];
+  store: ResultsStore;
+  execute: ExecuteRun;
+  /** Called once, before the first run this process executes (selects the backend). */
+  environment: () => Promise<RunEnvironment>;
+  progress: SweepProgress;
+  tracker?: Tracker | null;
+  /** How often to look again at runs that another sweep is executing (default 2 s). */
+  pollMs?: number;
+}
+
+export interface SweepSummary {
+  total: number;
+  /** Finished before this sweep started. */
+  skipped: string[];
+  /** Executed and finished by this sweep. */
+  executed: string[];
+  /** Finished by another sweep sharing the store while this one ran. */
+  finishedElsewhere: string[];
+  failed: Array<{ id: string; message: string }>;
+}
+
+/**
+ * Runs every run of `runs` that the store does not hold yet, one at a time:
+ * - a run is executed only under its claim (see @prunefuse/results run-claim), and the
+ *   store is checked again once claimed, so two sweeps on one store never execute the
+ *   same run and a run finished by the other one is not redone;
+ * - the record is written atomically once the run returns; the claim is released even
+ *   when the run throws;
+ * - a failed run is written to the store's failures/ (message and stack), reported, and
+ *   the sweep goes on; a later sweep retries it;
+ * - runs claimed by another live sweep are waited for, so that when this function
+ *   returns every run is finished or has failed; a claim whose process died meanwhile
+ *   is taken over and the run executed here.
+ */
+export async function runSweep(options: SweepOptions): Promise<SweepSummary> {
+  const { runs, store, progress } = options;
+  const summary: SweepSummary = {
+    total: runs.length,
+    skipped: [],
+    executed: [],
+    finishedElsewhere: [],
+    failed: [],
+  };
+  const pending = runs.filter((run) => {
+    if (!store.has(run.id)) return true;
+    summary.skipped.push(run.id);
+    return false;
+  });
+  progress.sweepStarted(pending, summary.skipped.length);
+  let environment: Promise<RunEnvironment> | null = null;
+  const announced = new Set<string>();
+  try {
+    let waiting = pending;
+    while (waiting.length > 0) {
+      const busy: ExpandedRun[] = [];
+      let progressed = false;
+      for (const run of waiting) {
+        if (store.has(run.id)) {
+          summary.finishedElsewhere.push(run.id);
+          progress.runEnded(run.id, 'finished-elsewhere');
+          progressed = true;
+          continue;
+        }
+        const attempt = store.claim(run.id);
+        if (!attempt.claimed) {
+          busy.push(run);
+          if (!announced.has(run.id) && attempt.holder) {
+            announced.add(run.id);
+            progress.log(
+              `run ${run.id} is being executed by ${describeHolder(attempt.holder)}; waiting for it`,
+            );
+          }
+          continue;
+        }
+        progressed = true;
+        try {
+          if (store.has(run.id)) {
+            summary.finishedElsewhere.push(run.id);
+            progress.runEnded(run.id, 'finished-elsewhere');
+            continue;
+          }
+          environment ??= options.environment();
+          await executeClaimed(run, await environment, options, summary);
+        } finally {
+          attempt.claim.release();
+        }
+      }
+      if (busy.length > 0 && !progressed) await sleep(options.pollMs ?? 2_000);
+      waiting = busy;
+    }
+  } finally {
+    progress.sweepEnded();
+  }
+  return summary;
+}
+
+async function executeClaimed(
+  run: ExpandedRun,
+  environment: RunEnvironment,
+  options: SweepOptions,
+  summary: SweepSummary,
+): Promise<void> {
+  const { store, progress } = options;
+  const journal = store.startJournal(run.id);
+  const tracked = options.tracker?.startRun(run, environment) ?? null;
+  progress.runStarted(run);
+  const context: RunContext = {
+    id: run.id,
+    environment,
+    emit(event) {
+      journal.append(event);
+      progress.runEvent(run.id, event);
+      tracked?.event(event);
+    },
+  };
+  let record: RunRecord;
+  try {
+    record = await options.execute(run.config, context);
+    if (record.id !== run.id) {
+      throw new Error(`the run returned a record with id '${record.id}'; expected '${run.id}'`);
+    }
+    store.write(record);
+  } catch (error) {
+    journal.close();
+    const failure = store.recordFailure(run.id, run.config.experiment, error);
+    summary.failed.push({ id: run.id, message: failure.message });
+    await tracked?.fail(error);
+    progress.runEnded(run.id, 'failed', failure.message);
+    return;
+  }
+  journal.close();
+  store.clearFailure(run.id);
+  store.removeJournal(run.id);
+  summary.executed.push(run.id);
+  await tracked?.finish(record, store.recordPath(run.id));
+  progress.runEnded(run.id, 'finished');
+}
+
+function describeHolder(holder: ClaimHolder): string {
+  return `pid ${holder.pid} on ${holder.hostname} (since ${holder.startedAt})`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

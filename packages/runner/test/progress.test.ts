@@ -1,0 +1,107 @@
+import type { RunEvent } from '@prunefuse/results';
+import { describe, expect, it } from 'vitest';
+import { expandSweep } from '../src/config/expand.js';
+import { parseExperiment } from '../src/config/load.js';
+import { formatDuration } from '../src/progress/duration.js';
+import { createProgress } from '../src/progress/reporter.js';
+import { describeTestDataset } from './fixtures/datasets.js';
+
+// active-learning: sizes 40, 80 -> one selector training (4 epochs) and one target (4 epochs)
+const runs = expandSweep(
+  parseExperiment(
+    'experiments/progress.yaml',
+    `dataset: { name: mnist, trainSubset: 400 }
+arch: resnet8-digits
+methods: [active-learning]
+budget: { initial: 40, milestones: [80], roundSize: 40 }
+training: { epochs: 4 }
+seeds: [1, 2]
+`,
+  ),
+  describeTestDataset,
+).runs;
+
+function epoch(phase: 'selector' | 'target', index: number): RunEvent {
+  return {
+    type: 'epoch',
+    phase,
+    labelled: phase === 'selector' ? 40 : 80,
+    totalEpochs: 4,
+    epoch: { epoch: index, lr: 0.1, trainLoss: 1, trainAccuracy: 0.5, seconds: 10 },
+  };
+}
+
+function collector(isTTY: boolean) {
+  let text = '';
+  return {
+    stream: { isTTY, columns: 160, write: (chunk: string) => (text += chunk) },
+    text: () => text,
+  };
+}
+
+describe('plain progress (not a terminal)', () => {
+  it('prints run start and end lines and a status line with ETAs at most every interval', () => {
+    let now = 0;
+    const out = collector(false);
+    const progress = createProgress(out.stream, { intervalMs: 20_000, now: () => now });
+    const [first, second] = runs as [(typeof runs)[0], (typeof runs)[0]];
+    progress.sweepStarted(runs, 3);
+    progress.runStarted(first);
+    for (let i = 0; i < 4; i++) {
+      now += 10_000;
+      progress.runEvent(first.id, epoch('selector', i));
+    }
+    progress.log('a warning');
+    now += 5_000;
+    progress.runEnded(first.id, 'finished');
+    progress.runStarted(second);
+    now += 2_000;
+    progress.runEnded(second.id, 'failed', 'out of memory');
+    progress.sweepEnded();
+
+    expect(out.text().split('\n')).toEqual([
+      'sweep: 2 runs to do, 3 already finished',
+      `[run 1/2] ${first.id} active-learning resnet8-digits least-confidence seed 1: started`,
+      // 20 s for 2 of the run's 8 planned epochs, 2 of the sweep's 16
+      `[run 1/2] ${first.id} round 1/1, selector epoch 2/4 on 40 labelled; run ETA 1m00s, sweep ETA 2m20s`,
+      `[run 1/2] ${first.id} round 1/1, selector epoch 4/4 on 40 labelled; run ETA 40s, sweep ETA 2m00s`,
+      'a warning',
+      `[run 1/2] ${first.id} finished after 45s; sweep ETA 45s`,
+      `[run 2/2] ${second.id} active-learning resnet8-digits least-confidence seed 2: started`,
+      `[run 2/2] ${second.id} FAILED after 2s: out of memory; sweep ETA 0s`,
+      'sweep: 1 done, 1 failed in 47s',
+      '',
+    ]);
+  });
+});
+
+describe('terminal progress', () => {
+  it('draws sweep, run and phase bars with ETAs, and prints messages above them', () => {
+    let now = 0;
+    const out = collector(true);
+    const progress = createProgress(out.stream, { now: () => now });
+    const [first] = runs as [(typeof runs)[0]];
+    progress.sweepStarted(runs, 0);
+    progress.runStarted(first);
+    now += 10_000;
+    progress.runEvent(first.id, epoch('selector', 0));
+    now += 10_000;
+    progress.runEvent(first.id, epoch('selector', 1));
+    progress.log('a warning');
+    progress.sweepEnded();
+    const text = out.text();
+    expect(text).toMatch(/sweep .* 12% 0\/2 runs \| ETA 2m20s/);
+    expect(text).toContain(`run ${first.id}`);
+    expect(text).toMatch(
+      /25% round 1\/1 active-learning resnet8-digits least-confidence seed 1 \| ETA 1m00s/,
+    );
+    expect(text).toMatch(/selector .* 50% epoch 2\/4 on 40 labelled \| ETA 20s/);
+    expect(text).toContain('a warning\n');
+    // drawn in place: cursor movements, not a stream of lines
+    expect(text).toContain('\u001b[');
+  });
+
+  it('formats durations for people', () => {
+    expect([5, 65, 3725, 0.4].map(formatDuration)).toEqual(['5s', '1m05s', '1h02m', '0s']);
+  });
+});

@@ -1,0 +1,222 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ResultsStore } from '@prunefuse/results';
+import { Command } from 'commander';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { registerMlflow } from '../src/commands/mlflow.js';
+import { type RunDependencies, registerRun } from '../src/commands/run.js';
+import type { ForwardMacs } from '../src/macs-estimate.js';
+import { describeTestDataset } from './fixtures/datasets.js';
+import { startFakeMlflow } from './fixtures/fake-mlflow-server.js';
+import { fixtureExecutor, TEST_ENVIRONMENT } from './fixtures/fixture-executor.js';
+
+const CONFIG = `
+dataset: { name: mnist, trainSubset: 400 }
+arch: resnet8-digits
+methods:
+  - name: prunefuse
+    prune: [0.5, 0.7]
+  - random
+budget: { initial: 40, milestones: [80], roundSize: 40 }
+training: { epochs: 2 }
+seeds: [1]
+`;
+
+const forwardMacs: ForwardMacs = (_arch, prune) => 1_000_000 * (1 - (prune ?? 0)) ** 2;
+
+let dir: string;
+let config: string;
+let stderr: string;
+let stdout: string;
+let environmentCalls: string[];
+
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'prunefuse-run-'));
+  config = path.join(dir, 'unit.yaml');
+  writeFileSync(config, CONFIG);
+  stdout = '';
+  stderr = '';
+  environmentCalls = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    stdout += String(chunk);
+    return true;
+  });
+  process.exitCode = undefined;
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+  process.exitCode = undefined;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function dependencies(execute = fixtureExecutor({ epochMs: 1 })): RunDependencies {
+  return {
+    executeRun: execute,
+    describeDataset: describeTestDataset,
+    forwardMacs,
+    environment: async (backend) => {
+      environmentCalls.push(backend);
+      return TEST_ENVIRONMENT;
+    },
+    progressStream: { isTTY: false, write: (chunk: string) => (stderr += chunk) },
+  };
+}
+
+async function cli(args: string[], deps = dependencies()): Promise<void> {
+  const program = new Command('prunefuse').exitOverride();
+  registerRun(program, deps);
+  registerMlflow(program);
+  await program.parseAsync(['node', 'prunefuse', ...args]);
+}
+
+describe('prunefuse run --dry-run', () => {
+  it('--json prints one document with the expanded runs, their status and estimated MACs', async () => {
+    const out = path.join(dir, 'store');
+    await cli(['run', config, '--dry-run', '--json', '--out', out]);
+    const listing = JSON.parse(stdout) as {
+      experiment: string;
+      store: string;
+      runs: Array<{
+        id: string;
+        method: string;
+        options: string;
+        status: string;
+        estimatedMacs: { total: number };
+      }>;
+      pendingMacs: number;
+    };
+    expect(listing.experiment).toBe('unit');
+    expect(listing.store).toBe(out);
+    expect(listing.runs.map((r) => `${r.method} ${r.options} ${r.status}`)).toEqual([
+      'prunefuse p=0.5 pending',
+      'prunefuse p=0.7 pending',
+      'random  pending',
+    ]);
+    expect(listing.pendingMacs).toBe(listing.runs.reduce((t, r) => t + r.estimatedMacs.total, 0));
+    expect(listing.runs[1]!.estimatedMacs.total).toBeLessThan(listing.runs[0]!.estimatedMacs.total);
+    expect(environmentCalls).toEqual([]);
+    expect(ResultsStore.exists(out)).toBe(false);
+  });
+
+  it('prints a table, honours --filter, and shows what the store already holds', async () => {
+    const out = path.join(dir, 'store');
+    await cli(['run', config, '--out', out, '--filter', 'method=random']);
+    stdout = '';
+    await cli(['run', config, '--dry-run', '--out', out]);
+    const lines = stdout.trim().split('\n');
+    expect(lines[0]).toMatch(
+      /^id\s+method\s+options\s+arch\s+acquisition\s+seed\s+milestones\s+status\s+est\. MACs$/,
+    );
+    expect(lines.filter((l) => /\bfinished\b/.test(l) && l.includes('random'))).toHaveLength(1);
+    expect(lines.filter((l) => l.includes(' pending '))).toHaveLength(2);
+    expect(lines.at(-1)).toMatch(/^unit: 3 runs, 1 finished, 2 to run \(about .* MACs\); store /);
+
+    stdout = '';
+    await cli(['run', config, '--dry-run', '--json', '--filter', 'method.prune=0.7']);
+    expect((JSON.parse(stdout) as { runs: unknown[] }).runs).toHaveLength(1);
+    await expect(cli(['run', config, '--dry-run', '--filter', 'prune=0.7'])).rejects.toThrow(
+      "--filter: unknown field 'prune'",
+    );
+  });
+});
+
+describe('prunefuse run', () => {
+  it('runs the sweep into --out, with --backend overriding the config, and resumes', async () => {
+    const out = path.join(dir, 'store');
+    await cli(['run', config, '--out', out, '--backend', 'cpu', '--json']);
+    const summary = JSON.parse(stdout) as {
+      executed: string[];
+      failed: unknown[];
+      store: string;
+      mlflow: unknown;
+    };
+    expect(summary.executed).toHaveLength(3);
+    expect(summary).toMatchObject({ failed: [], store: out, mlflow: null });
+    expect(environmentCalls).toEqual(['cpu']);
+    expect(new ResultsStore(out).records().map((r) => r.config.backend)).toEqual([
+      'cpu',
+      'cpu',
+      'cpu',
+    ]);
+    expect(stderr).toContain('sweep: 3 runs to do, 0 already finished');
+    expect(process.exitCode).toBeUndefined();
+
+    stdout = '';
+    await cli(['run', config, '--out', out]);
+    expect(stdout).toMatch(
+      /^unit: 3 runs: 0 executed, 3 already finished, 0 finished by another sweep, 0 failed/,
+    );
+    expect(environmentCalls).toEqual(['cpu']);
+  });
+
+  it('exits non-zero when a run fails, after running the others', async () => {
+    const out = path.join(dir, 'store');
+    const failing = async () => {
+      throw new Error('the loop broke');
+    };
+    await cli(['run', config, '--out', out], dependencies(failing));
+    expect(process.exitCode).toBe(1);
+    expect(stdout).toContain('3 failed');
+    expect(stdout).toMatch(/failed [0-9a-f]{12}: the loop broke/);
+    expect(new ResultsStore(out).failures()).toHaveLength(3);
+  });
+
+  it('tracks to --mlflow, and `mlflow sync` finds nothing left to upload', async () => {
+    const server = await startFakeMlflow();
+    try {
+      const out = path.join(dir, 'store');
+      await cli(['run', config, '--out', out, '--mlflow', server.uri, '--json']);
+      expect(JSON.parse(stdout).mlflow).toEqual({ trackingUri: server.uri, ok: true, error: null });
+      expect([...server.runs.values()].map((r) => r.info.status)).toEqual([
+        'FINISHED',
+        'FINISHED',
+        'FINISHED',
+      ]);
+      stdout = '';
+      await cli(['mlflow', 'sync', out, '--mlflow', server.uri, '--json']);
+      expect(JSON.parse(stdout)).toMatchObject({
+        uploaded: [],
+        failed: [],
+        trackingUri: server.uri,
+      });
+      expect(JSON.parse(stdout).alreadySynced).toHaveLength(3);
+      await expect(
+        cli(['mlflow', 'sync', path.join(dir, 'nowhere'), '--mlflow', server.uri]),
+      ).rejects.toThrow('not a results store');
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('the prunefuse CLI', () => {
+  it('reports a bad config on stderr with file, line and field, exit 1, nothing on stdout', () => {
+    const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+    const bad = path.join(dir, 'bad.yaml');
+    writeFileSync(bad, CONFIG.replace('prune: [0.5, 0.7]', 'prune: [0.5, 1.7]'));
+    const tsx = createRequire(import.meta.url).resolve('tsx');
+    const result = spawnSync(
+      process.execPath,
+      [
+        '--conditions=source',
+        '--import',
+        tsx,
+        path.join(root, 'packages/runner/src/bin.ts'),
+        'run',
+        bad,
+        '--dry-run',
+        '--json',
+      ],
+      { cwd: root, encoding: 'utf8' },
+    );
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain(
+      `${bad}:6:18: methods[0].prune[1]: expected a number in [0, 1), got 1.7`,
+    );
+  });
+});

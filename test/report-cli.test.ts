@@ -1,0 +1,111 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+// The report package's fixture builder: realistic run records without running the loop.
+import { fixtureStore, fixtureSweep } from '../packages/report/test/fixtures.js';
+
+/**
+ * `report`, `baseline write` and `check` as CI runs them: through the real CLI, checking
+ * exit codes and that --json leaves exactly one JSON document on stdout.
+ */
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+function prunefuse(...args: string[]) {
+  const result = spawnSync(
+    path.join(ROOT, 'node_modules/.bin/tsx'),
+    ['--conditions=source', path.join(ROOT, 'packages/runner/src/bin.ts'), ...args],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+type RunRecord = ReturnType<typeof fixtureSweep>[number];
+
+const isSvp = (run: RunRecord) => run.config.method.name === 'svp';
+
+describe('prunefuse baseline write / check', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'prunefuse-cli-'));
+  const baselineFile = path.join(dir, 'baselines', 'quick.json');
+  const store = fixtureStore(fixtureSweep());
+
+  it('records a baseline that the same store then passes', () => {
+    const write = prunefuse('baseline', 'write', store, '--out', baselineFile, '--json');
+    expect(write.stderr).toBe('');
+    expect(write.status).toBe(0);
+    expect(JSON.parse(write.stdout)).toEqual({ out: baselineFile, entries: 25, runs: 18 });
+    expect(JSON.parse(readFileSync(baselineFile, 'utf8')).defaults).toEqual({
+      accuracyDropPoints: 2,
+      macsGrowthPct: 1,
+      paramsGrowthPct: 0,
+    });
+
+    const check = prunefuse('check', store, '--baseline', baselineFile);
+    expect(check.status).toBe(0);
+    expect(check.stdout).toMatch(/^status\s+run group/);
+    expect(check.stdout).toContain('25 pass, 0 improved, 0 regressed, 0 missing: OK');
+  });
+
+  it('exits 1 with a table naming an accuracy regression', () => {
+    const changed = fixtureSweep({ accuracyShift: -5 });
+    const regressed = fixtureStore(
+      fixtureSweep().map((run, i) => (isSvp(run) ? changed[i]! : run)),
+    );
+    const check = prunefuse('check', regressed, '--baseline', baselineFile);
+    expect(check.status).toBe(1);
+    expect(check.stdout).toMatch(
+      /REGRESSED\s+quick \| cifar10 \| resnet20 \| svp resnet8 \| least-confidence \| b=500/,
+    );
+    expect(check.stdout).toContain('accuracy dropped more than 2.00 points');
+    expect(check.stdout).toContain('22 pass, 0 improved, 3 regressed, 0 missing: FAIL');
+  });
+
+  it('exits 1 on added MACs and on a missing run, with one JSON document under --json', () => {
+    const changed = fixtureSweep({ macsScale: 1.1 });
+    const costly = fixtureStore(
+      fixtureSweep()
+        .map((run, i) => (isSvp(run) ? changed[i]! : run))
+        .filter((run) => !(run.config.method.name === 'random' && run.config.seed === 1)),
+    );
+    const check = prunefuse('check', costly, '--baseline', baselineFile, '--json');
+    expect(check.status).toBe(1);
+    const result = JSON.parse(check.stdout);
+    expect(result.ok).toBe(false);
+    expect(result.counts).toEqual({ pass: 19, improved: 0, regressed: 3, missing: 3 });
+    const svp = result.rows.find((r: { keyText: string }) => r.keyText.includes('svp resnet8'));
+    expect(svp.metrics.find((m: { metric: string }) => m.metric === 'macs.total')).toMatchObject({
+      status: 'regressed',
+      tolerance: 1,
+    });
+  });
+
+  it('names the baseline file when it cannot be read', () => {
+    const check = prunefuse('check', store, '--baseline', path.join(dir, 'nope.json'));
+    expect(check.status).toBe(1);
+    expect(check.stderr).toContain(
+      `${path.join(dir, 'nope.json')}: cannot read regression baseline (ENOENT)`,
+    );
+  });
+});
+
+describe('prunefuse report', () => {
+  it('writes <out>/index.html and lists its tables and charts under --json', () => {
+    const store = fixtureStore(fixtureSweep());
+    const out = path.join(mkdtempSync(path.join(tmpdir(), 'prunefuse-cli-report-')), 'quick');
+    const report = prunefuse('report', store, '--out', out, '--json');
+    expect(report.status).toBe(0);
+    const written = JSON.parse(report.stdout);
+    expect(written.out).toBe(path.join(out, 'index.html'));
+    expect(existsSync(written.out)).toBe(true);
+    expect(written.tables).toEqual([
+      'results: quick · cifar10 · resnet20 · least-confidence',
+      'paper vs measured',
+      'provenance',
+    ]);
+    expect(written.charts).toHaveLength(6);
+    // The default paper file is the repository's, read from the working directory.
+    expect(readFileSync(written.out, 'utf8')).toContain('93.69');
+  });
+});
