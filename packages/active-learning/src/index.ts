@@ -1,1 +1,1 @@
-export {};
+export { activeLearningMethod, randomMethod, fullDataMethod } from './baselines.js';

@@ -1,18 +1,92 @@
-import { datasetFacts } from '@prunefuse/data';
+import { type Dataset, datasetFacts, loadDataset } from '@prunefuse/data';
+import { activeLearningMethod, fullDataMethod, randomMethod } from '@prunefuse/active-learning';
+import { architecture, countMacs, countParams } from '@prunefuse/models';
+import { activeLearningLoop, type MethodFactory, pruneFuseMethod } from '@prunefuse/prunefuse';
 import type { DatasetName, RunConfig, RunRecord } from '@prunefuse/results';
+import { svpMethod } from '@prunefuse/svp';
 import type { DatasetFacts } from './config/expand.js';
 import type { RunContext } from './sweep.js';
 
-/**
- * Where the runner meets the packages being written at the same time: executing a run
- * (the methods' active-learning loop) and a dataset's split sizes, input shape and class
- * count without reading its files (data). Each says so until it is wired.
- */
+/** Batch size of pool scoring and test evaluation: inference only, so larger than training's. */
+export const INFERENCE_BATCH_SIZE = 256;
+
+/** Executes one resolved run: loads its data, runs its method through the shared loop. */
 export async function executeRun(config: RunConfig, context: RunContext): Promise<RunRecord> {
-  throw new Error(
-    `run ${context.id} (${config.method.name}): the methods are not yet wired into the runner ` +
-      '(packages/runner/src/execute-run.ts)',
+  const startedAt = new Date();
+  const started = performance.now();
+  const dataset = await loadRunDataset(config);
+  const targetSpec = architecture(config.arch, { input: dataset.shape, classes: dataset.classes });
+  const outcome = await activeLearningLoop(
+    {
+      dataset,
+      targetSpec,
+      budget: config.budget,
+      acquisition: config.acquisition,
+      targetTraining: config.targetTraining,
+      rankAgreement: config.rankAgreement,
+      seed: config.seed,
+      inferenceBatchSize: INFERENCE_BATCH_SIZE,
+      onEvent: (event) => context.emit(event),
+    },
+    methodFactory(config),
   );
+  const { selectorSpec } = outcome.params;
+  return {
+    schema: 1,
+    id: context.id,
+    config,
+    environment: context.environment,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    wallSeconds: (performance.now() - started) / 1000,
+    params: {
+      target: countParams(targetSpec),
+      selector: selectorSpec ? countParams(selectorSpec) : null,
+    },
+    macsPerExample: {
+      target: countMacs(targetSpec),
+      selector: selectorSpec ? countMacs(selectorSpec) : null,
+    },
+    trainSize: dataset.train.size,
+    testSize: dataset.test.size,
+    initialLabelled: outcome.initialLabelled,
+    rounds: outcome.rounds,
+    targets: outcome.targets,
+    macs: outcome.macs,
+  };
+}
+
+/** The method of a run config, as a factory for the shared loop. */
+export function methodFactory(config: RunConfig): MethodFactory {
+  const method = config.method;
+  switch (method.name) {
+    case 'prunefuse':
+      return pruneFuseMethod({ ...method, selectorTraining: config.selectorTraining });
+    case 'svp':
+      return svpMethod({ proxyArch: method.proxyArch, proxyTraining: method.proxyTraining });
+    case 'active-learning':
+      return activeLearningMethod({ selectorTraining: config.selectorTraining });
+    case 'random':
+      return randomMethod();
+    case 'full':
+      return fullDataMethod();
+  }
+}
+
+// Runs of a sweep mostly share their data: keep the last dataset loaded.
+let lastDataset: { key: string; dataset: Promise<Dataset> } | null = null;
+
+function loadRunDataset(config: RunConfig): Promise<Dataset> {
+  const { name, dataDir, trainSubset, testSubset } = config.dataset;
+  const key = JSON.stringify([name, dataDir, trainSubset, testSubset, config.seed]);
+  if (lastDataset?.key !== key) {
+    const dataset = loadDataset(name, { dataDir, seed: config.seed, trainSubset, testSubset });
+    lastDataset = { key, dataset };
+    dataset.catch(() => {
+      if (lastDataset?.dataset === dataset) lastDataset = null;
+    });
+  }
+  return lastDataset.dataset;
 }
 
 export function describeDataset(name: DatasetName): DatasetFacts {

@@ -1,1 +1,1 @@
-export {};
+export { type SvpOptions, svpMethod } from './svp-method.js';

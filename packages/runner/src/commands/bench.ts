@@ -9,6 +9,7 @@ import {
   parseBackendChoice,
   probeBackends,
   runBench,
+  wasmThreadsInUse,
 } from '@prunefuse/engine';
 import { modelBenchCases } from '@prunefuse/models';
 import { selectionBenchCases } from '@prunefuse/selection';
@@ -73,7 +74,11 @@ export function registerBench(program: Command): void {
           `no benchmark case matched${options.filter ? ` --filter '${options.filter}'` : ''}`,
         );
       }
-      const backends = reports.map((r) => ({ name: r.name, device: r.device }));
+      const backends = reports.map((r) => ({
+        name: r.name,
+        device: r.device,
+        ...(r.name === 'wasm' ? { threads: wasmThreadsInUse() } : {}),
+      }));
       if (options.json) return printJson({ backends, rows });
       printText(
         sideBySide(
@@ -102,9 +107,9 @@ function parsePositive(value: string): number {
 /** The figure a case is judged by: GFLOP/s for kernels, images/s end to end, else ops/s. */
 function formatRow(row: BenchRow): string {
   const spread = `±${row.rmePercent.toFixed(0)}%`;
-  if (row.gflops !== null) return `${row.gflops.toFixed(2)} GFLOP/s ${spread}`;
-  if (row.imagesPerSec !== null) return `${row.imagesPerSec.toFixed(1)} img/s ${spread}`;
-  return `${row.opsPerSec.toFixed(2)} ops/s ${spread}`;
+  if (row.gflops !== null) return `${row.gflops.toPrecision(3)} GFLOP/s ${spread}`;
+  if (row.imagesPerSec !== null) return `${row.imagesPerSec.toPrecision(3)} img/s ${spread}`;
+  return `${row.opsPerSec.toPrecision(3)} ops/s ${spread}`;
 }
 
 /** One line per case, one column per backend. */

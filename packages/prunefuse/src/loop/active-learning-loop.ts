@@ -1,0 +1,352 @@
+import {
+  type Dataset,
+  initialLabelledSet,
+  LabelledPool,
+  orderedBatches,
+} from '@prunefuse/data';
+import { deriveSeed, Rng } from '@prunefuse/engine';
+import { buildNetwork, countMacs, type ModelSpec, type Network } from '@prunefuse/models';
+import type {
+  AcquisitionName,
+  BudgetConfig,
+  MacsByPhase,
+  RoundRecord,
+  RunEvent,
+  TargetRecord,
+  TrainingConfig,
+} from '@prunefuse/results';
+import { acquire, leastConfidence, spearman, topKOverlap } from '@prunefuse/selection';
+import { predict } from '../training/index.js';
+import { FrozenWeights } from './frozen-weights.js';
+import type { Method, MethodFactory } from './method.js';
+import { type TrainingOutcome, trainOnLabelled } from './train-on-labelled.js';
+
+export interface LoopSetup {
+  dataset: Dataset;
+  /** θ's architecture; θ is built from it with the run's seed. */
+  targetSpec: ModelSpec;
+  budget: BudgetConfig;
+  acquisition: AcquisitionName;
+  targetTraining: TrainingConfig;
+  /**
+   * Also train θ itself each round and compare its uncertainty ranking of the pool with
+   * the selector's (Spearman, top-k overlap). Measurement only: its MACs are not charged
+   * to the method.
+   */
+  rankAgreement: boolean;
+  seed: number;
+  /** Batch size for pool scoring and test evaluation (inference only). */
+  inferenceBatchSize: number;
+  onEvent?: (event: RunEvent) => void;
+}
+
+export interface LoopOutcome {
+  initialLabelled: number[];
+  rounds: RoundRecord[];
+  targets: TargetRecord[];
+  macs: MacsByPhase;
+  params: { targetSpec: ModelSpec; selectorSpec: ModelSpec | null };
+}
+
+interface TrainedSelector extends TrainingOutcome {
+  network: Network;
+  /** Labelled-set size it was trained on. */
+  labelled: number;
+}
+
+/**
+ * The active-learning loop every method shares. From a seeded initial set s0, each round
+ * retrains the method's selector from scratch on the labelled set, scores the unlabelled
+ * pool with it and labels the k it ranks highest; at each budget milestone the method
+ * builds its target on the labelled set, which is then measured on the test split.
+ */
+export async function activeLearningLoop(
+  setup: LoopSetup,
+  makeMethod: MethodFactory,
+): Promise<LoopOutcome> {
+  const { dataset, budget } = setup;
+  checkBudget(budget, dataset.train.size);
+  const rng = new Rng(setup.seed);
+  const pool = new LabelledPool(dataset.train.size);
+  const initial = initialLabelledSet(dataset.train.labels, budget.initial, rng.child('initial'), {
+    classBalanced: budget.classBalancedInitial,
+  });
+  pool.label(initial);
+
+  const dense = buildNetwork(setup.targetSpec, deriveSeed(setup.seed, 'target-init'));
+  const denseInitial = FrozenWeights.of(dense);
+  const method = makeMethod({ dense, dataset, initialLabelled: initial, seed: setup.seed });
+  if (!method.selector && setup.acquisition !== 'random') {
+    throw new Error(
+      `method '${method.name}' has no selector model, so it cannot use acquisition '${setup.acquisition}'`,
+    );
+  }
+  const macs: MacsByPhase = { selectorTraining: 0, poolScoring: 0, targetTraining: 0, total: 0 };
+  const rounds: RoundRecord[] = [];
+  const targets: TargetRecord[] = [];
+  let selector: TrainedSelector | null = null;
+
+  const trainSelector = async (): Promise<TrainedSelector> => {
+    const definition = method.selector!;
+    const labelled = pool.labelled();
+    const network = definition.fresh();
+    const train = trainOnLabelled({
+      dataset,
+      labelled,
+      training: definition.training,
+      rng: rng.child('selector', labelled.length),
+      evalBatchSize: setup.inferenceBatchSize,
+      onEpoch: (epoch) =>
+        setup.onEvent?.({
+          type: 'epoch',
+          phase: 'selector',
+          labelled: labelled.length,
+          totalEpochs: definition.training.epochs,
+          epoch,
+        }),
+    });
+    try {
+      const outcome = await train(network);
+      macs.selectorTraining += outcome.macs;
+      return { ...outcome, network, labelled: labelled.length };
+    } catch (error) {
+      network.dispose();
+      throw error;
+    }
+  };
+
+  try {
+    for (const milestone of budget.milestones) {
+      for (;;) {
+        if (method.selector && selector?.labelled !== pool.labelledCount) {
+          selector?.network.dispose();
+          selector = null;
+          selector = await trainSelector();
+        }
+        if (pool.labelledCount >= milestone) break;
+        const k = Math.min(budget.roundSize, milestone - pool.labelledCount);
+        rounds.push(
+          await selectionRound(
+            setup,
+            pool,
+            k,
+            rounds.length,
+            selector,
+            method.selector?.training ?? null,
+            denseInitial,
+            macs,
+            rng,
+          ),
+        );
+        setup.onEvent?.({ type: 'round', round: withoutEpochs(rounds.at(-1)!) });
+      }
+      const target = await buildTarget(setup, method, pool, selector, denseInitial, rng);
+      macs.targetTraining += target.macs;
+      targets.push(target);
+      setup.onEvent?.({ type: 'target', target: withoutEpochs(target) });
+    }
+  } finally {
+    selector?.network.dispose();
+    method.dispose();
+    dense.dispose();
+    denseInitial.dispose();
+  }
+  macs.total = macs.selectorTraining + macs.poolScoring + macs.targetTraining;
+  return {
+    initialLabelled: Array.from(initial),
+    rounds,
+    targets,
+    macs,
+    params: { targetSpec: setup.targetSpec, selectorSpec: method.selector?.spec ?? null },
+  };
+}
+
+async function selectionRound(
+  setup: LoopSetup,
+  pool: LabelledPool,
+  k: number,
+  round: number,
+  selector: TrainedSelector | null,
+  selectorTraining: TrainingConfig | null,
+  denseInitial: FrozenWeights,
+  macs: MacsByPhase,
+  rng: Rng,
+): Promise<RoundRecord> {
+  const { dataset } = setup;
+  const labelledBefore = pool.labelledCount;
+  const unlabelled = pool.unlabelled();
+  const started = performance.now();
+  let positions: Int32Array;
+  let rankAgreement: RoundRecord['rankAgreement'];
+  let scoringMacs = 0;
+  if (!selector) {
+    positions = await acquire('random', { poolSize: unlabelled.length }, k, rng.child('random', round));
+  } else {
+    const wantsFeatures = setup.acquisition === 'k-centers';
+    const inOrder = (indices: Int32Array) =>
+      orderedBatches(dataset.train, indices, { batchSize: setup.inferenceBatchSize, dataset });
+    const scored = await predict(
+      selector.network,
+      inOrder(unlabelled),
+      wantsFeatures ? 'features' : 'probabilities',
+      unlabelled.length,
+    );
+    scoringMacs = countMacs(selector.network.spec) * unlabelled.length;
+    const labelled = wantsFeatures
+      ? await predict(selector.network, inOrder(pool.labelled()), 'features', pool.labelledCount)
+      : null;
+    positions = await acquire(
+      setup.acquisition,
+      {
+        poolSize: unlabelled.length,
+        probabilities: scored.probabilities ?? undefined,
+        classes: dataset.classes,
+        embeddings: scored.features ?? undefined,
+        labelledEmbeddings: labelled?.features ?? undefined,
+        dim: scored.featureDim,
+      },
+      k,
+      rng.child('acquire', round),
+    );
+    if (setup.rankAgreement) {
+      rankAgreement = await rankAgreementWithTarget(
+        setup,
+        pool,
+        selector,
+        selectorTraining!,
+        denseInitial,
+        k,
+        rng,
+      );
+    }
+  }
+  const selectionSeconds = (performance.now() - started) / 1000;
+  const selected = Array.from(positions, (p) => unlabelled[p]!);
+  pool.label(selected);
+  macs.poolScoring += scoringMacs;
+  return {
+    round,
+    labelled: labelledBefore,
+    selectorAccuracy: selector?.accuracy ?? null,
+    selectorLoss: selector?.loss ?? null,
+    trainSeconds: selector?.trainSeconds ?? 0,
+    selectionSeconds,
+    macs: { selectorTraining: selector?.macs ?? 0, poolScoring: scoringMacs },
+    selected,
+    epochs: selector?.epochs ?? [],
+    ...(rankAgreement ? { rankAgreement } : {}),
+  };
+}
+
+/**
+ * Open question 4 of the paper: does the selector rank the pool as θ itself would?
+ * θ is trained from scratch on the same labelled set with the selector's schedule; both
+ * score the unlabelled pool by least confidence, and the rankings are compared.
+ */
+async function rankAgreementWithTarget(
+  setup: LoopSetup,
+  pool: LabelledPool,
+  selector: TrainedSelector,
+  selectorTraining: TrainingConfig,
+  denseInitial: FrozenWeights,
+  k: number,
+  rng: Rng,
+): Promise<NonNullable<RoundRecord['rankAgreement']>> {
+  const { dataset } = setup;
+  const labelled = pool.labelled();
+  const unlabelled = pool.unlabelled();
+  const reference = denseInitial.network();
+  try {
+    await trainOnLabelled({
+      dataset,
+      labelled,
+      training: selectorTraining,
+      rng: rng.child('rank-agreement', labelled.length),
+      evalBatchSize: setup.inferenceBatchSize,
+    })(reference);
+    const score = async (network: Network) => {
+      const batches = orderedBatches(dataset.train, unlabelled, {
+        batchSize: setup.inferenceBatchSize,
+        dataset,
+      });
+      const { probabilities } = await predict(network, batches, 'probabilities', unlabelled.length);
+      return leastConfidence(probabilities!, dataset.classes);
+    };
+    const selectorScores = await score(selector.network);
+    const referenceScores = await score(reference);
+    return {
+      spearman: spearman(selectorScores, referenceScores),
+      topKOverlap: topKOverlap(selectorScores, referenceScores, k),
+      k,
+    };
+  } finally {
+    reference.dispose();
+  }
+}
+
+async function buildTarget(
+  setup: LoopSetup,
+  method: Method,
+  pool: LabelledPool,
+  selector: TrainedSelector | null,
+  denseInitial: FrozenWeights,
+  rng: Rng,
+): Promise<TargetRecord> {
+  const { dataset } = setup;
+  const labelled = pool.labelled();
+  const built = await method.buildTarget({
+    labelled,
+    trainedSelector: selector?.network ?? null,
+    freshTarget: () => denseInitial.network(),
+    train: trainOnLabelled({
+      dataset,
+      labelled,
+      training: setup.targetTraining,
+      rng: rng.child('target', labelled.length),
+      evalBatchSize: setup.inferenceBatchSize,
+      onEpoch: (epoch) =>
+        setup.onEvent?.({
+          type: 'epoch',
+          phase: 'target',
+          labelled: labelled.length,
+          totalEpochs: setup.targetTraining.epochs,
+          epoch,
+        }),
+    }),
+  });
+  built.network.dispose();
+  return {
+    labelled: labelled.length,
+    fraction: labelled.length / dataset.train.size,
+    accuracy: built.accuracy,
+    loss: built.loss,
+    init: built.init,
+    kd: built.kd,
+    trainSeconds: built.trainSeconds,
+    macs: built.macs,
+    epochs: built.epochs,
+  };
+}
+
+function checkBudget(budget: BudgetConfig, trainSize: number): void {
+  const { initial, milestones, roundSize } = budget;
+  const problems: string[] = [];
+  if (!Number.isInteger(initial) || initial < 1) problems.push(`initial ${initial} is not a positive count`);
+  if (!Number.isInteger(roundSize) || roundSize < 1) problems.push(`roundSize ${roundSize} is not a positive count`);
+  if (milestones.length === 0) problems.push('there are no milestones');
+  let previous = initial;
+  for (const milestone of milestones) {
+    if (!Number.isInteger(milestone) || milestone < previous) {
+      problems.push(`milestone ${milestone} is below ${previous} (milestones ascend from the initial set)`);
+    }
+    previous = milestone;
+  }
+  if (previous > trainSize) problems.push(`milestone ${previous} exceeds the training split's ${trainSize}`);
+  if (problems.length > 0) throw new Error(`invalid budget: ${problems.join('; ')}`);
+}
+
+function withoutEpochs<T extends { epochs: unknown }>(record: T): Omit<T, 'epochs'> {
+  const { epochs: _epochs, ...rest } = record;
+  return rest;
+}
+

@@ -1,0 +1,75 @@
+import { type Dataset, epochBatches, orderedBatches } from '@prunefuse/data';
+import type { Rng } from '@prunefuse/engine';
+import { countMacs, type Network } from '@prunefuse/models';
+import type { EpochRecord, TrainingConfig } from '@prunefuse/results';
+import { evaluateNetwork, type Teacher, trainNetwork } from '../training/index.js';
+
+export interface TrainingOutcome {
+  epochs: EpochRecord[];
+  trainSeconds: number;
+  /** Multiply-accumulates spent: 3 forward-equivalents per example seen (forward and two
+   * backward products), plus one teacher forward per example under distillation. */
+  macs: number;
+  /** Test accuracy and loss after the last epoch. */
+  accuracy: number;
+  loss: number;
+}
+
+export type TrainOnLabelled = (
+  network: Network,
+  options?: { teacher?: Teacher },
+) => Promise<TrainingOutcome>;
+
+/** Backward costs about twice the forward pass: one product for activations, one for weights. */
+export const TRAINING_MACS_PER_FORWARD = 3;
+
+export interface TrainOnLabelledOptions {
+  dataset: Dataset;
+  labelled: Int32Array;
+  training: TrainingConfig;
+  /** Seeds the shuffles and augmentation of every epoch. */
+  rng: Rng;
+  /** Batch size for test-set evaluation. */
+  evalBatchSize: number;
+  onEpoch?: (epoch: EpochRecord) => void;
+}
+
+/** Trains networks on a labelled set with one schedule, evaluating on the test split. */
+export function trainOnLabelled(options: TrainOnLabelledOptions): TrainOnLabelled {
+  const { dataset, labelled, training } = options;
+  const testIndices = Int32Array.from({ length: dataset.test.size }, (_, i) => i);
+  const evaluate = (network: Network) =>
+    evaluateNetwork(
+      network,
+      orderedBatches(dataset.test, testIndices, { batchSize: options.evalBatchSize, dataset }),
+    );
+  return async (network, { teacher } = {}) => {
+    const started = performance.now();
+    const result = await trainNetwork(network, {
+      training,
+      teacher,
+      batches: (epoch) =>
+        epochBatches(dataset.train, labelled, {
+          batchSize: training.batchSize,
+          rng: options.rng.child('epoch', epoch),
+          augment: training.augment,
+          dataset,
+        }),
+      evaluate: async () => evaluate(network),
+      onEpoch: options.onEpoch,
+    });
+    const last = result.epochs.at(-1);
+    if (last?.testAccuracy === undefined || last.testLoss === undefined) {
+      throw new Error('training finished without evaluating its last epoch on the test split');
+    }
+    const teacherMacs = teacher ? countMacs(teacher.network.spec) : 0;
+    return {
+      epochs: result.epochs,
+      trainSeconds: (performance.now() - started) / 1000,
+      macs:
+        result.examplesSeen * (TRAINING_MACS_PER_FORWARD * countMacs(network.spec) + teacherMacs),
+      accuracy: last.testAccuracy,
+      loss: last.testLoss,
+    };
+  };
+}

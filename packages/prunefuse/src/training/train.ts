@@ -1,0 +1,221 @@
+import { tf } from '@prunefuse/engine';
+import type { Network } from '@prunefuse/models';
+import type { EpochRecord, TrainingConfig } from '@prunefuse/results';
+import type { LabelledBatch } from '../pruning/criteria.js';
+import { crossEntropy, distillationLoss } from './loss.js';
+import { learningRateAt } from './schedule.js';
+import { SgdMomentum } from './sgd.js';
+
+export type TrainingSchedule = Pick<
+  TrainingConfig,
+  'epochs' | 'lr' | 'schedule' | 'momentum' | 'weightDecay' | 'evalEvery'
+>;
+
+/** Knowledge distillation from a trained network (PruneFuse's fine-tuning of the fused target). */
+export interface Teacher {
+  /** The trained network whose softened logits the student matches; run in inference mode. */
+  network: Network;
+  /** Weight of the hard-label cross-entropy, in [0, 1]. */
+  lambda: number;
+  temperature: number;
+}
+
+export interface TrainOptions {
+  /** A full TrainingConfig will do; batchSize and augment belong to the `batches` side. */
+  training: TrainingSchedule;
+  /**
+   * The batches of one epoch (0-based), e.g. seeded, shuffled and augmented by
+   * @prunefuse/data. The trainer disposes every batch after its step.
+   */
+  batches: (epoch: number) => Iterable<LabelledBatch>;
+  /** Train with the distillation loss from this teacher instead of plain cross-entropy. */
+  teacher?: Teacher;
+  /** Test-split metrics, called after every evalEvery-th epoch and after the last. */
+  evaluate?: (epoch: number) => Promise<EvaluationResult> | EvaluationResult;
+  onEpoch?: (record: EpochRecord) => void;
+}
+
+export interface EvaluationResult {
+  accuracy: number;
+  loss: number;
+}
+
+export interface TrainResult {
+  /** One record per epoch; `epoch` is the 0-based epoch index. */
+  epochs: EpochRecord[];
+  /** Training examples forwarded (and back-propagated), all epochs together. */
+  examplesSeen: number;
+}
+
+/** Thrown when the training loss becomes NaN or infinite; the network's weights are then unusable. */
+export class TrainingDivergedError extends Error {
+  constructor(
+    readonly epoch: number,
+    readonly step: number,
+    readonly lr: number,
+    readonly loss: number,
+  ) {
+    super(
+      `training diverged: the loss became ${loss} at epoch ${epoch}, step ${step} (both 0-based), ` +
+        `learning rate ${lr}. Lower the learning rate (or use the 'svp-step' warm-up), and check ` +
+        'that the inputs are normalised and, for a fused network, that its weights are aligned',
+    );
+    this.name = 'TrainingDivergedError';
+  }
+}
+
+/**
+ * Steps between read-backs of the per-step loss and accuracy. Reading back every step
+ * would stall an asynchronous backend's queue once per step; once per epoch would let a
+ * divergence run on for a whole epoch and lose which step it started at. The steps of a
+ * window are read back together, so the error still names the first bad step.
+ */
+const READ_BACK_EVERY = 16;
+
+/**
+ * Trains `network` in place with SGD + momentum over `training.epochs` epochs, the learning
+ * rate set per epoch by training.schedule. Per-epoch training loss and accuracy are averaged
+ * over examples; test metrics come from `evaluate`. `seconds` is the epoch's wall time,
+ * evaluation included. Throws TrainingDivergedError when the loss stops being finite.
+ */
+export async function trainNetwork(network: Network, options: TrainOptions): Promise<TrainResult> {
+  const { training, teacher } = options;
+  checkTraining(training);
+  const optimizer = new SgdMomentum(network.trainableVariables(), {
+    momentum: training.momentum,
+    weightDecay: training.weightDecay,
+  });
+  const records: EpochRecord[] = [];
+  let examplesSeen = 0;
+  try {
+    for (let epoch = 0; epoch < training.epochs; epoch++) {
+      const started = performance.now();
+      const lr = learningRateAt(training.schedule, epoch, training.epochs, training.lr);
+      const window = new StepWindow(epoch, lr);
+      try {
+        for (const batch of options.batches(epoch)) {
+          try {
+            window.add(step(network, optimizer, batch, lr, teacher), batch.y.shape[0]);
+          } finally {
+            tf.dispose([batch.x, batch.y]);
+          }
+          if (window.pending === READ_BACK_EVERY) await window.readBack();
+        }
+        await window.readBack();
+      } finally {
+        window.dispose();
+      }
+      if (window.examples === 0) {
+        throw new Error(`epoch ${epoch} supplied no training batches; is the labelled set empty?`);
+      }
+      examplesSeen += window.examples;
+      const record: EpochRecord = {
+        epoch,
+        lr,
+        trainLoss: window.lossSum / window.examples,
+        trainAccuracy: window.correct / window.examples,
+        seconds: 0,
+      };
+      if (
+        options.evaluate &&
+        ((epoch + 1) % training.evalEvery === 0 || epoch === training.epochs - 1)
+      ) {
+        const test = await options.evaluate(epoch);
+        record.testAccuracy = test.accuracy;
+        record.testLoss = test.loss;
+      }
+      record.seconds = (performance.now() - started) / 1000;
+      records.push(record);
+      options.onEpoch?.(record);
+    }
+  } finally {
+    optimizer.dispose();
+  }
+  return { epochs: records, examplesSeen };
+}
+
+/** One SGD step; returns [batch-mean loss, correct predictions] on the device. */
+function step(
+  network: Network,
+  optimizer: SgdMomentum,
+  batch: LabelledBatch,
+  lr: number,
+  teacher: Teacher | undefined,
+): tf.Tensor1D {
+  return tf.tidy(() => {
+    const teacherLogits = teacher?.network.apply(batch.x, { training: false }).logits;
+    let correct: tf.Scalar | undefined;
+    const loss = optimizer.minimize(() => {
+      const { logits } = network.apply(batch.x, { training: true });
+      correct = tf.keep(
+        tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), batch.y), 'float32')) as tf.Scalar,
+      );
+      return teacher && teacherLogits
+        ? distillationLoss(logits, teacherLogits, batch.y, teacher.lambda, teacher.temperature)
+        : crossEntropy(logits, batch.y);
+    }, lr);
+    const stats = tf.stack([loss, correct!]) as tf.Tensor1D;
+    correct!.dispose();
+    return stats;
+  });
+}
+
+/** The steps of one epoch not yet read back, and the sums of those that were. */
+class StepWindow {
+  lossSum = 0;
+  correct = 0;
+  examples = 0;
+  private steps = 0;
+  private readonly stats: tf.Tensor1D[] = [];
+  private readonly sizes: number[] = [];
+
+  constructor(
+    private readonly epoch: number,
+    private readonly lr: number,
+  ) {}
+
+  get pending(): number {
+    return this.stats.length;
+  }
+
+  add(stats: tf.Tensor1D, size: number): void {
+    this.stats.push(stats);
+    this.sizes.push(size);
+  }
+
+  async readBack(): Promise<void> {
+    if (this.stats.length === 0) return;
+    const stacked = tf.stack(this.stats);
+    let values: Float32Array;
+    try {
+      values = (await stacked.data()) as Float32Array;
+    } finally {
+      stacked.dispose();
+      this.dispose();
+    }
+    this.sizes.forEach((size, i) => {
+      const loss = values[2 * i]!;
+      if (!Number.isFinite(loss))
+        throw new TrainingDivergedError(this.epoch, this.steps, this.lr, loss);
+      this.lossSum += loss * size;
+      this.correct += values[2 * i + 1]!;
+      this.examples += size;
+      this.steps++;
+    });
+    this.sizes.length = 0;
+  }
+
+  dispose(): void {
+    tf.dispose(this.stats);
+    this.stats.length = 0;
+  }
+}
+
+function checkTraining(training: TrainingSchedule): void {
+  const { epochs, evalEvery } = training;
+  if (!Number.isInteger(epochs) || epochs < 1)
+    throw new RangeError(`epochs must be a positive integer, got ${epochs}`);
+  if (!Number.isInteger(evalEvery) || evalEvery < 1) {
+    throw new RangeError(`evalEvery must be a positive integer, got ${evalEvery}`);
+  }
+}

@@ -1,0 +1,207 @@
+import { type Dataset, loadDataset } from '@prunefuse/data';
+import { selectBackend, tf } from '@prunefuse/engine';
+import { architecture, type ModelSpec } from '@prunefuse/models';
+import type { BudgetConfig, RunEvent, TrainingConfig } from '@prunefuse/results';
+import { beforeAll, describe, expect, test } from 'vitest';
+import {
+  activeLearningLoop,
+  type LoopOutcome,
+  type LoopSetup,
+  type MethodFactory,
+  pruneFuseMethod,
+  scratchTarget,
+} from '../src/index.js';
+
+const TRAINING: TrainingConfig = {
+  epochs: 1,
+  batchSize: 32,
+  lr: 0.05,
+  schedule: 'constant',
+  momentum: 0.9,
+  weightDecay: 5e-4,
+  augment: false,
+  evalEvery: 1,
+};
+
+const BUDGET: BudgetConfig = {
+  initial: 20,
+  milestones: [50, 90],
+  roundSize: 20,
+  classBalancedInitial: true,
+};
+
+let dataset: Dataset;
+let spec: ModelSpec;
+
+beforeAll(async () => {
+  await selectBackend('wasm');
+  dataset = await loadDataset('mnist', { seed: 3, trainSubset: 200, testSubset: 60 });
+  spec = architecture('resnet8-digits', { input: dataset.shape, classes: dataset.classes });
+});
+
+function setup(overrides: Partial<LoopSetup> = {}): LoopSetup {
+  return {
+    dataset,
+    targetSpec: spec,
+    budget: BUDGET,
+    acquisition: 'least-confidence',
+    targetTraining: TRAINING,
+    rankAgreement: false,
+    seed: 11,
+    inferenceBatchSize: 64,
+    ...overrides,
+  };
+}
+
+const prunefuse = pruneFuseMethod({
+  prune: 0.5,
+  criterion: 'magnitude',
+  fusion: true,
+  kd: true,
+  fill: 'init',
+  kdLambda: 0.5,
+  kdTemperature: 4,
+  selectorTraining: TRAINING,
+});
+
+/** Wraps a method, recording the initial weights of every selector it hands out. */
+function observed(factory: MethodFactory) {
+  const fresh: Float32Array[] = [];
+  const targets: number[] = [];
+  const wrapped: MethodFactory = (methodSetup) => {
+    const method = factory(methodSetup);
+    return {
+      ...method,
+      selector: method.selector && {
+        ...method.selector,
+        fresh: () => {
+          const network = method.selector!.fresh();
+          fresh.push(
+            Float32Array.from(
+              [...network.variables.values()].flatMap((v) => Array.from(v.dataSync())),
+            ),
+          );
+          return network;
+        },
+      },
+      buildTarget: (context) => {
+        targets.push(context.labelled.length);
+        return method.buildTarget(context);
+      },
+      dispose: () => method.dispose(),
+    };
+  };
+  return { wrapped, fresh, targets };
+}
+
+function labelledInOrder(outcome: LoopOutcome): number[] {
+  return [...outcome.initialLabelled, ...outcome.rounds.flatMap((r) => r.selected)];
+}
+
+describe('activeLearningLoop', () => {
+  test('labels exactly up to each milestone, never twice, retraining the selector from scratch', async () => {
+    const { wrapped, fresh, targets } = observed(prunefuse);
+    const events: RunEvent[] = [];
+    const outcome = await activeLearningLoop(setup({ onEvent: (e) => events.push(e) }), wrapped);
+
+    const labelled = labelledInOrder(outcome);
+    expect(new Set(labelled).size).toBe(labelled.length);
+    expect(labelled.length).toBe(90);
+    expect(labelled.every((i) => Number.isInteger(i) && i >= 0 && i < dataset.train.size)).toBe(true);
+    // 20 -> 40 -> 50 (milestone) -> 70 -> 90 (milestone): the round before a milestone takes less.
+    expect(outcome.rounds.map((r) => [r.labelled, r.selected.length])).toEqual([
+      [20, 20],
+      [40, 10],
+      [50, 20],
+      [70, 20],
+    ]);
+    expect(outcome.targets.map((t) => t.labelled)).toEqual([50, 90]);
+    expect(targets).toEqual([50, 90]);
+    expect(outcome.targets.every((t) => t.init === 'fused' && t.kd)).toBe(true);
+
+    // One fresh selector per labelled-set size (20, 40, 50, 70, 90), each from the same weights.
+    expect(fresh).toHaveLength(5);
+    for (const weights of fresh.slice(1)) expect(weights).toEqual(fresh[0]);
+    for (const round of outcome.rounds) {
+      expect(round.epochs).toHaveLength(TRAINING.epochs);
+      expect(round.selectorAccuracy).toBeGreaterThanOrEqual(0);
+      expect(round.macs.poolScoring).toBeGreaterThan(0);
+    }
+
+    const { macs } = outcome;
+    expect(macs.total).toBe(macs.selectorTraining + macs.poolScoring + macs.targetTraining);
+    expect(macs.targetTraining).toBe(outcome.targets.reduce((t, x) => t + x.macs, 0));
+    expect(macs.poolScoring).toBe(outcome.rounds.reduce((t, r) => t + r.macs.poolScoring, 0));
+
+    expect(events.filter((e) => e.type === 'round')).toHaveLength(4);
+    expect(events.filter((e) => e.type === 'target')).toHaveLength(2);
+    const selectorEpochs = events.filter((e) => e.type === 'epoch' && e.phase === 'selector');
+    expect(selectorEpochs).toHaveLength(5 * TRAINING.epochs);
+  });
+
+  test('the same seed selects the same indices; another seed does not', async () => {
+    const a = await activeLearningLoop(setup(), prunefuse);
+    const b = await activeLearningLoop(setup(), prunefuse);
+    const c = await activeLearningLoop(setup({ seed: 12 }), prunefuse);
+    expect(labelledInOrder(b)).toEqual(labelledInOrder(a));
+    expect(b.targets.map((t) => t.accuracy)).toEqual(a.targets.map((t) => t.accuracy));
+    expect(labelledInOrder(c)).not.toEqual(labelledInOrder(a));
+  });
+
+  test('k-centres and entropy select through the same loop', async () => {
+    for (const acquisition of ['k-centers', 'entropy'] as const) {
+      const outcome = await activeLearningLoop(
+        setup({ acquisition, budget: { ...BUDGET, milestones: [50] } }),
+        prunefuse,
+      );
+      const labelled = labelledInOrder(outcome);
+      expect(new Set(labelled).size).toBe(50);
+    }
+  });
+
+  test('records rank agreement between the selector and θ when asked', async () => {
+    const outcome = await activeLearningLoop(
+      setup({ rankAgreement: true, budget: { ...BUDGET, milestones: [40] } }),
+      prunefuse,
+    );
+    for (const round of outcome.rounds) {
+      expect(round.rankAgreement?.k).toBe(20);
+      expect(round.rankAgreement?.spearman).toBeGreaterThanOrEqual(-1);
+      expect(round.rankAgreement?.spearman).toBeLessThanOrEqual(1);
+      expect(round.rankAgreement?.topKOverlap).toBeGreaterThanOrEqual(0);
+    }
+  });
+
+  test('a method without a selector model may only select at random', async () => {
+    const noSelector: MethodFactory = () => ({
+      name: 'random',
+      selector: null,
+      buildTarget: scratchTarget,
+      dispose: () => {},
+    });
+    await expect(activeLearningLoop(setup(), noSelector)).rejects.toThrow(
+      "method 'random' has no selector model, so it cannot use acquisition 'least-confidence'",
+    );
+    const outcome = await activeLearningLoop(setup({ acquisition: 'random' }), noSelector);
+    expect(outcome.rounds.every((r) => r.selectorAccuracy === null)).toBe(true);
+    expect(outcome.macs.selectorTraining + outcome.macs.poolScoring).toBe(0);
+    expect(new Set(labelledInOrder(outcome)).size).toBe(90);
+  });
+
+  test('rejects budgets that cannot be met, naming the problem', async () => {
+    await expect(
+      activeLearningLoop(setup({ budget: { ...BUDGET, milestones: [10] } }), prunefuse),
+    ).rejects.toThrow('milestone 10 is below 20');
+    await expect(
+      activeLearningLoop(setup({ budget: { ...BUDGET, milestones: [500] } }), prunefuse),
+    ).rejects.toThrow("milestone 500 exceeds the training split's 200");
+  });
+
+  test('tensor memory does not grow across runs and rounds', async () => {
+    await activeLearningLoop(setup({ budget: { ...BUDGET, milestones: [40] } }), prunefuse);
+    const before = tf.memory().numTensors;
+    await activeLearningLoop(setup(), prunefuse);
+    await activeLearningLoop(setup({ acquisition: 'k-centers' }), prunefuse);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
