@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ResultsStore, type RunRecord } from '@prunefuse/results';
@@ -43,9 +43,15 @@ describe('every method end to end through `prunefuse run` on wasm', () => {
   it('runs, records every method, and resumes without rerunning', () => {
     const first = runCli(['run', file, '--out', store, '--json']);
     expect(first.status, first.stderr).toBe(0);
-    const summary = JSON.parse(first.stdout) as { executed: string[]; failed: string[] };
+    const summary = JSON.parse(first.stdout) as {
+      executed: string[];
+      failed: string[];
+      report: string;
+    };
     expect(summary.executed).toHaveLength(7);
     expect(summary.failed).toEqual([]);
+    expect(summary.report).toBe(path.join(store, 'report', 'index.html'));
+    expect(readFileSync(summary.report, 'utf8')).toContain('prunefuse p=0.5');
 
     const records = new ResultsStore(store).records();
     const byLabel = new Map<string, RunRecord>(

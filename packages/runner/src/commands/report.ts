@@ -42,6 +42,11 @@ export function registerReport(program: Command): void {
     });
 }
 
+/** The published figures from the default file, when this checkout has it. */
+export function paperBaselineIfPresent(): { paper?: PaperBaseline } {
+  return paperOption(DEFAULT_PAPER, true);
+}
+
 /** The default paper file is optional (a checkout elsewhere may lack it); one named on the command line is not. */
 function paperOption(file: string | false, isDefault: boolean): { paper?: PaperBaseline } {
   if (file === false) return {};

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { BACKEND_NAMES, type BackendChoice, parseBackendChoice } from '@prunefuse/engine';
+import { writeReport } from '@prunefuse/report';
 import { ResultsStore } from '@prunefuse/results';
 import { type Command, Option } from 'commander';
 import { type DescribeDataset, type ExpandedRun, expandSweep } from '../config/expand.js';
@@ -11,6 +12,7 @@ import { countForwardMacs, type ForwardMacs } from '../macs-estimate.js';
 import { authHeadersFromEnv, MlflowClient } from '../mlflow/client.js';
 import { MlflowTracker } from '../mlflow/tracker.js';
 import { formatTable, printJson, printText } from '../output.js';
+import { paperBaselineIfPresent } from './report.js';
 import { createProgress, type ProgressStream } from '../progress/reporter.js';
 import { prepareEnvironment } from '../run-environment.js';
 import { type ExecuteRun, runSweep } from '../sweep.js';
@@ -73,7 +75,8 @@ async function runCommand(
 ): Promise<void> {
   const backend =
     options.backend === undefined ? null : parseBackendChoice(options.backend, '--backend');
-  const sweep = expandSweep(readExperiment(configFile), deps.describeDataset);
+  const experiment = readExperiment(configFile);
+  const sweep = expandSweep(experiment, deps.describeDataset);
   const matches = options.filter ? parseFilter(options.filter, sweep.runs) : () => true;
   const runs: ExpandedRun[] = sweep.runs
     .filter(matches)
@@ -149,6 +152,13 @@ async function runCommand(
     tracker,
   });
   if (summary.failed.length > 0) process.exitCode = 1;
+  const report =
+    experiment.file.report && store.records().length > 0
+      ? await writeReport(root, path.join(root, 'report'), {
+          title: `PruneFuse report: ${sweep.experiment}`,
+          ...paperBaselineIfPresent(),
+        })
+      : null;
   const mlflow = tracker
     ? {
         trackingUri,
@@ -157,13 +167,20 @@ async function runCommand(
       }
     : null;
   if (options.json)
-    return printJson({ experiment: sweep.experiment, store: root, ...summary, mlflow });
+    return printJson({
+      experiment: sweep.experiment,
+      store: root,
+      ...summary,
+      mlflow,
+      report: report?.out ?? null,
+    });
   const lines = [
     `${sweep.experiment}: ${summary.total} runs: ${summary.executed.length} executed, ` +
       `${summary.skipped.length} already finished, ${summary.finishedElsewhere.length} finished by another sweep, ` +
       `${summary.failed.length} failed; store ${root}`,
     ...summary.failed.map((f) => `  failed ${f.id}: ${f.message}`),
   ];
+  if (report) lines.push(`report: ${report.out}`);
   if (mlflow && !mlflow.ok)
     lines.push(
       `MLflow: not all runs reached ${trackingUri}; run: pnpm prunefuse mlflow sync ${root}`,

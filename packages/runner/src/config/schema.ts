@@ -207,6 +207,8 @@ export const experimentFileSchema = fields({
   selectorTraining: trainingOverrides.default({}),
   targetTraining: trainingOverrides.default({}),
   rankAgreement: boolean.default(false),
+  /** After the sweep, write the HTML report of the whole store to <store>/report/index.html. */
+  report: boolean.default(true),
   seeds: oneOrMany(integer).default([0]),
   backend: oneOf(BACKEND_CHOICES).default('auto'),
 });
