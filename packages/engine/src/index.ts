@@ -23,4 +23,8 @@ export {
   type BenchOptions,
   runBench,
   matchesFilter,
+  caseBackends,
+  tensorReady,
 } from './bench.js';
+export { kernelBenchCases } from './kernel-bench.js';
+export { wasmThreadsInUse } from './wasm/threads.js';

@@ -80,12 +80,15 @@ export function registerBench(program: Command): void {
         ...(r.name === 'wasm' ? { threads: wasmThreadsInUse() } : {}),
       }));
       if (options.json) return printJson({ backends, rows });
-      printText(
-        sideBySide(
-          rows,
-          backends.map((b) => b.name),
-        ),
+      const devices = backends.map((b) => {
+        const threads = b.threads ? `, ${b.threads} thread${b.threads > 1 ? 's' : ''}` : '';
+        return `${b.name}: ${b.device}${threads}`;
+      });
+      const table = sideBySide(
+        rows,
+        backends.map((b) => b.name),
       );
+      printText(`${devices.join('\n')}\n\n${table}`);
     });
 }
 
