@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tf } from './tf.js';
 import { registerWasmTrainingKernels } from './wasm/register.js';
+import { configureWasmThreads, wasmThreadsWanted } from './wasm/threads.js';
 
 /** Backends, best first. `auto` takes the first that initialises and trains a tiny conv. */
 export const BACKEND_NAMES = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
@@ -268,9 +269,12 @@ async function prepareWasm(): Promise<string> {
   const dir = wasmBinaryDir();
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   wasm.setWasmPaths(`${dir}${path.sep}`);
+  // The build (threaded or not) is chosen before the backend first starts.
+  const threads = configureWasmThreads(wasmThreadsWanted());
   registerWasmTrainingKernels();
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-  return `CPU (WebAssembly${simd ? ' SIMD' : ''}, XNNPACK, ${cpuSummary()})`;
+  const build = `WebAssembly${simd ? ' SIMD' : ''}, XNNPACK, ${threads} thread${threads > 1 ? 's' : ''}`;
+  return `CPU (${build}, ${cpuSummary()})`;
 }
 
 function cpuSummary(): string {

@@ -53,6 +53,20 @@ for (const file of [
   copyFileSync(path.join(wasmDir, file), path.join(outDir, file));
 }
 
+// Threaded wasm: the pthread worker script and the threaded build's Emscripten glue,
+// which the engine looks for beside itself.
+copyFileSync(
+  path.join(repoRoot, 'packages/engine/src/wasm/pthread-worker.cjs'),
+  path.join(outDir, 'pthread-worker.cjs'),
+);
+const wasmOut = path.join(path.dirname(wasmDir), 'wasm-out');
+for (const file of [
+  'tfjs-backend-wasm-threaded-simd.js',
+  'tfjs-backend-wasm-threaded-simd.worker.js',
+]) {
+  copyFileSync(path.join(wasmOut, file), path.join(outDir, file));
+}
+
 // The `webgpu` package loads dist/<platform>-<arch>/dawn.node relative to its own module,
 // which inside the bundle is the bundle's folder.
 const webgpuDir = path.dirname(engineRequire.resolve('webgpu'));

@@ -7,7 +7,6 @@ import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
 import { identityConfig } from './identity.js';
 import { rememberStockKernel } from './stock-kernels.js';
-import { configureWasmThreads, wasmThreadsWanted } from './threads.js';
 import { tileConfig } from './tile.js';
 
 /**
@@ -30,14 +29,11 @@ const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
 ];
 
 /**
- * Prepares the 'wasm' backend for training before it starts: chooses its build (threaded
- * with PRUNEFUSE_WASM_THREADS threads, one per core by default; see threads.ts) and
- * registers the training kernels, replacing the stock ones of the same name (which stay
- * reachable for the cases a replacement does not cover). Idempotent: a kernel already
- * registered by us is left alone.
+ * Registers the training kernels for 'wasm', replacing the stock ones of the same name
+ * (which stay reachable for the cases a replacement does not cover). Idempotent: a kernel
+ * already registered by us is left alone.
  */
 export function registerWasmTrainingKernels(): void {
-  configureWasmThreads(wasmThreadsWanted());
   for (const kernel of WASM_TRAINING_KERNELS) {
     const current = tf.getKernel(kernel.kernelName, 'wasm');
     if (current?.kernelFunc === kernel.kernelFunc) continue;

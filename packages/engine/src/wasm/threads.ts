@@ -58,10 +58,15 @@ export function configureWasmThreads(threads: number): number {
   return threads;
 }
 
+const THREADED_GLUE = 'tfjs-backend-wasm-threaded-simd.js';
+
+/** The threaded build's Emscripten glue: beside this module in a bundle, else installed. */
 function threadedGlue(): string | null {
+  const bundled = path.join(path.dirname(fileURLToPath(import.meta.url)), THREADED_GLUE);
+  if (existsSync(bundled)) return bundled;
   try {
     return createRequire(import.meta.url).resolve(
-      '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js',
+      `@tensorflow/tfjs-backend-wasm/wasm-out/${THREADED_GLUE}`,
     );
   } catch {
     return null;

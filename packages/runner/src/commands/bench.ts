@@ -12,6 +12,7 @@ import {
   wasmThreadsInUse,
 } from '@prunefuse/engine';
 import { modelBenchCases } from '@prunefuse/models';
+import { pruneFuseBenchCases } from '@prunefuse/prunefuse';
 import { selectionBenchCases } from '@prunefuse/selection';
 import { formatTable, printJson, printText } from '../output.js';
 
@@ -21,6 +22,7 @@ const BENCH_SOURCES: ReadonlyArray<() => BenchCase[]> = [
   modelBenchCases,
   dataBenchCases,
   selectionBenchCases,
+  pruneFuseBenchCases,
 ];
 
 interface BenchOptions {
