@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { summarizeRuns } from './aggregate.js';
 import { type GroupKey, groupKeyText } from './groups.js';
 import { readJsonFile } from './json-file.js';
-import { ACQUISITION_NAMES } from './vocabulary.js';
+import { ACQUISITION_NAMES } from '@prunefuse/results';
 
 /**
  * How far a measured value may move against the baseline before `check` fails:

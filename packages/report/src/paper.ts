@@ -4,7 +4,7 @@ import type { GroupSummary } from './aggregate.js';
 import { groupKeyText } from './groups.js';
 import { readJsonFile } from './json-file.js';
 import type { Stat } from './stats.js';
-import { ACQUISITION_NAMES, DATASET_NAMES, METHOD_NAMES } from './vocabulary.js';
+import { ACQUISITION_NAMES, DATASET_NAMES, METHOD_NAMES } from '@prunefuse/results';
 
 /**
  * Which measured runs a published figure is comparable with. Options left out match any

@@ -1,3 +1,10 @@
+export {
+  DATASET_NAMES,
+  ACQUISITION_NAMES,
+  PRUNING_CRITERIA,
+  SCHEDULE_NAMES,
+  METHOD_NAMES,
+} from './record.js';
 export type {
   DatasetName,
   AcquisitionName,

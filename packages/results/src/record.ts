@@ -1,3 +1,4 @@
+import type { DatasetName } from '@prunefuse/data';
 import type { EnvironmentRecord } from '@prunefuse/engine';
 
 /**
@@ -6,13 +7,17 @@ import type { EnvironmentRecord } from '@prunefuse/engine';
  * check and MLflow all read the same shape.
  */
 
-export type DatasetName = 'mnist' | 'fashion-mnist' | 'cifar10' | 'cifar100' | 'tiny-imagenet';
+export { DATASET_NAMES, type DatasetName } from '@prunefuse/data';
 
-export type AcquisitionName = 'least-confidence' | 'entropy' | 'margin' | 'k-centers' | 'random';
+export const ACQUISITION_NAMES = ['least-confidence', 'entropy', 'margin', 'k-centers', 'random'] as const;
+export type AcquisitionName = (typeof ACQUISITION_NAMES)[number];
 
-export type PruningCriterion = 'magnitude' | 'snip';
+export const PRUNING_CRITERIA = ['magnitude', 'snip'] as const;
+export type PruningCriterion = (typeof PRUNING_CRITERIA)[number];
 
-export type ScheduleName = 'svp-step' | 'cosine' | 'constant';
+export const SCHEDULE_NAMES = ['svp-step', 'cosine', 'constant'] as const;
+export type ScheduleName = (typeof SCHEDULE_NAMES)[number];
+
 
 export interface TrainingConfig {
   epochs: number;
@@ -54,6 +59,15 @@ export type MethodConfig =
   | { name: 'full' };
 
 export type MethodName = MethodConfig['name'];
+
+/** Written as a record so that the compiler rejects a list that misses or misspells a method. */
+export const METHOD_NAMES = Object.keys({
+  prunefuse: true,
+  svp: true,
+  'active-learning': true,
+  random: true,
+  full: true,
+} satisfies Record<MethodName, true>) as MethodName[];
 
 export interface BudgetConfig {
   /** Size of the initial labelled set s0 (drawn by seed). */

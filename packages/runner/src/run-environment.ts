@@ -8,8 +8,18 @@ export async function prepareEnvironment(choice: BackendChoice): Promise<RunEnvi
   return { ...environmentRecord(), gitCommit: gitCommit() };
 }
 
-/** HEAD of the repository around `cwd`; null outside a git checkout or without git (a bundle on a GPU box). */
+/**
+ * HEAD of the repository around `cwd`, with '-dirty' appended when tracked files differ
+ * from it (the code that ran is then not exactly that commit); null outside a git
+ * checkout or without git (a bundle on a GPU box).
+ */
 export function gitCommit(cwd = process.cwd()): string | null {
-  const result = spawnSync('git', ['rev-parse', 'HEAD'], { cwd, encoding: 'utf8' });
-  return result.status === 0 ? result.stdout.trim() : null;
+  const head = spawnSync('git', ['rev-parse', 'HEAD'], { cwd, encoding: 'utf8' });
+  if (head.status !== 0) return null;
+  const changes = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+    cwd,
+    encoding: 'utf8',
+  });
+  const dirty = changes.status === 0 && changes.stdout.trim() !== '';
+  return `${head.stdout.trim()}${dirty ? '-dirty' : ''}`;
 }

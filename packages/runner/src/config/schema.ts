@@ -1,6 +1,13 @@
 import { resolveBudget } from '@prunefuse/data';
 import { BACKEND_NAMES } from '@prunefuse/engine';
-import type { TrainingConfig } from '@prunefuse/results';
+import {
+  ACQUISITION_NAMES,
+  DATASET_NAMES,
+  METHOD_NAMES,
+  PRUNING_CRITERIA,
+  SCHEDULE_NAMES,
+  type TrainingConfig,
+} from '@prunefuse/results';
 import { z } from 'zod';
 
 /**
@@ -40,23 +47,6 @@ export const PRUNEFUSE_DEFAULTS = {
   kdTemperature: 4,
 } as const;
 
-export const DATASET_NAMES = [
-  'mnist',
-  'fashion-mnist',
-  'cifar10',
-  'cifar100',
-  'tiny-imagenet',
-] as const;
-export const ACQUISITION_NAMES = [
-  'least-confidence',
-  'entropy',
-  'margin',
-  'k-centers',
-  'random',
-] as const;
-export const CRITERION_NAMES = ['magnitude', 'snip'] as const;
-export const SCHEDULE_NAMES = ['svp-step', 'cosine', 'constant'] as const;
-export const METHOD_NAMES = ['prunefuse', 'svp', 'active-learning', 'random', 'full'] as const;
 export const BACKEND_CHOICES = ['auto', ...BACKEND_NAMES] as const;
 
 const expected = (what: string) => ({ error: `expected ${what}` });
@@ -134,7 +124,7 @@ export type TrainingOverrides = z.infer<typeof trainingOverrides>;
 const prunefuseEntry = fields({
   name: z.literal('prunefuse'),
   prune: oneOrMany(numberIn(0, 1, false)).default([PRUNEFUSE_DEFAULTS.prune]),
-  criterion: oneOrMany(oneOf(CRITERION_NAMES)).default([PRUNEFUSE_DEFAULTS.criterion]),
+  criterion: oneOrMany(oneOf(PRUNING_CRITERIA)).default([PRUNEFUSE_DEFAULTS.criterion]),
   fusion: oneOrMany(boolean).default([PRUNEFUSE_DEFAULTS.fusion]),
   kd: oneOrMany(boolean).default([PRUNEFUSE_DEFAULTS.kd]),
   fill: oneOrMany(oneOf(['init', 'zero'])).default([PRUNEFUSE_DEFAULTS.fill]),
