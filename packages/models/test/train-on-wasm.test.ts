@@ -104,14 +104,21 @@ describe('training on the wasm backend', () => {
 });
 
 describe('modelBenchCases', () => {
-  it('measures ResNet-20 training and inference at CIFAR and MNIST shapes', async () => {
-    const names = modelBenchCases().map((c) => c.name);
+  it('measures ResNet-20 training and inference at CIFAR and MNIST shapes, ResNet-56 on GPUs', async () => {
+    const cases = modelBenchCases();
+    const names = cases.map((c) => c.name);
     expect(names).toEqual([
       'model/resnet20/train/cifar/128x32x32x3',
       'model/resnet20/infer/cifar/128x32x32x3',
       'model/resnet20/train/mnist/128x28x28x1',
       'model/resnet20/infer/mnist/128x28x28x1',
+      'model/resnet56/train/cifar/128x32x32x3',
+      'model/resnet56/infer/cifar/128x32x32x3',
     ]);
+    for (const resnet56 of cases.slice(4)) {
+      expect(resnet56.backends).not.toContain('wasm');
+      expect(resnet56.slowBackends).toContain('wasm');
+    }
     await useBackend('wasm');
     const tensors = tf.memory().numTensors;
     const rows = await runBench(modelBenchCases(), {
@@ -120,7 +127,7 @@ describe('modelBenchCases', () => {
       timeMs: 1,
       iterations: 1,
     });
-    expect(rows.map((r) => r.name)).toEqual(names.slice(2));
+    expect(rows.map((r) => r.name)).toEqual(names.slice(2, 4));
     for (const row of rows) expect(row.imagesPerSec).toBeCloseTo(row.opsPerSec * 128, 6);
     // tfjs's MomentumOptimizer.dispose() does not free its learning-rate scalar (it does not
     // call SGDOptimizer.dispose); that one tensor per training case is all that remains.
