@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { RunRecord } from '@prunefuse/results';
 import ejs from 'ejs';
@@ -26,7 +26,14 @@ export interface ReportContents {
   charts: string[];
 }
 
-const TEMPLATE = new URL('../templates/report.ejs', import.meta.url);
+/**
+ * templates/ sits beside src/ and dist/ in the package, and beside the file itself in the
+ * single-file CLI bundle.
+ */
+const TEMPLATE = [
+  new URL('../templates/report.ejs', import.meta.url),
+  new URL('./templates/report.ejs', import.meta.url),
+].find((url) => existsSync(url)) ?? new URL('../templates/report.ejs', import.meta.url);
 let compiled: ejs.TemplateFunction | undefined;
 
 /**

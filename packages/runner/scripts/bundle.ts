@@ -53,6 +53,11 @@ for (const file of [
   copyFileSync(path.join(wasmDir, file), path.join(outDir, file));
 }
 
+// The report's ejs templates, which the report package looks for beside itself.
+cpSync(path.join(repoRoot, 'packages/report/templates'), path.join(outDir, 'templates'), {
+  recursive: true,
+});
+
 // Threaded wasm: the pthread worker script and the threaded build's Emscripten glue,
 // which the engine looks for beside itself.
 copyFileSync(

