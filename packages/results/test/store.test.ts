@@ -36,7 +36,9 @@ function writeLock(file: string, holder: Partial<ClaimHolder>): void {
 
 function runChild(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(tsx, [child, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(tsx, ['--conditions=source', child, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     proc.stdout.on('data', (chunk) => {
