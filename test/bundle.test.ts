@@ -29,12 +29,16 @@ describe('the single-file CLI bundle', () => {
     }
     expect(existsSync(path.join(out, 'node_modules'))).toBe(false);
 
-    const run = spawnSync(process.execPath, [path.join(out, 'prunefuse.mjs'), 'backends', '--json'], {
-      cwd: out,
-      encoding: 'utf8',
-      env: { ...process.env, NODE_PATH: '' },
-      timeout: 120_000,
-    });
+    const run = spawnSync(
+      process.execPath,
+      [path.join(out, 'prunefuse.mjs'), 'backends', '--json'],
+      {
+        cwd: out,
+        encoding: 'utf8',
+        env: { ...process.env, NODE_PATH: '' },
+        timeout: 120_000,
+      },
+    );
     expect(run.status, run.stderr).toBe(0);
     const reports = JSON.parse(run.stdout) as Array<{
       name: string;

@@ -8,7 +8,13 @@ describe('prunefuse backends', () => {
     const reports = JSON.parse(result.stdout) as Array<Record<string, unknown>>;
     expect(reports.map((r) => r.name)).toEqual(['tensorflow', 'webgpu', 'wasm', 'cpu']);
     for (const report of reports) {
-      expect(Object.keys(report).sort()).toEqual(['available', 'device', 'name', 'reason', 'selected']);
+      expect(Object.keys(report).sort()).toEqual([
+        'available',
+        'device',
+        'name',
+        'reason',
+        'selected',
+      ]);
     }
     expect(reports.filter((r) => r.selected)).toHaveLength(1);
     const byName = Object.fromEntries(reports.map((r) => [r.name, r]));

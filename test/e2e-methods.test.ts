@@ -57,8 +57,7 @@ describe('every method end to end through `prunefuse run` on wasm', () => {
     const byLabel = new Map<string, RunRecord>(
       records.map((r) => {
         const m = r.config.method;
-        const label =
-          m.name === 'prunefuse' ? `prunefuse/${m.fusion}/${m.kd}/${m.fill}` : m.name;
+        const label = m.name === 'prunefuse' ? `prunefuse/${m.fusion}/${m.kd}/${m.fill}` : m.name;
         return [label, r];
       }),
     );
@@ -88,7 +87,11 @@ describe('every method end to end through `prunefuse run` on wasm', () => {
     }
     const fused = byLabel.get('prunefuse/true/true/init')!;
     expect(fused.targets.every((t) => t.init === 'fused' && t.kd)).toBe(true);
-    expect(byLabel.get('prunefuse/false/false/init')!.targets.every((t) => t.init === 'scratch' && !t.kd)).toBe(true);
+    expect(
+      byLabel
+        .get('prunefuse/false/false/init')!
+        .targets.every((t) => t.init === 'scratch' && !t.kd),
+    ).toBe(true);
 
     // The pruned selector (p = 0.5) costs about a quarter of θ selecting for itself.
     const al = byLabel.get('active-learning')!;

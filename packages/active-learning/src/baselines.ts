@@ -10,7 +10,11 @@ export function activeLearningMethod(options: { selectorTraining: TrainingConfig
     const initial = FrozenWeights.of(dense);
     return {
       name: 'active-learning',
-      selector: { spec: dense.spec, training: options.selectorTraining, fresh: () => initial.network() },
+      selector: {
+        spec: dense.spec,
+        training: options.selectorTraining,
+        fresh: () => initial.network(),
+      },
       buildTarget: scratchTarget,
       dispose: () => initial.dispose(),
     };

@@ -23,7 +23,12 @@ beforeAll(async () => {
   await selectBackend('wasm');
   const dataset = await loadDataset('mnist', { seed: 1, trainSubset: 120, testSubset: 40 });
   const spec = architecture('resnet8-digits', { input: dataset.shape, classes: dataset.classes });
-  setup = { dense: buildNetwork(spec, 5), dataset, initialLabelled: Int32Array.of(0, 1, 2), seed: 1 };
+  setup = {
+    dense: buildNetwork(spec, 5),
+    dataset,
+    initialLabelled: Int32Array.of(0, 1, 2),
+    seed: 1,
+  };
 });
 
 const flat = (network: Network) =>

@@ -182,7 +182,10 @@ async function prepareTensorflow(): Promise<string> {
     try {
       await import(resolved);
     } catch (error) {
-      throw new BackendUnavailableError('tensorflow', `${pkg} is installed but failed to load: ${messageOf(error)}`);
+      throw new BackendUnavailableError(
+        'tensorflow',
+        `${pkg} is installed but failed to load: ${messageOf(error)}`,
+      );
     }
     return device;
   }

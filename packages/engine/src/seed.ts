@@ -10,7 +10,9 @@ import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
  * another one.
  */
 export function deriveSeed(seed: number, ...labels: ReadonlyArray<string | number>): number {
-  const digest = createHash('sha256').update(JSON.stringify([seed, ...labels])).digest();
+  const digest = createHash('sha256')
+    .update(JSON.stringify([seed, ...labels]))
+    .digest();
   return digest.readInt32LE(0);
 }
 

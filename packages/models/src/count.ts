@@ -38,7 +38,13 @@ export function layerCosts(spec: ModelSpec): LayerCost[] {
     } else if (layer.kind === 'batchnorm') {
       macs = outputs;
     }
-    return { name: layer.name, kind: layer.kind, params: params.get(layer.name) ?? 0, macs, outputShape };
+    return {
+      name: layer.name,
+      kind: layer.kind,
+      params: params.get(layer.name) ?? 0,
+      macs,
+      outputShape,
+    };
   });
 }
 

@@ -29,7 +29,10 @@ interface Plan {
  * A network from a spec and its weights. The network takes its own reference to each
  * tensor given (no copy); the caller may dispose its tensors afterwards.
  */
-export function networkFromWeights(spec: ModelSpec, weights: ReadonlyMap<string, tf.Tensor>): Network {
+export function networkFromWeights(
+  spec: ModelSpec,
+  weights: ReadonlyMap<string, tf.Tensor>,
+): Network {
   return new GraphNetwork(spec, weights);
 }
 
@@ -51,7 +54,10 @@ class GraphNetwork implements Network {
     }
     this.variables = variables;
     this.trainable = layout.filter((w) => w.trainable).map((w) => variables.get(w.name)!);
-    this.trainingPlan = plan(spec, spec.layers.map((layer) => ({ kind: 'layer', layer })));
+    this.trainingPlan = plan(
+      spec,
+      spec.layers.map((layer) => ({ kind: 'layer', layer })),
+    );
     this.inferencePlan = plan(spec, inferenceSteps(spec));
   }
 
@@ -74,7 +80,10 @@ class GraphNetwork implements Network {
         if (step.kind === 'layer') {
           outputs.set(step.layer.name, this.layer(step.layer, outputs, options.training));
         } else {
-          outputs.set(step.output, this.foldedConv(step, outputs.get(step.conv.input)! as tf.Tensor4D));
+          outputs.set(
+            step.output,
+            this.foldedConv(step, outputs.get(step.conv.input)! as tf.Tensor4D),
+          );
         }
         for (const name of releaseAfter[i]!) outputs.get(name)!.dispose();
       });
@@ -102,12 +111,21 @@ class GraphNetwork implements Network {
     return this.variables.get(`${layer}/${kind}`)!;
   }
 
-  private layer(layer: LayerSpec, outputs: ReadonlyMap<string, tf.Tensor>, training: boolean): tf.Tensor {
+  private layer(
+    layer: LayerSpec,
+    outputs: ReadonlyMap<string, tf.Tensor>,
+    training: boolean,
+  ): tf.Tensor {
     const inputs = inputsOf(layer).map((name) => outputs.get(name)!);
     const x = inputs[0]!;
     switch (layer.kind) {
       case 'conv': {
-        const y = tf.conv2d(x as tf.Tensor4D, this.weight(layer.name, 'kernel') as tf.Tensor4D, layer.stride, layer.padding);
+        const y = tf.conv2d(
+          x as tf.Tensor4D,
+          this.weight(layer.name, 'kernel') as tf.Tensor4D,
+          layer.stride,
+          layer.padding,
+        );
         return layer.bias ? tf.add(y, this.weight(layer.name, 'bias')) : y;
       }
       case 'batchnorm':
@@ -131,7 +149,14 @@ class GraphNetwork implements Network {
 
   private inferenceBatchNorm(layer: BatchNormLayer, x: tf.Tensor): tf.Tensor {
     const w = (kind: string) => this.weight(layer.name, kind) as tf.Tensor1D;
-    return tf.batchNorm(x, w('movingMean'), w('movingVariance'), w('beta'), w('gamma'), layer.epsilon);
+    return tf.batchNorm(
+      x,
+      w('movingMean'),
+      w('movingVariance'),
+      w('beta'),
+      w('gamma'),
+      layer.epsilon,
+    );
   }
 
   /**
@@ -176,7 +201,8 @@ function plan(spec: ModelSpec, steps: Step[]): Plan {
   const kept = new Set([INPUT, spec.features, spec.logits]);
   const lastRead = new Map<string, number>();
   steps.forEach((step, i) => {
-    for (const name of inputsOf(step.kind === 'layer' ? step.layer : step.conv)) lastRead.set(name, i);
+    for (const name of inputsOf(step.kind === 'layer' ? step.layer : step.conv))
+      lastRead.set(name, i);
   });
   const releaseAfter = steps.map((): string[] => []);
   for (const [name, i] of lastRead) if (!kept.has(name)) releaseAfter[i]!.push(name);
@@ -207,7 +233,13 @@ function inferenceSteps(spec: ModelSpec): Step[] {
     const withRelu = relu?.kind === 'relu';
     folded.add(bn.name);
     if (withRelu) folded.add(relu.name);
-    steps.push({ kind: 'conv-bn', conv: layer, bn, relu: withRelu, output: withRelu ? relu.name : bn.name });
+    steps.push({
+      kind: 'conv-bn',
+      conv: layer,
+      bn,
+      relu: withRelu,
+      output: withRelu ? relu.name : bn.name,
+    });
   }
   return steps;
 }

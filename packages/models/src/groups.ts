@@ -51,7 +51,13 @@ export function channelGroups(spec: ModelSpec): ChannelGroup[] {
     const id = find(name);
     let group = groups.get(id);
     if (!group) {
-      group = { id, channels: shapes.get(name)!.at(-1)!, prunable: true, producers: [], layers: [] };
+      group = {
+        id,
+        channels: shapes.get(name)!.at(-1)!,
+        prunable: true,
+        producers: [],
+        layers: [],
+      };
       groups.set(id, group);
     }
     group.layers.push(name);

@@ -21,12 +21,17 @@ export function initialWeights(spec: ModelSpec, seed: number): Map<string, tf.Te
   const weights = weightSpecs(spec);
   // A dense layer's bias is scaled by its kernel's fan-in, [in, out][0].
   const denseFanIn = new Map(
-    weights.filter((w) => w.kind === 'kernel' && kinds.get(w.layer) === 'dense').map((w) => [w.layer, w.shape[0]!]),
+    weights
+      .filter((w) => w.kind === 'kernel' && kinds.get(w.layer) === 'dense')
+      .map((w) => [w.layer, w.shape[0]!]),
   );
   const result = new Map<string, tf.Tensor>();
   for (const weight of weights) {
     const rng = new Rng(deriveSeed(seed, 'init', weight.name));
-    result.set(weight.name, tf.tensor(initialValues(weight, denseFanIn.get(weight.layer), rng), weight.shape, 'float32'));
+    result.set(
+      weight.name,
+      tf.tensor(initialValues(weight, denseFanIn.get(weight.layer), rng), weight.shape, 'float32'),
+    );
   }
   return result;
 }

@@ -10,7 +10,11 @@ export type ActivationShape = readonly number[];
  */
 export function activationShapes(spec: ModelSpec): Map<string, ActivationShape> {
   const { height, width, channels } = spec.input;
-  for (const [what, value] of [['height', height], ['width', width], ['channels', channels]] as const) {
+  for (const [what, value] of [
+    ['height', height],
+    ['width', width],
+    ['channels', channels],
+  ] as const) {
     if (!Number.isInteger(value) || value < 1) {
       throw new Error(`${spec.arch}: input ${what} must be a positive integer, got ${value}`);
     }
@@ -28,7 +32,8 @@ export function activationShapes(spec: ModelSpec): Map<string, ActivationShape> 
     shapes.set(layer.name, outputShape(layer, inputs, where));
   }
   for (const role of ['features', 'logits'] as const) {
-    if (!shapes.has(spec[role])) throw new Error(`${spec.arch}: ${role} layer '${spec[role]}' does not exist`);
+    if (!shapes.has(spec[role]))
+      throw new Error(`${spec.arch}: ${role} layer '${spec[role]}' does not exist`);
   }
   const logits = shapes.get(spec.logits)!;
   if (logits.length !== 1 || logits[0] !== spec.classes) {
@@ -58,14 +63,18 @@ function outputShape(layer: LayerSpec, inputs: ActivationShape[], where: string)
       return [image()[2]];
     case 'dense':
       if (input.length !== 1) {
-        throw new Error(`${where}: needs a vector input (add a globalAvgPool), got shape [${input}]`);
+        throw new Error(
+          `${where}: needs a vector input (add a globalAvgPool), got shape [${input}]`,
+        );
       }
       return [layer.units];
     case 'add':
       if (inputs.length < 2) throw new Error(`${where}: needs at least two inputs`);
       for (const other of inputs) {
         if (other.join('x') !== input.join('x')) {
-          throw new Error(`${where}: inputs ${layer.inputs.join(', ')} differ in shape: [${input}] vs [${other}]`);
+          throw new Error(
+            `${where}: inputs ${layer.inputs.join(', ')} differ in shape: [${input}] vs [${other}]`,
+          );
         }
       }
       return input;
@@ -87,7 +96,9 @@ function spatial(
     padding === 'same' ? Math.ceil(size / stride) : Math.floor((size - kernel) / stride) + 1;
   const out: [number, number] = [side(height), side(width)];
   if (out[0] < 1 || out[1] < 1) {
-    throw new Error(`${where}: a ${height}x${width} input is too small for it (output ${out.join('x')})`);
+    throw new Error(
+      `${where}: a ${height}x${width} input is too small for it (output ${out.join('x')})`,
+    );
   }
   return out;
 }

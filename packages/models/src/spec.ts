@@ -34,7 +34,14 @@ export type LayerSpec =
     }
   | { kind: 'relu'; name: string; input: string }
   | { kind: 'add'; name: string; inputs: string[] }
-  | { kind: 'maxpool'; name: string; input: string; size: number; stride: number; padding: 'same' | 'valid' }
+  | {
+      kind: 'maxpool';
+      name: string;
+      input: string;
+      size: number;
+      stride: number;
+      padding: 'same' | 'valid';
+    }
   | { kind: 'globalAvgPool'; name: string; input: string }
   | { kind: 'dense'; name: string; input: string; units: number; bias: boolean };
 

@@ -28,7 +28,12 @@ export function weightSpecs(spec: ModelSpec): WeightSpec[] {
     return shape[shape.length - 1]!;
   };
   const weights: WeightSpec[] = [];
-  const add = (layer: string, kind: WeightKind, shape: number[], channelAxes: Array<string | null>) =>
+  const add = (
+    layer: string,
+    kind: WeightKind,
+    shape: number[],
+    channelAxes: Array<string | null>,
+  ) =>
     weights.push({
       name: `${layer}/${kind}`,
       layer,
@@ -49,7 +54,12 @@ export function weightSpecs(spec: ModelSpec): WeightSpec[] {
         if (layer.bias) add(layer.name, 'bias', [layer.filters], [layer.name]);
         break;
       case 'dense':
-        add(layer.name, 'kernel', [channelsOf(layer.input), layer.units], [layer.input, layer.name]);
+        add(
+          layer.name,
+          'kernel',
+          [channelsOf(layer.input), layer.units],
+          [layer.input, layer.name],
+        );
         if (layer.bias) add(layer.name, 'bias', [layer.units], [layer.name]);
         break;
       case 'batchnorm': {

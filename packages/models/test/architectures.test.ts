@@ -34,7 +34,9 @@ describe('architecture registry', () => {
   });
 
   it('rejects an impossible input shape or class count', () => {
-    expect(() => architecture('resnet20', { input: CIFAR, classes: 0 })).toThrow(/classes must be a positive integer/);
+    expect(() => architecture('resnet20', { input: CIFAR, classes: 0 })).toThrow(
+      /classes must be a positive integer/,
+    );
     expect(() =>
       architecture('resnet20', { input: { height: 0, width: 32, channels: 3 }, classes: 10 }),
     ).toThrow(/input height must be a positive integer/);
@@ -54,7 +56,9 @@ describe('architecture registry', () => {
     const spec = architecture('preact-resnet164', { input: CIFAR, classes: 10 });
     expect(Math.abs(countParams(spec) / 1.7e6 - 1)).toBeLessThan(0.02);
     // 164 = 3 stages x 18 blocks x 3 convs + the stem conv + the classifier.
-    const weighted = spec.layers.filter((l) => (l.kind === 'conv' && !l.name.includes('shortcut')) || l.kind === 'dense');
+    const weighted = spec.layers.filter(
+      (l) => (l.kind === 'conv' && !l.name.includes('shortcut')) || l.kind === 'dense',
+    );
     expect(weighted).toHaveLength(164);
   });
 
@@ -68,7 +72,13 @@ describe('architecture registry', () => {
   });
 
   it('CIFAR ResNets have 6n+2 weighted layers and projections only where shapes change', () => {
-    for (const [name, n] of [['resnet20', 3], ['resnet32', 5], ['resnet44', 7], ['resnet56', 9], ['resnet110', 18]] as const) {
+    for (const [name, n] of [
+      ['resnet20', 3],
+      ['resnet32', 5],
+      ['resnet44', 7],
+      ['resnet56', 9],
+      ['resnet110', 18],
+    ] as const) {
       const spec = architecture(name, { input: CIFAR, classes: 10 });
       const convs = spec.layers.filter((l) => l.kind === 'conv');
       expect(convs.filter((l) => !l.name.includes('shortcut'))).toHaveLength(6 * n + 1);
@@ -80,7 +90,10 @@ describe('architecture registry', () => {
   });
 
   it('takes the input shape and class count as parameters and names features and logits', () => {
-    const spec = architecture('resnet8-digits', { input: { height: 28, width: 28, channels: 1 }, classes: 7 });
+    const spec = architecture('resnet8-digits', {
+      input: { height: 28, width: 28, channels: 1 },
+      classes: 7,
+    });
     const shapes = activationShapes(spec);
     expect(shapes.get(spec.features)).toEqual([32]);
     expect(shapes.get(spec.logits)).toEqual([7]);

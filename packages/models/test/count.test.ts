@@ -7,7 +7,16 @@ const TINY: ModelSpec = {
   input: { height: 8, width: 8, channels: 3 },
   classes: 5,
   layers: [
-    { kind: 'conv', name: 'c', input: 'input', filters: 4, kernel: 3, stride: 2, padding: 'same', bias: true },
+    {
+      kind: 'conv',
+      name: 'c',
+      input: 'input',
+      filters: 4,
+      kernel: 3,
+      stride: 2,
+      padding: 'same',
+      bias: true,
+    },
     { kind: 'batchnorm', name: 'bn', input: 'c', epsilon: 1e-5, momentum: 0.9 },
     { kind: 'relu', name: 'r', input: 'bn' },
     { kind: 'add', name: 'a', inputs: ['r', 'r'] },
@@ -22,7 +31,13 @@ const TINY: ModelSpec = {
 describe('analytic counts', () => {
   it('counts each layer by hand-checkable rules', () => {
     expect(layerCosts(TINY)).toEqual([
-      { name: 'c', kind: 'conv', params: 3 * 3 * 3 * 4 + 4, macs: 4 * 4 * 4 * (3 * 3 * 3), outputShape: [4, 4, 4] },
+      {
+        name: 'c',
+        kind: 'conv',
+        params: 3 * 3 * 3 * 4 + 4,
+        macs: 4 * 4 * 4 * (3 * 3 * 3),
+        outputShape: [4, 4, 4],
+      },
       { name: 'bn', kind: 'batchnorm', params: 8, macs: 64, outputShape: [4, 4, 4] },
       { name: 'r', kind: 'relu', params: 0, macs: 0, outputShape: [4, 4, 4] },
       { name: 'a', kind: 'add', params: 0, macs: 0, outputShape: [4, 4, 4] },
@@ -41,8 +56,13 @@ describe('analytic counts', () => {
   });
 
   it('explains a malformed spec', () => {
-    const broken = { ...TINY, layers: TINY.layers.map((l) => (l.name === 'fc' ? { ...l, input: 'mp' } : l)) };
-    expect(() => countMacs(broken)).toThrow(/layer 'fc': needs a vector input \(add a globalAvgPool\)/);
+    const broken = {
+      ...TINY,
+      layers: TINY.layers.map((l) => (l.name === 'fc' ? { ...l, input: 'mp' } : l)),
+    };
+    expect(() => countMacs(broken)).toThrow(
+      /layer 'fc': needs a vector input \(add a globalAvgPool\)/,
+    );
     const unordered = { ...TINY, layers: [...TINY.layers].reverse() };
     expect(() => countParams(unordered)).toThrow(/layer 'fc': input 'gap' is not an earlier layer/);
     expect(() => countParams({ ...TINY, classes: 6 })).toThrow(/gives shape \[5\], expected \[6\]/);

@@ -14,7 +14,12 @@ describe('channel groups', () => {
     expect(byId.get('stem.conv1')).toMatchObject({
       channels: 16,
       prunable: true,
-      producers: ['stem.conv1', 'stage1.block1.conv2', 'stage1.block2.conv2', 'stage1.block3.conv2'],
+      producers: [
+        'stem.conv1',
+        'stage1.block1.conv2',
+        'stage1.block2.conv2',
+        'stage1.block3.conv2',
+      ],
     });
     expect(byId.get('stage2.block1.conv2')!.producers).toEqual([
       'stage2.block1.conv2',
@@ -46,7 +51,16 @@ describe('channel groups', () => {
 
   it('merges spaces transitively through chained additions, whatever the layer names', () => {
     const conv = (name: string, input: string) =>
-      ({ kind: 'conv', name, input, filters: 4, kernel: 1, stride: 1, padding: 'same', bias: false }) as const;
+      ({
+        kind: 'conv',
+        name,
+        input,
+        filters: 4,
+        kernel: 1,
+        stride: 1,
+        padding: 'same',
+        bias: false,
+      }) as const;
     const spec: ModelSpec = {
       arch: 'chain',
       input: { height: 4, width: 4, channels: 2 },

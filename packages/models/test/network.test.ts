@@ -20,7 +20,16 @@ const SMALL: ModelSpec = {
   input: { height: 6, width: 6, channels: 2 },
   classes: 3,
   layers: [
-    { kind: 'conv', name: 'c', input: 'input', filters: 4, kernel: 3, stride: 2, padding: 'same', bias: true },
+    {
+      kind: 'conv',
+      name: 'c',
+      input: 'input',
+      filters: 4,
+      kernel: 3,
+      stride: 2,
+      padding: 'same',
+      bias: true,
+    },
     { kind: 'batchnorm', name: 'bn', input: 'c', epsilon: 1e-3, momentum: 0.9 },
     { kind: 'relu', name: 'r', input: 'bn' },
     { kind: 'globalAvgPool', name: 'gap', input: 'r' },
@@ -30,7 +39,10 @@ const SMALL: ModelSpec = {
   logits: 'fc',
 };
 
-const DIGITS = architecture('resnet8-digits', { input: { height: 8, width: 8, channels: 1 }, classes: 10 });
+const DIGITS = architecture('resnet8-digits', {
+  input: { height: 8, width: 8, channels: 1 },
+  classes: 10,
+});
 
 function values(network: Network): Map<string, Float32Array> {
   return new Map([...network.variables].map(([name, v]) => [name, v.dataSync() as Float32Array]));
@@ -71,7 +83,10 @@ describe('buildNetwork', () => {
   });
 
   it('initialises conv kernels He-normal (fan-out), dense like PyTorch, BN to identity', () => {
-    const network = buildNetwork(architecture('resnet20', { input: { height: 32, width: 32, channels: 3 }, classes: 10 }), 1);
+    const network = buildNetwork(
+      architecture('resnet20', { input: { height: 32, width: 32, channels: 3 }, classes: 10 }),
+      1,
+    );
     const kernel = Array.from(network.variables.get('stage3.block2.conv1/kernel')!.dataSync());
     const mean = kernel.reduce((s, v) => s + v, 0) / kernel.length;
     const std = Math.sqrt(kernel.reduce((s, v) => s + (v - mean) ** 2, 0) / kernel.length);
@@ -84,20 +99,28 @@ describe('buildNetwork', () => {
       expect(Math.max(...dense.map(Math.abs))).toBeGreaterThan(0.8 * bound);
     }
     expect([...network.variables.get('stem.bn1/gamma')!.dataSync()]).toEqual(new Array(16).fill(1));
-    expect([...network.variables.get('stem.bn1/movingVariance')!.dataSync()]).toEqual(new Array(16).fill(1));
+    expect([...network.variables.get('stem.bn1/movingVariance')!.dataSync()]).toEqual(
+      new Array(16).fill(1),
+    );
     expect([...network.variables.get('stem.bn1/beta')!.dataSync()]).toEqual(new Array(16).fill(0));
     network.dispose();
   });
 
-  it.each(architectureNames())('%s: the built network has exactly the counted parameters', (name) => {
-    const spec = architecture(name, { input: { height: 16, width: 16, channels: 3 }, classes: 10 });
-    const before = tf.memory().numTensors;
-    const network = buildNetwork(spec, 0);
-    const trainable = network.trainableVariables().reduce((sum, v) => sum + v.size, 0);
-    expect(trainable).toBe(countParams(spec));
-    network.dispose();
-    expect(tf.memory().numTensors).toBe(before);
-  });
+  it.each(architectureNames())(
+    '%s: the built network has exactly the counted parameters',
+    (name) => {
+      const spec = architecture(name, {
+        input: { height: 16, width: 16, channels: 3 },
+        classes: 10,
+      });
+      const before = tf.memory().numTensors;
+      const network = buildNetwork(spec, 0);
+      const trainable = network.trainableVariables().reduce((sum, v) => sum + v.size, 0);
+      expect(trainable).toBe(countParams(spec));
+      network.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    },
+  );
 });
 
 describe('Network.apply', () => {
@@ -110,7 +133,10 @@ describe('Network.apply', () => {
     const expected = tf.tidy(() => {
       const conv = tf.add(tf.conv2d(x, w('c/kernel') as tf.Tensor4D, 2, 'same'), w('c/bias'));
       const normalised = tf.add(
-        tf.mul(tf.div(tf.sub(conv, w('bn/movingMean')), tf.sqrt(tf.add(w('bn/movingVariance'), 1e-3))), w('bn/gamma')),
+        tf.mul(
+          tf.div(tf.sub(conv, w('bn/movingMean')), tf.sqrt(tf.add(w('bn/movingVariance'), 1e-3))),
+          w('bn/gamma'),
+        ),
         w('bn/beta'),
       );
       const features = tf.mean(tf.relu(normalised), [1, 2]);
@@ -195,7 +221,9 @@ describe('Network weights', () => {
     const wrong = new Map([...b.getWeights()]);
     const kernel = wrong.get('fc/kernel')!;
     wrong.set('fc/kernel', tf.zeros([31, 10]));
-    expect(() => b.setWeights(wrong)).toThrow(/weight 'fc\/kernel' must be float32 \[32,10\], got float32 \[31,10\]/);
+    expect(() => b.setWeights(wrong)).toThrow(
+      /weight 'fc\/kernel' must be float32 \[32,10\], got float32 \[31,10\]/,
+    );
     wrong.delete('fc/kernel');
     expect(() => b.setWeights(wrong)).toThrow(/weight 'fc\/kernel' is missing/);
     tf.dispose([kernel, ...wrong.values()]);
@@ -215,7 +243,12 @@ describe('Network weights', () => {
 });
 
 /** Element-wise closeness (or, with `close` false, that some element is not close). */
-function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number, close = true): void {
+function expectClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tolerance: number,
+  close = true,
+): void {
   expect(actual.length).toBe(expected.length);
   const far = Array.from(actual).some(
     (value, i) => Math.abs(value - expected[i]!) > tolerance * Math.max(1, Math.abs(expected[i]!)),

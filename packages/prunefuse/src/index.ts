@@ -22,7 +22,11 @@ export {
   type TargetContext,
   type BuiltTarget,
 } from './loop/method.js';
-export { type LoopSetup, type LoopOutcome, activeLearningLoop } from './loop/active-learning-loop.js';
+export {
+  type LoopSetup,
+  type LoopOutcome,
+  activeLearningLoop,
+} from './loop/active-learning-loop.js';
 export {
   type TrainingOutcome,
   type TrainOnLabelled,
@@ -30,7 +34,11 @@ export {
 } from './loop/train-on-labelled.js';
 export { scratchTarget } from './loop/scratch-target.js';
 export { FrozenWeights } from './loop/frozen-weights.js';
-export { type PruneFuseOptions, pruneFuseMethod, SNIP_BATCH_LIMIT } from './methods/prunefuse-method.js';
+export {
+  type PruneFuseOptions,
+  pruneFuseMethod,
+  SNIP_BATCH_LIMIT,
+} from './methods/prunefuse-method.js';
 export {
   type SgdOptions,
   SgdMomentum,

@@ -25,7 +25,10 @@ function pretendTrained(network: Network, seed: number): void {
   for (const weight of weightSpecs(network.spec)) {
     const size = weight.shape.reduce((a, b) => a * b, 1);
     const values = new Float32Array(size);
-    const fanIn = weight.shape.length === 4 ? weight.shape[0]! * weight.shape[1]! * weight.shape[2]! : weight.shape[0]!;
+    const fanIn =
+      weight.shape.length === 4
+        ? weight.shape[0]! * weight.shape[1]! * weight.shape[2]!
+        : weight.shape[0]!;
     const ranges: Record<typeof weight.kind, [number, number]> = {
       kernel: [0, Math.sqrt(6 / fanIn)],
       bias: [0, 0.2],
@@ -64,9 +67,20 @@ describe('fuseInto is exact', () => {
   it.each(architectureNames())(
     "%s: with fill 'zero' the fused network computes θp*'s logits, for several p",
     (name) => {
-      const spec = architecture(name, name.includes('digits') ? { ...SMALL, input: { height: 16, width: 16, channels: 1 } } : SMALL);
+      const spec = architecture(
+        name,
+        name.includes('digits')
+          ? { ...SMALL, input: { height: 16, width: 16, channels: 1 } }
+          : SMALL,
+      );
       const dense = buildNetwork(spec, 1);
-      const x = tf.randomNormal([2, 16, 16, spec.input.channels], 0, 1, 'float32', 2) as tf.Tensor4D;
+      const x = tf.randomNormal(
+        [2, 16, 16, spec.input.channels],
+        0,
+        1,
+        'float32',
+        2,
+      ) as tf.Tensor4D;
       const before = tf.memory().numTensors;
       for (const p of [0.3, 0.5, 0.8]) {
         const pruned = pruneAtInit(dense, p, magnitudeCriterion);
@@ -86,17 +100,20 @@ describe('fuseInto is exact', () => {
     },
   );
 
-  it.each(['init', 'zero'] as const)("with p = 0 and fill '%s' reproduces θp* bit for bit", (fill) => {
-    const dense = buildNetwork(architecture('resnet20', SMALL), 3);
-    const pruned = pruneAtInit(dense, 0, magnitudeCriterion);
-    pretendTrained(pruned.network, 4);
-    const fused = fuseInto(dense, pruned.network, pruned.map, { fill });
-    expect(bits(fused)).toEqual(bits(pruned.network));
-    const x = tf.randomNormal([2, 16, 16, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
-    expect(logits(fused, x)).toEqual(logits(pruned.network, x));
-    x.dispose();
-    for (const n of [dense, pruned.network, fused]) n.dispose();
-  });
+  it.each(['init', 'zero'] as const)(
+    "with p = 0 and fill '%s' reproduces θp* bit for bit",
+    (fill) => {
+      const dense = buildNetwork(architecture('resnet20', SMALL), 3);
+      const pruned = pruneAtInit(dense, 0, magnitudeCriterion);
+      pretendTrained(pruned.network, 4);
+      const fused = fuseInto(dense, pruned.network, pruned.map, { fill });
+      expect(bits(fused)).toEqual(bits(pruned.network));
+      const x = tf.randomNormal([2, 16, 16, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
+      expect(logits(fused, x)).toEqual(logits(pruned.network, x));
+      x.dispose();
+      for (const n of [dense, pruned.network, fused]) n.dispose();
+    },
+  );
 });
 
 describe('fuseInto places every weight', () => {
@@ -104,7 +121,11 @@ describe('fuseInto places every weight', () => {
    * For each position of a dense weight: the pruned position it came from, or null when
    * one of its channel axes holds an unkept channel (decoded independently of fuseInto).
    */
-  function sourceOf(denseShape: number[], axes: Array<string | null>, keptOf: (layer: string) => number[]) {
+  function sourceOf(
+    denseShape: number[],
+    axes: Array<string | null>,
+    keptOf: (layer: string) => number[],
+  ) {
     const keptAxes = axes.map((layer) => (layer === null ? null : keptOf(layer)));
     const prunedShape = denseShape.map((size, a) => keptAxes[a]?.length ?? size);
     return (flat: number): number | null => {
@@ -135,7 +156,9 @@ describe('fuseInto places every weight', () => {
       const fused = fuseInto(dense, pruned.network, pruned.map, { fill });
       const keptById = new Map(pruned.map.groups.map((g) => [g.id, g.kept]));
       const keptByLayer = new Map(
-        channelGroups(dense.spec).flatMap((g) => g.layers.map((layer) => [layer, keptById.get(g.id)!] as const)),
+        channelGroups(dense.spec).flatMap((g) =>
+          g.layers.map((layer) => [layer, keptById.get(g.id)!] as const),
+        ),
       );
       const keptOf = (layer: string) => keptByLayer.get(layer)!;
       let unkept = 0;
@@ -154,11 +177,15 @@ describe('fuseInto places every weight', () => {
                 ? denseValues[i]
                 : 0;
           if (!Object.is(fusedValues[i], expected)) {
-            expect.fail(`${weight.name}[${i}] = ${fusedValues[i]}, expected ${expected} (source ${from})`);
+            expect.fail(
+              `${weight.name}[${i}] = ${fusedValues[i]}, expected ${expected} (source ${from})`,
+            );
           }
         }
       }
-      expect(unkept).toBeGreaterThan(0.5 * dense.trainableVariables().reduce((s, v) => s + v.size, 0));
+      expect(unkept).toBeGreaterThan(
+        0.5 * dense.trainableVariables().reduce((s, v) => s + v.size, 0),
+      );
       expect(bits(dense)).toEqual(denseBefore);
       expect(bits(pruned.network)).toEqual(prunedBefore);
       for (const n of [dense, pruned.network, fused]) n.dispose();
@@ -179,8 +206,13 @@ describe('fuseInto checks its inputs', () => {
     expect(() => fuseInto(dense, third.network, half.map, { fill: 'init' })).toThrow(
       /fuseInto: the pruned network's 'stem.conv1\/kernel' has \d+ values, the channel map selects \d+: was it pruned from resnet20 with this map\?/,
     );
-    const tampered = { ...half.map, groups: half.map.groups.map((g) => (g.id === 'fc' ? { ...g, kept: [0, 1] } : g)) };
-    expect(() => fuseInto(dense, half.network, tampered, { fill: 'init' })).toThrow(/group 'fc' \(image or classes\) may not be pruned/);
+    const tampered = {
+      ...half.map,
+      groups: half.map.groups.map((g) => (g.id === 'fc' ? { ...g, kept: [0, 1] } : g)),
+    };
+    expect(() => fuseInto(dense, half.network, tampered, { fill: 'init' })).toThrow(
+      /group 'fc' \(image or classes\) may not be pruned/,
+    );
     for (const n of [dense, other, fromOther.network, half.network, third.network]) n.dispose();
   });
 });

@@ -107,7 +107,9 @@ describe('activeLearningLoop', () => {
     const labelled = labelledInOrder(outcome);
     expect(new Set(labelled).size).toBe(labelled.length);
     expect(labelled.length).toBe(90);
-    expect(labelled.every((i) => Number.isInteger(i) && i >= 0 && i < dataset.train.size)).toBe(true);
+    expect(labelled.every((i) => Number.isInteger(i) && i >= 0 && i < dataset.train.size)).toBe(
+      true,
+    );
     // 20 -> 40 -> 50 (milestone) -> 70 -> 90 (milestone): the round before a milestone takes less.
     expect(outcome.rounds.map((r) => [r.labelled, r.selected.length])).toEqual([
       [20, 20],
@@ -130,6 +132,23 @@ describe('activeLearningLoop', () => {
 
     const { macs } = outcome;
     expect(macs.total).toBe(macs.selectorTraining + macs.poolScoring + macs.targetTraining);
+    // θp* for the target at 50 is trained by the target and reused, uncharged, by the round at 50.
+    const [at50, at90] = outcome.targets;
+    expect(at50!.selectorTrainingMacs).toBeGreaterThan(0);
+    expect(at90!.selectorTrainingMacs).toBeGreaterThan(at50!.selectorTrainingMacs);
+    expect(outcome.rounds.map((r) => r.macs.selectorTraining > 0)).toEqual([
+      true,
+      true,
+      false,
+      true,
+    ]);
+    expect(outcome.rounds[2]!.selectorAccuracy).toBe(
+      outcome.rounds[2]!.epochs.at(-1)!.testAccuracy,
+    );
+    expect(macs.selectorTraining).toBe(
+      outcome.rounds.reduce((t, r) => t + r.macs.selectorTraining, 0) +
+        outcome.targets.reduce((t, x) => t + x.selectorTrainingMacs, 0),
+    );
     expect(macs.targetTraining).toBe(outcome.targets.reduce((t, x) => t + x.macs, 0));
     expect(macs.poolScoring).toBe(outcome.rounds.reduce((t, r) => t + r.macs.poolScoring, 0));
 
@@ -137,6 +156,23 @@ describe('activeLearningLoop', () => {
     expect(events.filter((e) => e.type === 'target')).toHaveLength(2);
     const selectorEpochs = events.filter((e) => e.type === 'epoch' && e.phase === 'selector');
     expect(selectorEpochs).toHaveLength(5 * TRAINING.epochs);
+  });
+
+  test('a target that does not use the selector leaves the milestone selector untrained', async () => {
+    const scratch: MethodFactory = (methodSetup) => ({
+      ...prunefuse(methodSetup),
+      buildTarget: scratchTarget,
+    });
+    const { wrapped, fresh } = observed(scratch);
+    const outcome = await activeLearningLoop(setup(), wrapped);
+    // Selectors for the rounds at 20, 40, 50 and 70 labelled; none for the target at 90.
+    expect(fresh).toHaveLength(4);
+    expect(outcome.macs.selectorTraining).toBe(
+      outcome.rounds.reduce((total, r) => total + r.macs.selectorTraining, 0),
+    );
+    expect(outcome.targets.every((t) => t.init === 'scratch' && t.selectorTrainingMacs === 0)).toBe(
+      true,
+    );
   });
 
   test('the same seed selects the same indices; another seed does not', async () => {

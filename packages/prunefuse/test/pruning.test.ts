@@ -23,7 +23,10 @@ beforeAll(async () => {
 });
 
 const CIFAR = { input: { height: 32, width: 32, channels: 3 }, classes: 10 };
-const DIGITS = architecture('resnet8-digits', { input: { height: 8, width: 8, channels: 1 }, classes: 10 });
+const DIGITS = architecture('resnet8-digits', {
+  input: { height: 8, width: 8, channels: 1 },
+  classes: 10,
+});
 
 const convMacs = (spec: ModelSpec) =>
   layerCosts(spec)
@@ -83,7 +86,9 @@ describe('pruneAtInit', () => {
     const { network, spec, map } = pruneAtInit(dense, 0.5, magnitudeCriterion);
     expect(prunedSpec(dense.spec, 0.5)).toEqual(spec);
     const kept = new Map(map.groups.map((g) => [g.id, g.kept]));
-    const groupOf = new Map(channelGroups(dense.spec).flatMap((g) => g.layers.map((l) => [l, g.id])));
+    const groupOf = new Map(
+      channelGroups(dense.spec).flatMap((g) => g.layers.map((l) => [l, g.id])),
+    );
     const stream = kept.get('stem.conv1')!;
     expect(stream).toHaveLength(8);
     // Every member of the stage-1 stream reads and writes the same kept channels.
@@ -94,7 +99,9 @@ describe('pruneAtInit', () => {
         const rows = tf.gather(w, kept.get(groupOf.get(layer.input)!)!, 2);
         return Array.from(tf.gather(rows, kept.get(groupOf.get(layer.name)!)!, 3).dataSync());
       });
-      expect(Array.from(network.variables.get(`${layer.name}/kernel`)!.dataSync())).toEqual(expected);
+      expect(Array.from(network.variables.get(`${layer.name}/kernel`)!.dataSync())).toEqual(
+        expected,
+      );
     }
     const gamma = Array.from(dense.variables.get('stage1.block2.bn2/gamma')!.dataSync());
     const prunedGamma = network.variables.get('stage1.block2.bn2/gamma')!.dataSync();
@@ -111,7 +118,11 @@ describe('pruneAtInit', () => {
       const score = tf.tidy(() =>
         Array.from(
           tf
-            .addN(group.producers.map((p) => tf.sqrt(tf.sum(tf.square(dense.variables.get(`${p}/kernel`)!), [0, 1, 2]))))
+            .addN(
+              group.producers.map((p) =>
+                tf.sqrt(tf.sum(tf.square(dense.variables.get(`${p}/kernel`)!), [0, 1, 2])),
+              ),
+            )
             .dataSync(),
         ),
       );
@@ -151,7 +162,9 @@ describe('pruneAtInit', () => {
   it('explains a criterion that scores the wrong layers', () => {
     const dense = buildNetwork(DIGITS, 9);
     const broken: PruningCriterion = { name: 'broken', channelScores: () => new Map() };
-    expect(() => pruneAtInit(dense, 0.5, broken)).toThrow(/criterion 'broken' gave no scores for the 8 channels of 'stem.conv1'/);
+    expect(() => pruneAtInit(dense, 0.5, broken)).toThrow(
+      /criterion 'broken' gave no scores for the 8 channels of 'stem.conv1'/,
+    );
     dense.dispose();
   });
 });
@@ -170,7 +183,8 @@ describe('snip criterion', () => {
     const tensors = tf.memory().numTensors;
     const snip = pruneAtInit(dense, 0.5, snipCriterion(batch));
     const magnitude = pruneAtInit(dense, 0.5, magnitudeCriterion);
-    const keptBy = (map: typeof snip.map) => map.groups.find((g) => g.id === 'stage2.block1.conv1')!.kept;
+    const keptBy = (map: typeof snip.map) =>
+      map.groups.find((g) => g.id === 'stage2.block1.conv1')!.kept;
     expect(keptBy(magnitude.map)).toContain(2);
     expect(keptBy(snip.map)).not.toContain(2);
     expect(snip.map.criterion).toBe('snip');
@@ -185,17 +199,26 @@ describe('snip criterion', () => {
   it('needs labels that match the batch', () => {
     const dense = buildNetwork(DIGITS, 11);
     const batch = { x: tf.zeros([4, 8, 8, 1]) as tf.Tensor4D, y: tf.tensor1d([0, 1], 'int32') };
-    expect(() => pruneAtInit(dense, 0.5, snipCriterion(batch))).toThrow(/snip: labels must be int32 \[4\]/);
+    expect(() => pruneAtInit(dense, 0.5, snipCriterion(batch))).toThrow(
+      /snip: labels must be int32 \[4\]/,
+    );
     tf.dispose([batch.x, batch.y]);
     dense.dispose();
   });
 });
 
 /** Multiplies one output channel (last axis) of a weight by `factor`. */
-function scaleOutputChannel(network: Network, weight: string, channel: number, factor: number): void {
+function scaleOutputChannel(
+  network: Network,
+  weight: string,
+  channel: number,
+  factor: number,
+): void {
   const variable = network.variables.get(weight)!;
   const out = variable.shape.at(-1)!;
-  const values = Float32Array.from(variable.dataSync(), (v, i) => (i % out === channel ? v * factor : v));
+  const values = Float32Array.from(variable.dataSync(), (v, i) =>
+    i % out === channel ? v * factor : v,
+  );
   const scaled = tf.tensor(values, variable.shape);
   variable.assign(scaled);
   scaled.dispose();

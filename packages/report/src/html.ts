@@ -30,10 +30,11 @@ export interface ReportContents {
  * templates/ sits beside src/ and dist/ in the package, and beside the file itself in the
  * single-file CLI bundle.
  */
-const TEMPLATE = [
-  new URL('../templates/report.ejs', import.meta.url),
-  new URL('./templates/report.ejs', import.meta.url),
-].find((url) => existsSync(url)) ?? new URL('../templates/report.ejs', import.meta.url);
+const TEMPLATE =
+  [
+    new URL('../templates/report.ejs', import.meta.url),
+    new URL('./templates/report.ejs', import.meta.url),
+  ].find((url) => existsSync(url)) ?? new URL('../templates/report.ejs', import.meta.url);
 let compiled: ejs.TemplateFunction | undefined;
 
 /**

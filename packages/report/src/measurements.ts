@@ -44,16 +44,19 @@ function measure(run: RunRecord, target: TargetRecord): BudgetMeasurement {
 }
 
 /**
- * Selection compute spent to reach a budget of `labelled` examples: training the selector
- * in every round up to and including the one trained on exactly that set (PruneFuse fuses
- * that selector), and scoring the pool in the rounds before it (the rounds that chose the
- * examples). Scoring done at the budget itself chooses for the next budget.
+ * Selection compute spent to reach a budget of `labelled` examples: the rounds that chose
+ * the examples (each one's selector training and pool scoring, rounds trained on fewer
+ * than `labelled`), plus the selector training that targets up to this budget asked for
+ * (θp* trained on a milestone's set for PruneFuse's fusion, which the next round then
+ * selects with, uncharged).
  */
 export function selectionMacsUpTo(run: RunRecord, labelled: number): number {
   let macs = 0;
   for (const round of run.rounds) {
-    if (round.labelled <= labelled) macs += round.macs.selectorTraining;
-    if (round.labelled < labelled) macs += round.macs.poolScoring;
+    if (round.labelled < labelled) macs += round.macs.selectorTraining + round.macs.poolScoring;
+  }
+  for (const target of run.targets) {
+    if (target.labelled <= labelled) macs += target.selectorTrainingMacs;
   }
   return macs;
 }

@@ -88,15 +88,29 @@ describe('budget measurements and summaries', () => {
     const run = fixtureRun({ method: METHODS.prunefuse(0.5), seed: 0 });
     const [r250, r500] = run.rounds;
     const at500 = budgetMeasurements(run).find((m) => m.labelled === 500)!;
-    expect(at500.macs.selection).toBe(
-      r250!.macs.selectorTraining + r250!.macs.poolScoring + r500!.macs.selectorTraining,
-    );
     const target = run.targets.find((t) => t.labelled === 500 && t.init === 'fused')!;
+    // The round at 500 selects with the θp* the target at 500 trained and paid for.
+    expect(r500!.labelled).toBe(500);
+    expect(r500!.macs.selectorTraining).toBe(0);
+    expect(target.selectorTrainingMacs).toBeGreaterThan(0);
+    expect(at500.macs.selection).toBe(
+      r250!.macs.selectorTraining + r250!.macs.poolScoring + target.selectorTrainingMacs,
+    );
     expect(at500.macs.targetTraining).toBe(target.macs);
     expect(at500.macs.total).toBe(at500.macs.selection + target.macs);
-    // At the last budget every round counts: pool scoring there is zero.
+    // At the last budget every round and every target's θp* counts.
     const last = budgetMeasurements(run).at(-1)!;
     expect(last.macs.selection).toBe(run.macs.selectorTraining + run.macs.poolScoring);
+  });
+
+  it('charges a baseline nothing for a selector it does not use at a budget', () => {
+    const run = fixtureRun({ method: METHODS.activeLearning(), seed: 0 });
+    const at500 = budgetMeasurements(run).find((m) => m.labelled === 500)!;
+    const before500 = run.rounds.filter((r) => r.labelled < 500);
+    expect(run.targets.every((t) => t.selectorTrainingMacs === 0)).toBe(true);
+    expect(at500.macs.selection).toBe(
+      before500.reduce((t, r) => t + r.macs.selectorTraining + r.macs.poolScoring, 0),
+    );
   });
 
   it("takes the method's own target, not a comparison target trained beside it", () => {

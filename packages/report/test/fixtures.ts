@@ -149,27 +149,32 @@ export function fixtureRun(spec: FixtureRun): RunRecord {
       (spec.accuracyShift ?? 0)) /
     100;
 
+  const fused = method.name === 'prunefuse' && method.fusion;
+  const kd = method.name === 'prunefuse' && method.kd;
+  // As the loop does: a PruneFuse target that fuses or distils trains θp* on its milestone's
+  // set and is charged for it; the round at that milestone then selects with it, uncharged.
+  const targetUsesSelector = fused || kd;
+  const selectorTrainingAt = (labelled: number) =>
+    selectorMacs === null ? 0 : 3 * selectorEpochs * labelled * selectorMacs * scale;
+
   const rounds: RoundRecord[] = [];
   if (method.name !== 'full') {
     let next = 0;
-    for (let labelled = INITIAL; labelled <= MILESTONES.at(-1)!; labelled += ROUND_SIZE) {
-      const last = labelled === MILESTONES.at(-1);
-      const selected = last ? [] : Array.from({ length: ROUND_SIZE }, () => next++);
+    for (let labelled = INITIAL; labelled < MILESTONES.at(-1)!; labelled += ROUND_SIZE) {
       const selectorAccuracy = selectorMacs === null ? null : accuracyAt(labelled, -6);
+      const trainedForTarget = targetUsesSelector && MILESTONES.includes(labelled);
       rounds.push({
         round: rounds.length,
         labelled,
         selectorAccuracy,
         selectorLoss: selectorAccuracy === null ? null : 2 * (1 - selectorAccuracy),
-        trainSeconds: 1.5,
+        trainSeconds: trainedForTarget || selectorMacs === null ? 0 : 1.5,
         selectionSeconds: 0.3,
         macs: {
-          selectorTraining:
-            selectorMacs === null ? 0 : 3 * selectorEpochs * labelled * selectorMacs * scale,
-          poolScoring:
-            selectorMacs === null || last ? 0 : (TRAIN_SIZE - labelled) * selectorMacs * scale,
+          selectorTraining: trainedForTarget ? 0 : selectorTrainingAt(labelled),
+          poolScoring: selectorMacs === null ? 0 : (TRAIN_SIZE - labelled) * selectorMacs * scale,
         },
-        selected,
+        selected: Array.from({ length: ROUND_SIZE }, () => next++),
         epochs:
           selectorAccuracy === null ? [] : epochCurve(selectorEpochs, selectorAccuracy, 'scratch'),
         ...(spec.rankAgreement && method.name === 'prunefuse'
@@ -185,8 +190,6 @@ export function fixtureRun(spec: FixtureRun): RunRecord {
     }
   }
 
-  const fused = method.name === 'prunefuse' && method.fusion;
-  const kd = method.name === 'prunefuse' && method.kd;
   const targetAt = (labelled: number, init: 'fused' | 'scratch', bonus: number): TargetRecord => {
     const accuracy = accuracyAt(labelled, bonus);
     const teacher = kd && init === 'fused' ? targetEpochs * labelled * (selectorMacs ?? 0) : 0;
@@ -199,6 +202,8 @@ export function fixtureRun(spec: FixtureRun): RunRecord {
       kd: kd && init === 'fused',
       trainSeconds: 4,
       macs: (3 * targetEpochs * labelled * TARGET_MACS + teacher) * scale,
+      selectorTrainingMacs:
+        targetUsesSelector && init !== 'scratch' ? selectorTrainingAt(labelled) : 0,
       epochs: epochCurve(targetEpochs, accuracy, init),
     };
   };
@@ -212,7 +217,9 @@ export function fixtureRun(spec: FixtureRun): RunRecord {
             : []),
         ]);
 
-  const selectorTraining = rounds.reduce((s, r) => s + r.macs.selectorTraining, 0);
+  const selectorTraining =
+    rounds.reduce((s, r) => s + r.macs.selectorTraining, 0) +
+    targets.reduce((s, t) => s + t.selectorTrainingMacs, 0);
   const poolScoring = rounds.reduce((s, r) => s + r.macs.poolScoring, 0);
   const targetTraining = targets.reduce((s, t) => s + t.macs, 0);
   const slug = [

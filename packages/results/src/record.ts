@@ -9,7 +9,13 @@ import type { EnvironmentRecord } from '@prunefuse/engine';
 
 export { DATASET_NAMES, type DatasetName } from '@prunefuse/data';
 
-export const ACQUISITION_NAMES = ['least-confidence', 'entropy', 'margin', 'k-centers', 'random'] as const;
+export const ACQUISITION_NAMES = [
+  'least-confidence',
+  'entropy',
+  'margin',
+  'k-centers',
+  'random',
+] as const;
 export type AcquisitionName = (typeof ACQUISITION_NAMES)[number];
 
 export const PRUNING_CRITERIA = ['magnitude', 'snip'] as const;
@@ -17,7 +23,6 @@ export type PruningCriterion = (typeof PRUNING_CRITERIA)[number];
 
 export const SCHEDULE_NAMES = ['svp-step', 'cosine', 'constant'] as const;
 export type ScheduleName = (typeof SCHEDULE_NAMES)[number];
-
 
 export interface TrainingConfig {
   epochs: number;
@@ -117,7 +122,7 @@ export interface EpochRecord {
 }
 
 export interface MacsByPhase {
-  /** Training the selector (θp, proxy or θ), all rounds. */
+  /** Training the selector (θp, proxy or θ): every round's and every target's θp*. */
   selectorTraining: number;
   /** Forward passes of the selector over the unlabelled pool, all rounds. */
   poolScoring: number;
@@ -132,8 +137,10 @@ export interface RoundRecord {
   labelled: number;
   selectorAccuracy: number | null;
   selectorLoss: number | null;
+  /** Training the selector for this round; 0 when it was already trained for a target. */
   trainSeconds: number;
   selectionSeconds: number;
+  /** selectorTraining is 0 when the selector was already trained for a milestone's target. */
   macs: { selectorTraining: number; poolScoring: number };
   /** Indices (into the training split) labelled by this round, in selection order. */
   selected: number[];
@@ -152,7 +159,14 @@ export interface TargetRecord {
   init: 'fused' | 'scratch';
   kd: boolean;
   trainSeconds: number;
+  /** Training (or fine-tuning) this target, KD teacher forwards included. */
   macs: number;
+  /**
+   * Training the selector on exactly this labelled set because this target asked for it
+   * first (θp* for PruneFuse's fusion and distillation); 0 when the target did not use it.
+   * The next round selects with that same selector and is not charged for it again.
+   */
+  selectorTrainingMacs: number;
   epochs: EpochRecord[];
 }
 

@@ -82,7 +82,8 @@ if (existsSync(dawnSource)) {
   cpSync(path.join(webgpuDir, dawnRelative), path.join(outDir, dawnRelative), { recursive: true });
 }
 
-const size = (file: string) => `${(statSync(path.join(outDir, file)).size / 2 ** 20).toFixed(1)} MiB`;
+const size = (file: string) =>
+  `${(statSync(path.join(outDir, file)).size / 2 ** 20).toFixed(1)} MiB`;
 process.stderr.write(
   `bundle written to ${outDir}: prunefuse.mjs (${size('prunefuse.mjs')}), wasm binaries, ` +
     `${existsSync(dawnSource) ? `${dawnRelative}/dawn.node` : 'no dawn.node for this platform'}\n`,

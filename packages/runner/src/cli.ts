@@ -17,7 +17,10 @@ export function buildCli(): Command {
         'baselines, sweeps, reports and regression checks',
     )
     .showHelpAfterError()
-    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({
+      writeOut: (s) => process.stdout.write(s),
+      writeErr: (s) => process.stderr.write(s),
+    });
   registerBackends(program);
   registerBench(program);
   registerReport(program);

@@ -19,9 +19,15 @@ export function printText(text: string): void {
 }
 
 /** A plain-text table with left-aligned columns. */
-export function formatTable(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+export function formatTable(
+  header: readonly string[],
+  rows: ReadonlyArray<readonly string[]>,
+): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
-    cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }

@@ -17,7 +17,10 @@ export interface SvpOptions {
  */
 export function svpMethod(options: SvpOptions): MethodFactory {
   return ({ dataset, seed }) => {
-    const spec = architecture(options.proxyArch, { input: dataset.shape, classes: dataset.classes });
+    const spec = architecture(options.proxyArch, {
+      input: dataset.shape,
+      classes: dataset.classes,
+    });
     const proxy = buildNetwork(spec, deriveSeed(seed, 'proxy-init'));
     const proxyInitial = FrozenWeights.of(proxy);
     proxy.dispose();

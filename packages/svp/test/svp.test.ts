@@ -40,7 +40,11 @@ describe('svp', () => {
       expect(method.selector?.spec.arch).toBe('resnet8-digits');
       expect(method.selector?.spec.input).toEqual(setup.dataset.shape);
       expect(countMacs(method.selector!.spec)).toBeLessThan(countMacs(setup.dense.spec) / 2);
-      const [a, b, c] = [method.selector!.fresh(), method.selector!.fresh(), again.selector!.fresh()];
+      const [a, b, c] = [
+        method.selector!.fresh(),
+        method.selector!.fresh(),
+        again.selector!.fresh(),
+      ];
       expect(flat(b)).toEqual(flat(a));
       expect(flat(c)).toEqual(flat(a));
       for (const network of [a, b, c]) network.dispose();

@@ -9,9 +9,15 @@ import { SpecBuilder } from './spec-builder.js';
  * pre-activated input replaces the identity where the shape changes. A final BN-ReLU
  * precedes pooling.
  */
-export function preactBottleneckResNet(arch: string, depth: number, input: InputShape, classes: number): ModelSpec {
+export function preactBottleneckResNet(
+  arch: string,
+  depth: number,
+  input: InputShape,
+  classes: number,
+): ModelSpec {
   const n = (depth - 2) / 9;
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${arch}: pre-activation bottleneck depth must be 9n+2, got ${depth}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`${arch}: pre-activation bottleneck depth must be 9n+2, got ${depth}`);
   const b = new SpecBuilder();
   const bnRelu = (prefix: string, index: number, from: string) =>
     b.relu(`${prefix}.relu${index}`, b.batchnorm(`${prefix}.bn${index}`, from));

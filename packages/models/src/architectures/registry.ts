@@ -20,11 +20,19 @@ const ARCHITECTURES: ReadonlyMap<string, Factory> = new Map<string, Factory>([
   ['resnet44', cifar(44)],
   ['resnet56', cifar(56)],
   ['resnet110', cifar(110)],
-  ['preact-resnet164', (name, { input, classes }) => preactBottleneckResNet(name, 164, input, classes)],
-  ['resnet18', (name, { input, classes }) => resnet(imagenetResNetDesign(name, 'basic', [2, 2, 2, 2]), input, classes)],
+  [
+    'preact-resnet164',
+    (name, { input, classes }) => preactBottleneckResNet(name, 164, input, classes),
+  ],
+  [
+    'resnet18',
+    (name, { input, classes }) =>
+      resnet(imagenetResNetDesign(name, 'basic', [2, 2, 2, 2]), input, classes),
+  ],
   [
     'resnet50',
-    (name, { input, classes }) => resnet(imagenetResNetDesign(name, 'bottleneck', [3, 4, 6, 3]), input, classes),
+    (name, { input, classes }) =>
+      resnet(imagenetResNetDesign(name, 'bottleneck', [3, 4, 6, 3]), input, classes),
   ],
   // ResNet-8 at widths 8/16/32 (~20k parameters, ~2.4 M MACs at 28x28): small enough that
   // an MNIST active-learning run retrains it many times on two CPU cores, yet every

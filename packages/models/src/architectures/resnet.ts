@@ -27,8 +27,18 @@ const EXPANSION = { basic: 1, bottleneck: 4 } as const;
 
 export function resnet(design: ResNetDesign, input: InputShape, classes: number): ModelSpec {
   const b = new SpecBuilder();
-  const convBn = (prefix: string, index: number, from: string, filters: number, kernel: number, stride = 1) =>
-    b.batchnorm(`${prefix}.bn${index}`, b.conv(`${prefix}.conv${index}`, from, filters, kernel, stride));
+  const convBn = (
+    prefix: string,
+    index: number,
+    from: string,
+    filters: number,
+    kernel: number,
+    stride = 1,
+  ) =>
+    b.batchnorm(
+      `${prefix}.bn${index}`,
+      b.conv(`${prefix}.conv${index}`, from, filters, kernel, stride),
+    );
 
   let x = b.relu('stem.relu', convBn('stem', 1, 'input', design.stemFilters, 3));
   let channels = design.stemFilters;
@@ -66,7 +76,8 @@ export function cifarResNetDesign(
   widths: readonly [number, number, number] = [16, 32, 64],
 ): ResNetDesign {
   const n = (depth - 2) / 6;
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${arch}: CIFAR ResNet depth must be 6n+2, got ${depth}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`${arch}: CIFAR ResNet depth must be 6n+2, got ${depth}`);
   return {
     arch,
     stemFilters: widths[0],
@@ -80,11 +91,19 @@ export function cifarResNetDesign(
  * way: a 3x3 stride-1 stem instead of 7x7 stride 2, and no max-pool, so 64x64 inputs
  * reach the last stage at 8x8 rather than 2x2.
  */
-export function imagenetResNetDesign(arch: string, block: 'basic' | 'bottleneck', blocks: readonly number[]): ResNetDesign {
+export function imagenetResNetDesign(
+  arch: string,
+  block: 'basic' | 'bottleneck',
+  blocks: readonly number[],
+): ResNetDesign {
   return {
     arch,
     stemFilters: 64,
     block,
-    stages: blocks.map((count, s) => ({ width: 64 * 2 ** s, blocks: count, stride: s === 0 ? 1 : 2 })),
+    stages: blocks.map((count, s) => ({
+      width: 64 * 2 ** s,
+      blocks: count,
+      stride: s === 0 ? 1 : 2,
+    })),
   };
 }

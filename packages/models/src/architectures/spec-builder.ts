@@ -13,11 +13,26 @@ export class SpecBuilder {
   private readonly layers: LayerSpec[] = [];
 
   conv(name: string, input: string, filters: number, kernel: number, stride = 1): string {
-    return this.push({ kind: 'conv', name, input, filters, kernel, stride, padding: 'same', bias: false });
+    return this.push({
+      kind: 'conv',
+      name,
+      input,
+      filters,
+      kernel,
+      stride,
+      padding: 'same',
+      bias: false,
+    });
   }
 
   batchnorm(name: string, input: string): string {
-    return this.push({ kind: 'batchnorm', name, input, epsilon: BN_EPSILON, momentum: BN_MOMENTUM });
+    return this.push({
+      kind: 'batchnorm',
+      name,
+      input,
+      epsilon: BN_EPSILON,
+      momentum: BN_MOMENTUM,
+    });
   }
 
   relu(name: string, input: string): string {
@@ -37,8 +52,21 @@ export class SpecBuilder {
   }
 
   /** The finished spec, validated (so a wrong architecture fails where it is defined). */
-  build(arch: string, input: InputShape, classes: number, features: string, logits: string): ModelSpec {
-    const spec: ModelSpec = { arch, input: { ...input }, classes, layers: [...this.layers], features, logits };
+  build(
+    arch: string,
+    input: InputShape,
+    classes: number,
+    features: string,
+    logits: string,
+  ): ModelSpec {
+    const spec: ModelSpec = {
+      arch,
+      input: { ...input },
+      classes,
+      layers: [...this.layers],
+      features,
+      logits,
+    };
     activationShapes(spec);
     return spec;
   }

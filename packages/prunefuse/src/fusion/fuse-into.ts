@@ -19,7 +19,12 @@ export interface FuseOptions {
  * variance is no statistic, and with zero gamma and beta those channels output 0 either
  * way. θ and θp* are left unchanged.
  */
-export function fuseInto(dense: Network, trainedPruned: Network, map: ChannelMap, options: FuseOptions): Network {
+export function fuseInto(
+  dense: Network,
+  trainedPruned: Network,
+  map: ChannelMap,
+  options: FuseOptions,
+): Network {
   if (options.fill !== 'init' && options.fill !== 'zero') {
     throw new Error(`fuseInto: fill must be 'init' or 'zero', got '${options.fill}'`);
   }

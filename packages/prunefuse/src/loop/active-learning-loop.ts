@@ -1,9 +1,4 @@
-import {
-  type Dataset,
-  initialLabelledSet,
-  LabelledPool,
-  orderedBatches,
-} from '@prunefuse/data';
+import { type Dataset, initialLabelledSet, LabelledPool, orderedBatches } from '@prunefuse/data';
 import { deriveSeed, Rng } from '@prunefuse/engine';
 import { buildNetwork, countMacs, type ModelSpec, type Network } from '@prunefuse/models';
 import type {
@@ -84,7 +79,6 @@ export async function activeLearningLoop(
   const macs: MacsByPhase = { selectorTraining: 0, poolScoring: 0, targetTraining: 0, total: 0 };
   const rounds: RoundRecord[] = [];
   const targets: TargetRecord[] = [];
-  let selector: TrainedSelector | null = null;
 
   const trainSelector = async (): Promise<TrainedSelector> => {
     const definition = method.selector!;
@@ -115,15 +109,14 @@ export async function activeLearningLoop(
     }
   };
 
+  const selectors = new SelectorForLabelledSet(
+    method.selector ? trainSelector : null,
+    () => pool.labelledCount,
+  );
+
   try {
     for (const milestone of budget.milestones) {
-      for (;;) {
-        if (method.selector && selector?.labelled !== pool.labelledCount) {
-          selector?.network.dispose();
-          selector = null;
-          selector = await trainSelector();
-        }
-        if (pool.labelledCount >= milestone) break;
+      while (pool.labelledCount < milestone) {
         const k = Math.min(budget.roundSize, milestone - pool.labelledCount);
         rounds.push(
           await selectionRound(
@@ -131,7 +124,7 @@ export async function activeLearningLoop(
             pool,
             k,
             rounds.length,
-            selector,
+            await selectors.current(),
             method.selector?.training ?? null,
             denseInitial,
             macs,
@@ -140,13 +133,13 @@ export async function activeLearningLoop(
         );
         setup.onEvent?.({ type: 'round', round: withoutEpochs(rounds.at(-1)!) });
       }
-      const target = await buildTarget(setup, method, pool, selector, denseInitial, rng);
+      const target = await buildTarget(setup, method, pool, selectors, denseInitial, rng);
       macs.targetTraining += target.macs;
       targets.push(target);
       setup.onEvent?.({ type: 'target', target: withoutEpochs(target) });
     }
   } finally {
-    selector?.network.dispose();
+    selectors.dispose();
     method.dispose();
     dense.dispose();
     denseInitial.dispose();
@@ -161,18 +154,50 @@ export async function activeLearningLoop(
   };
 }
 
+/**
+ * The selector trained from scratch on the current labelled set, trained when first asked
+ * for: every round asks; a milestone's target asks only when its method uses θp*
+ * (PruneFuse), so the baselines are not charged for a selector nobody uses. The one
+ * trained for a milestone's target is the next round's selector.
+ */
+class SelectorForLabelledSet {
+  private trained: TrainedSelector | null = null;
+
+  constructor(
+    private readonly train: (() => Promise<TrainedSelector>) | null,
+    private readonly labelledCount: () => number,
+  ) {}
+
+  /** The selector for the current labelled set, and whether this call trained it. */
+  async current(): Promise<{ selector: TrainedSelector; trainedNow: boolean } | null> {
+    if (!this.train) return null;
+    if (this.trained?.labelled === this.labelledCount()) {
+      return { selector: this.trained, trainedNow: false };
+    }
+    this.dispose();
+    this.trained = await this.train();
+    return { selector: this.trained, trainedNow: true };
+  }
+
+  dispose(): void {
+    this.trained?.network.dispose();
+    this.trained = null;
+  }
+}
+
 async function selectionRound(
   setup: LoopSetup,
   pool: LabelledPool,
   k: number,
   round: number,
-  selector: TrainedSelector | null,
+  current: { selector: TrainedSelector; trainedNow: boolean } | null,
   selectorTraining: TrainingConfig | null,
   denseInitial: FrozenWeights,
   macs: MacsByPhase,
   rng: Rng,
 ): Promise<RoundRecord> {
   const { dataset } = setup;
+  const selector = current?.selector ?? null;
   const labelledBefore = pool.labelledCount;
   const unlabelled = pool.unlabelled();
   const started = performance.now();
@@ -180,7 +205,12 @@ async function selectionRound(
   let rankAgreement: RoundRecord['rankAgreement'];
   let scoringMacs = 0;
   if (!selector) {
-    positions = await acquire('random', { poolSize: unlabelled.length }, k, rng.child('random', round));
+    positions = await acquire(
+      'random',
+      { poolSize: unlabelled.length },
+      k,
+      rng.child('random', round),
+    );
   } else {
     const wantsFeatures = setup.acquisition === 'k-centers';
     const inOrder = (indices: Int32Array) =>
@@ -229,9 +259,12 @@ async function selectionRound(
     labelled: labelledBefore,
     selectorAccuracy: selector?.accuracy ?? null,
     selectorLoss: selector?.loss ?? null,
-    trainSeconds: selector?.trainSeconds ?? 0,
+    trainSeconds: current?.trainedNow ? current.selector.trainSeconds : 0,
     selectionSeconds,
-    macs: { selectorTraining: selector?.macs ?? 0, poolScoring: scoringMacs },
+    macs: {
+      selectorTraining: current?.trainedNow ? current.selector.macs : 0,
+      poolScoring: scoringMacs,
+    },
     selected,
     epochs: selector?.epochs ?? [],
     ...(rankAgreement ? { rankAgreement } : {}),
@@ -288,15 +321,21 @@ async function buildTarget(
   setup: LoopSetup,
   method: Method,
   pool: LabelledPool,
-  selector: TrainedSelector | null,
+  selectors: SelectorForLabelledSet,
   denseInitial: FrozenWeights,
   rng: Rng,
 ): Promise<TargetRecord> {
   const { dataset } = setup;
   const labelled = pool.labelled();
+  let selectorTrainingMacs = 0;
   const built = await method.buildTarget({
     labelled,
-    trainedSelector: selector?.network ?? null,
+    trainedSelector: async () => {
+      const current = await selectors.current();
+      if (!current) throw new Error(`method '${method.name}' has no selector to hand its target`);
+      if (current.trainedNow) selectorTrainingMacs += current.selector.macs;
+      return current.selector.network;
+    },
     freshTarget: () => denseInitial.network(),
     train: trainOnLabelled({
       dataset,
@@ -324,6 +363,7 @@ async function buildTarget(
     kd: built.kd,
     trainSeconds: built.trainSeconds,
     macs: built.macs,
+    selectorTrainingMacs,
     epochs: built.epochs,
   };
 }
@@ -331,17 +371,22 @@ async function buildTarget(
 function checkBudget(budget: BudgetConfig, trainSize: number): void {
   const { initial, milestones, roundSize } = budget;
   const problems: string[] = [];
-  if (!Number.isInteger(initial) || initial < 1) problems.push(`initial ${initial} is not a positive count`);
-  if (!Number.isInteger(roundSize) || roundSize < 1) problems.push(`roundSize ${roundSize} is not a positive count`);
+  if (!Number.isInteger(initial) || initial < 1)
+    problems.push(`initial ${initial} is not a positive count`);
+  if (!Number.isInteger(roundSize) || roundSize < 1)
+    problems.push(`roundSize ${roundSize} is not a positive count`);
   if (milestones.length === 0) problems.push('there are no milestones');
   let previous = initial;
   for (const milestone of milestones) {
     if (!Number.isInteger(milestone) || milestone < previous) {
-      problems.push(`milestone ${milestone} is below ${previous} (milestones ascend from the initial set)`);
+      problems.push(
+        `milestone ${milestone} is below ${previous} (milestones ascend from the initial set)`,
+      );
     }
     previous = milestone;
   }
-  if (previous > trainSize) problems.push(`milestone ${previous} exceeds the training split's ${trainSize}`);
+  if (previous > trainSize)
+    problems.push(`milestone ${previous} exceeds the training split's ${trainSize}`);
   if (problems.length > 0) throw new Error(`invalid budget: ${problems.join('; ')}`);
 }
 
@@ -349,4 +394,3 @@ function withoutEpochs<T extends { epochs: unknown }>(record: T): Omit<T, 'epoch
   const { epochs: _epochs, ...rest } = record;
   return rest;
 }
-

@@ -40,8 +40,11 @@ export interface SelectorDefinition {
 export interface TargetContext {
   /** The labelled training indices at this milestone, ascending. */
   labelled: Int32Array;
-  /** The selector trained from scratch on exactly `labelled` (θp* for PruneFuse); null without one. */
-  trainedSelector: Network | null;
+  /**
+   * The selector trained from scratch on exactly `labelled` (θp* for PruneFuse), trained on
+   * first request; the loop owns it. Throws for a method without a selector.
+   */
+  trainedSelector(): Promise<Network>;
   /** θ in its initial state, as a new network the caller owns. */
   freshTarget(): Network;
   /** Trains a network on `labelled` with the run's target schedule. */

@@ -42,21 +42,28 @@ export function pruneFuseMethod(options: PruneFuseOptions): MethodFactory {
         fresh: () => prunedInitial.network(),
       },
       async buildTarget(context): Promise<BuiltTarget> {
-        const trainedPruned = context.trainedSelector;
-        if (!trainedPruned) throw new Error('prunefuse: no trained θp* at this milestone');
-        const network = options.fusion
-          ? fuseInto(setup.dense, trainedPruned, pruned.map, { fill: options.fill })
-          : context.freshTarget();
+        // θp* is trained on the milestone's set only when the target uses it.
+        const trainedPruned = options.fusion || options.kd ? await context.trainedSelector() : null;
+        const network =
+          trainedPruned && options.fusion
+            ? fuseInto(setup.dense, trainedPruned, pruned.map, { fill: options.fill })
+            : context.freshTarget();
         try {
-          const teacher = options.kd
-            ? {
-                network: trainedPruned,
-                lambda: options.kdLambda,
-                temperature: options.kdTemperature,
-              }
-            : undefined;
+          const teacher =
+            trainedPruned && options.kd
+              ? {
+                  network: trainedPruned,
+                  lambda: options.kdLambda,
+                  temperature: options.kdTemperature,
+                }
+              : undefined;
           const outcome = await context.train(network, { teacher });
-          return { ...outcome, network, init: options.fusion ? 'fused' : 'scratch', kd: options.kd };
+          return {
+            ...outcome,
+            network,
+            init: options.fusion ? 'fused' : 'scratch',
+            kd: options.kd,
+          };
         } catch (error) {
           network.dispose();
           throw error;

@@ -1,4 +1,9 @@
-import { type ChannelGroup, channelGroups, type ModelSpec, type WeightSpec } from '@prunefuse/models';
+import {
+  type ChannelGroup,
+  channelGroups,
+  type ModelSpec,
+  type WeightSpec,
+} from '@prunefuse/models';
 
 /**
  * Which channels of each channel group the pruned network kept: the correspondence
@@ -74,7 +79,9 @@ export class ChannelIndex {
     const groups = channelGroups(dense);
     const extra = [...mapped.keys()].filter((id) => !groups.some((g) => g.id === id));
     if (extra.length > 0) {
-      throw new Error(`channel map (from ${map.arch}) has groups ${extra.join(', ')} that ${dense.arch} lacks`);
+      throw new Error(
+        `channel map (from ${map.arch}) has groups ${extra.join(', ')} that ${dense.arch} lacks`,
+      );
     }
     for (const group of groups) {
       const entry = mapped.get(group.id);
@@ -119,8 +126,15 @@ function checkKept(group: ChannelMapGroup): void {
   const { id, channels, kept } = group;
   if (kept.length === 0) throw new Error(`channel map: group '${id}' keeps no channel`);
   kept.forEach((channel, i) => {
-    if (!Number.isInteger(channel) || channel < 0 || channel >= channels || (i > 0 && channel <= kept[i - 1]!)) {
-      throw new Error(`channel map: group '${id}' must keep ascending indices in 0..${channels - 1}, got [${kept}]`);
+    if (
+      !Number.isInteger(channel) ||
+      channel < 0 ||
+      channel >= channels ||
+      (i > 0 && channel <= kept[i - 1]!)
+    ) {
+      throw new Error(
+        `channel map: group '${id}' must keep ascending indices in 0..${channels - 1}, got [${kept}]`,
+      );
     }
   });
 }

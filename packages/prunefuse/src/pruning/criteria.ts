@@ -26,7 +26,11 @@ export const magnitudeCriterion: PruningCriterion = {
     const scores = new Map<string, Float64Array>();
     for (const kernel of kernelsOf(network)) {
       const values = network.variables.get(kernel.name)!.dataSync();
-      const sums = sumPerOutputChannel(kernel.shape.at(-1)!, values.length, (i) => values[i]! * values[i]!);
+      const sums = sumPerOutputChannel(
+        kernel.shape.at(-1)!,
+        values.length,
+        (i) => values[i]! * values[i]!,
+      );
       scores.set(kernel.layer, sums.map(Math.sqrt));
     }
     return scores;
@@ -45,11 +49,15 @@ export function snipCriterion(batch: LabelledBatch): PruningCriterion {
     channelScores(network) {
       const [n] = batch.x.shape;
       if (batch.y.dtype !== 'int32' || batch.y.shape[0] !== n) {
-        throw new Error(`snip: labels must be int32 [${n}] to match the batch, got ${batch.y.dtype} [${batch.y.shape}]`);
+        throw new Error(
+          `snip: labels must be int32 [${n}] to match the batch, got ${batch.y.dtype} [${batch.y.shape}]`,
+        );
       }
       const kernels = kernelsOf(network);
       const variables = kernels.map((k) => network.variables.get(k.name)!);
-      const moving = [...network.variables].filter(([name]) => /\/moving(Mean|Variance)$/.test(name));
+      const moving = [...network.variables].filter(([name]) =>
+        /\/moving(Mean|Variance)$/.test(name),
+      );
       const saved = moving.map(([, variable]) => tf.clone(variable));
       let gradients: ReturnType<typeof tf.variableGrads>;
       try {
@@ -68,7 +76,10 @@ export function snipCriterion(batch: LabelledBatch): PruningCriterion {
       kernels.forEach((kernel, k) => {
         const w = variables[k]!.dataSync();
         const g = grads[variables[k]!.name]!.dataSync();
-        scores.set(kernel.layer, sumPerOutputChannel(kernel.shape.at(-1)!, w.length, (i) => Math.abs(w[i]! * g[i]!)));
+        scores.set(
+          kernel.layer,
+          sumPerOutputChannel(kernel.shape.at(-1)!, w.length, (i) => Math.abs(w[i]! * g[i]!)),
+        );
       });
       tf.dispose([value, ...Object.values(grads)]);
       return scores;

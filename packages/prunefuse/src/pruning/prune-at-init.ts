@@ -1,6 +1,18 @@
 import { tf } from '@prunefuse/engine';
-import { channelGroups, type ModelSpec, type Network, networkFromWeights, weightSpecs } from '@prunefuse/models';
-import { type ChannelMap, ChannelIndex, checkPruneRatio, keptCount, narrowedSpec } from './channel-map.js';
+import {
+  channelGroups,
+  type ModelSpec,
+  type Network,
+  networkFromWeights,
+  weightSpecs,
+} from '@prunefuse/models';
+import {
+  type ChannelMap,
+  ChannelIndex,
+  checkPruneRatio,
+  keptCount,
+  narrowedSpec,
+} from './channel-map.js';
 import type { PruningCriterion } from './criteria.js';
 
 export interface PrunedNetwork {
@@ -30,7 +42,9 @@ export function pruneAtInit(dense: Network, p: number, criterion: PruningCriteri
       for (const producer of group.producers) {
         const layerScores = scores.get(producer);
         if (layerScores?.length !== group.channels) {
-          throw new Error(`criterion '${criterion.name}' gave no scores for the ${group.channels} channels of '${producer}'`);
+          throw new Error(
+            `criterion '${criterion.name}' gave no scores for the ${group.channels} channels of '${producer}'`,
+          );
         }
         layerScores.forEach((value, i) => {
           score[i]! += value;

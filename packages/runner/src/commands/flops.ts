@@ -42,7 +42,13 @@ export function registerFlops(program: Command): void {
       printText(
         formatTable(
           ['layer', 'kind', 'output', 'params', 'MACs'],
-          layers.map((l) => [l.name, l.kind, l.outputShape.join('x'), String(l.params), String(l.macs)]),
+          layers.map((l) => [
+            l.name,
+            l.kind,
+            l.outputShape.join('x'),
+            String(l.params),
+            String(l.macs),
+          ]),
         ),
       );
     });
@@ -62,7 +68,8 @@ function parseRatio(value: string): number {
 
 function parseCount(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
   return n;
 }
 
@@ -70,7 +77,9 @@ function parseInputShape(value: string): InputShape {
   const match = /^(\d+)x(\d+)x(\d+)$/.exec(value.trim());
   const [height, width, channels] = (match ?? []).slice(1).map(Number);
   if (!height || !width || !channels) {
-    throw new InvalidArgumentError(`expected HEIGHTxWIDTHxCHANNELS of positive integers, e.g. 32x32x3, got '${value}'`);
+    throw new InvalidArgumentError(
+      `expected HEIGHTxWIDTHxCHANNELS of positive integers, e.g. 32x32x3, got '${value}'`,
+    );
   }
   return { height, width, channels };
 }

@@ -13,7 +13,8 @@ import type { MlflowMetric, MlflowParam, MlflowTag } from './client.js';
  *   round.<m>                  per selection round (labelled, selector_accuracy,
  *                              selector_loss, train_seconds, selection_seconds, macs,
  *                              spearman, topk_overlap); step = round
- *   budget.<m>                 per target built (accuracy, loss, macs, train_seconds);
+ *   budget.<m>                 per target built (accuracy, loss, macs,
+ *                              selector_training_macs, train_seconds);
  *                              step = labelled-set size, so the chart is accuracy vs labels
  *   final.accuracy, macs.*, wall_seconds   once, from the finished record
  * Params: the resolved config, flattened to dotted keys. Tags: backend, device,
@@ -58,6 +59,7 @@ export class MetricSteps {
           ...metric('budget.accuracy', target.accuracy, target.labelled),
           ...metric('budget.loss', target.loss, target.labelled),
           ...metric('budget.macs', target.macs, target.labelled),
+          ...metric('budget.selector_training_macs', target.selectorTrainingMacs, target.labelled),
           ...metric('budget.train_seconds', target.trainSeconds, target.labelled),
         ];
       }
