@@ -11,6 +11,7 @@ describe('prunefuse backends', () => {
       expect(Object.keys(report).sort()).toEqual([
         'available',
         'device',
+        'emulated',
         'name',
         'reason',
         'selected',

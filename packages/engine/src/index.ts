@@ -1,30 +1,31 @@
-export { tf } from './tf.js';
 export {
+  activeBackend,
   BACKEND_NAMES,
-  type BackendName,
   type BackendChoice,
+  type BackendName,
   type BackendReport,
   BackendUnavailableError,
+  backendChoiceFromEnv,
   isBackendChoice,
   parseBackendChoice,
-  backendChoiceFromEnv,
+  probeBackends,
   selectBackend,
   useBackend,
-  probeBackends,
-  activeBackend,
   wasmBinaryDir,
 } from './backends.js';
-export { type EnvironmentRecord, environmentRecord } from './environment.js';
-export { Rng, deriveSeed } from './seed.js';
 export {
   type BenchCase,
-  type PreparedCase,
-  type BenchRow,
   type BenchOptions,
-  runBench,
-  matchesFilter,
+  type BenchRow,
   caseBackends,
+  matchesFilter,
+  type PreparedCase,
+  runBench,
   tensorReady,
 } from './bench.js';
+export { type EnvironmentRecord, environmentRecord } from './environment.js';
 export { kernelBenchCases } from './kernel-bench.js';
+export { type KernelProfile, type KernelTime, profileKernels } from './profile.js';
+export { deriveSeed, Rng } from './seed.js';
+export { tf } from './tf.js';
 export { wasmThreadsInUse } from './wasm/threads.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
+  activeBackend,
   BACKEND_NAMES,
   BackendUnavailableError,
-  activeBackend,
   backendChoiceFromEnv,
   environmentRecord,
   probeBackends,
@@ -26,14 +26,26 @@ describe('backend selection', () => {
     expect(reports.find((r) => r.name === 'cpu')?.available).toBe(true);
   });
 
-  it('auto selects the first available backend and leaves it active', async () => {
+  it('auto selects the first available backend that is not a CPU-emulated GPU', async () => {
     const reports = await probeBackends('auto');
-    const first = reports.find((r) => r.available)!;
+    const first = reports.find((r) => r.available && !r.emulated)!;
     expect(reports.filter((r) => r.selected).map((r) => r.name)).toEqual([first.name]);
     expect(tf.getBackend()).toBe(first.name);
     const selected = await selectBackend('auto');
     expect(selected.name).toBe(first.name);
     expect(activeBackend()).toEqual(selected);
+  });
+
+  it('marks only a GPU backend on a CPU emulation (llvmpipe, SwiftShader) as emulated', async () => {
+    const reports = await probeBackends('auto');
+    for (const report of reports) {
+      if (report.emulated) {
+        expect(report.name).toBe('webgpu');
+        expect(report.device).toMatch(/CPU-emulated GPU .*auto passes it over/);
+      }
+      if (!report.available) expect(report.emulated).toBe(false);
+    }
+    expect(reports.find((r) => r.name === 'cpu')?.emulated).toBe(false);
   });
 
   it('a forced backend is used when available', async () => {

@@ -1,7 +1,8 @@
-import { type BenchCase, Rng, tensorReady, tf } from '@prunefuse/engine';
+import { type BenchCase, tf } from '@prunefuse/engine';
 import { architecture } from './architectures/registry.js';
 import { buildNetwork } from './build.js';
 import type { InputShape } from './spec.js';
+import { seededImages, trainingStepFixture } from './training-step.js';
 
 const BATCH = 128;
 const CLASSES = 10;
@@ -16,55 +17,23 @@ const SHAPES: readonly Shape[] = [
   { label: 'mnist', input: { height: 28, width: 28, channels: 1 } },
 ];
 
-/** A seeded batch of normal pixels. */
-function images(input: InputShape, seed: number): tf.Tensor4D {
-  const rng = new Rng(seed);
-  const pixels = new Float32Array(BATCH * input.height * input.width * input.channels);
-  for (let i = 0; i < pixels.length; i++) pixels[i] = rng.normal();
-  return tf.tensor4d(pixels, [BATCH, input.height, input.width, input.channels]);
-}
-
-/** Seeded uniform labels, one-hot. */
-function labels(seed: number): tf.Tensor2D {
-  const rng = new Rng(seed);
-  const classes = Int32Array.from({ length: BATCH }, () => rng.int(0, CLASSES - 1));
-  return tf.tidy(() => tf.oneHot(tf.tensor1d(classes, 'int32'), CLASSES) as tf.Tensor2D);
-}
-
 /**
- * One SGD-momentum step of ResNet-20 on a batch of 128 (forward in training mode, backward,
+ * One SGD-momentum step of a ResNet on a batch of 128 (forward in training mode, backward,
  * update): images/s of training. The cpu backend needs minutes per step, hence slow.
  */
 function trainCase(arch: string, { label, input }: Shape, speed = DEFAULT_SPEED): BenchCase {
   return {
-    name: `model/${arch}/train/${label}/${BATCH}x${input.height}x${input.width}x${input.channels}`,
+    name: caseName(arch, 'train', label, input),
     ...speed,
     images: BATCH,
     prepare() {
-      const net = buildNetwork(architecture(arch, { input, classes: CLASSES }), 1);
-      const x = images(input, 2);
-      const y = labels(3);
-      const optimizer = tf.train.momentum(0.01, 0.9);
-      const variables = net.trainableVariables();
+      const fixture = trainingStepFixture({ arch, input, batch: BATCH });
       return {
         async run() {
-          optimizer.minimize(
-            () =>
-              tf.losses.softmaxCrossEntropy(
-                y,
-                net.apply(x, { training: true }).logits,
-              ) as tf.Scalar,
-            false,
-            variables,
-          );
-          // Reading an updated weight waits for the whole step on asynchronous backends.
-          await tensorReady(variables[variables.length - 1]!);
+          fixture.step().dispose();
+          await fixture.ready();
         },
-        dispose() {
-          optimizer.dispose();
-          net.dispose();
-          tf.dispose([x, y]);
-        },
+        dispose: () => fixture.dispose(),
       };
     },
   };
@@ -73,12 +42,12 @@ function trainCase(arch: string, { label, input }: Shape, speed = DEFAULT_SPEED)
 /** Inference (batch-norm folded into the convs) on a batch of 128, logits read back. */
 function inferCase(arch: string, { label, input }: Shape, speed = DEFAULT_SPEED): BenchCase {
   return {
-    name: `model/${arch}/infer/${label}/${BATCH}x${input.height}x${input.width}x${input.channels}`,
+    name: caseName(arch, 'infer', label, input),
     ...speed,
     images: BATCH,
     prepare() {
       const net = buildNetwork(architecture(arch, { input, classes: CLASSES }), 1);
-      const x = images(input, 2);
+      const x = seededImages(input, BATCH, 2);
       return {
         async run() {
           const { logits, features } = net.apply(x, { training: false });
@@ -92,6 +61,11 @@ function inferCase(arch: string, { label, input }: Shape, speed = DEFAULT_SPEED)
       };
     },
   };
+}
+
+/** The name a PyTorch reference row must carry to sit beside this case. */
+function caseName(arch: string, mode: 'train' | 'infer', label: string, input: InputShape): string {
+  return `model/${arch}/${mode}/${label}/${BATCH}x${input.height}x${input.width}x${input.channels}`;
 }
 
 /** Which backends run a case by default, and which only with --slow. */

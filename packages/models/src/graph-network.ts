@@ -1,4 +1,5 @@
 import { tf } from '@prunefuse/engine';
+import { batchNormTraining } from './batch-norm-training.js';
 import type { ForwardOutput, NamedWeights, Network } from './network.js';
 import { INPUT, inputsOf, type LayerSpec, type ModelSpec } from './spec.js';
 import { weightSpecs } from './weights.js';
@@ -41,6 +42,18 @@ class GraphNetwork implements Network {
   private readonly trainable: tf.Variable[];
   private readonly trainingPlan: Plan;
   private readonly inferencePlan: Plan;
+  /**
+   * Folded conv weights by conv name, with the data each was folded from. Inference reuses
+   * them until a source variable is assigned (training, setWeights, fusion), which gives
+   * it new data: per call that saves the folding's half-dozen small kernels per conv,
+   * which on a GPU cost more in launch overhead than the convolutions themselves.
+   */
+  /** Scalars the training-mode batch norm uses, kept for the network's life (see Constant). */
+  private readonly constants = new Map<number, tf.Scalar>();
+  private readonly folded = new Map<
+    string,
+    { sources: tf.DataId[]; filter: tf.Tensor4D; bias: tf.Tensor }
+  >();
 
   constructor(
     readonly spec: ModelSpec,
@@ -104,6 +117,10 @@ class GraphNetwork implements Network {
   }
 
   dispose(): void {
+    for (const { filter, bias } of this.folded.values()) tf.dispose([filter, bias]);
+    this.folded.clear();
+    tf.dispose([...this.constants.values()]);
+    this.constants.clear();
     for (const variable of this.variables.values()) variable.dispose();
   }
 
@@ -167,33 +184,71 @@ class GraphNetwork implements Network {
    */
   private trainingBatchNorm(layer: BatchNormLayer, x: tf.Tensor): tf.Tensor {
     const w = (kind: string) => this.weight(layer.name, kind);
-    const axes = x.shape.slice(0, -1).map((_, axis) => axis);
-    const { mean, variance } = tf.moments(x, axes);
-    const count = x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
-    const unbiased = count > 1 ? tf.mul(variance, count / (count - 1)) : variance;
+    const count = x.size / x.shape[x.rank - 1]!;
     const keep = layer.momentum;
     const movingMean = w('movingMean');
     const movingVariance = w('movingVariance');
-    movingMean.assign(tf.add(tf.mul(movingMean, keep), tf.mul(mean, 1 - keep)));
-    movingVariance.assign(tf.add(tf.mul(movingVariance, keep), tf.mul(unbiased, 1 - keep)));
-    return tf.batchNorm(x, mean, variance, w('beta'), w('gamma'), layer.epsilon);
+    const constant = (value: number) => this.constant(value);
+    return batchNormTraining(
+      x,
+      w('gamma') as tf.Tensor1D,
+      w('beta') as tf.Tensor1D,
+      layer.epsilon,
+      constant,
+      (mean, variance) => {
+        const unbiased = count > 1 ? tf.mul(variance, constant(count / (count - 1))) : variance;
+        const decay = constant(keep);
+        const rate = constant(1 - keep);
+        movingMean.assign(tf.add(tf.mul(movingMean, decay), tf.mul(mean, rate)));
+        movingVariance.assign(tf.add(tf.mul(movingVariance, decay), tf.mul(unbiased, rate)));
+      },
+    );
+  }
+
+  private constant(value: number): tf.Scalar {
+    let scalar = this.constants.get(value);
+    if (!scalar) {
+      scalar = tf.keep(tf.scalar(value));
+      this.constants.set(value, scalar);
+    }
+    return scalar;
   }
 
   private foldedConv(step: Extract<Step, { kind: 'conv-bn' }>, x: tf.Tensor4D): tf.Tensor {
-    const bn = (kind: string) => this.weight(step.bn.name, kind);
-    const scale = tf.mul(bn('gamma'), tf.rsqrt(tf.add(bn('movingVariance'), step.bn.epsilon)));
-    const centred = step.conv.bias
-      ? tf.sub(this.weight(step.conv.name, 'bias'), bn('movingMean'))
-      : tf.neg(bn('movingMean'));
-    const bias = tf.add(bn('beta'), tf.mul(centred, scale));
+    const { filter, bias } = this.foldedWeights(step);
     return tf.fused.conv2d({
       x,
-      filter: tf.mul(this.weight(step.conv.name, 'kernel'), scale) as tf.Tensor4D,
+      filter,
       strides: step.conv.stride,
       pad: step.conv.padding,
       bias,
       activation: step.relu ? 'relu' : 'linear',
     });
+  }
+
+  private foldedWeights(step: Extract<Step, { kind: 'conv-bn' }>): {
+    filter: tf.Tensor4D;
+    bias: tf.Tensor;
+  } {
+    const bn = (kind: string) => this.weight(step.bn.name, kind);
+    const kernel = this.weight(step.conv.name, 'kernel');
+    const convBias = step.conv.bias ? this.weight(step.conv.name, 'bias') : null;
+    const variables = [kernel, bn('gamma'), bn('beta'), bn('movingMean'), bn('movingVariance')];
+    if (convBias) variables.push(convBias);
+    const sources = variables.map((v) => v.dataId);
+    const cached = this.folded.get(step.conv.name);
+    if (cached?.sources.every((id, i) => id === sources[i])) return cached;
+    if (cached) tf.dispose([cached.filter, cached.bias]);
+    const folded = tf.tidy(() => {
+      const scale = tf.mul(bn('gamma'), tf.rsqrt(tf.add(bn('movingVariance'), step.bn.epsilon)));
+      const centred = convBias ? tf.sub(convBias, bn('movingMean')) : tf.neg(bn('movingMean'));
+      return {
+        filter: tf.keep(tf.mul(kernel, scale)) as tf.Tensor4D,
+        bias: tf.keep(tf.add(bn('beta'), tf.mul(centred, scale))),
+      };
+    });
+    this.folded.set(step.conv.name, { sources, ...folded });
+    return folded;
   }
 }
 

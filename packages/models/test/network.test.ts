@@ -176,15 +176,62 @@ describe('Network.apply', () => {
     expectClose(out.features.dataSync(), expectedFeatures!.dataSync(), 1e-5);
     expectClose(inference.features.dataSync(), expectedFeatures!.dataSync(), 1e-5, false);
     tf.dispose([out.features, out.logits]);
-    expect(tf.memory().numTensors).toBe(before);
+    // The first step leaves only the network's cached scalars; later steps nothing.
+    const afterFirst = tf.memory().numTensors;
+    expect(afterFirst - before).toBeLessThan(10);
+    tf.dispose(Object.values(network.apply(x, { training: true })));
+    expect(tf.memory().numTensors).toBe(afterFirst);
     tf.dispose([x, batchMean!, batchVar!, expectedFeatures!, inference.features, inference.logits]);
     network.dispose();
   });
 
+  it('in inference follows every weight change: training, setWeights, a direct assign', () => {
+    const network = buildNetwork(SMALL, 3);
+    const x = tf.randomNormal([2, 6, 6, 2], 0, 1, 'float32', 8) as tf.Tensor4D;
+    /** The logits a freshly built network with the same weights gives: no cache to go stale. */
+    const reference = () => {
+      const weights = network.getWeights();
+      const fresh = networkFromWeights(SMALL, weights);
+      const logits = tf.tidy(() => fresh.apply(x, { training: false }).logits.dataSync());
+      fresh.dispose();
+      tf.dispose([...weights.values()]);
+      return logits;
+    };
+    const inferred = () => tf.tidy(() => network.apply(x, { training: false }).logits.dataSync());
+    const first = inferred();
+    expectClose(first, reference(), 1e-6);
+    const before = tf.memory().numTensors;
+    expectClose(inferred(), first, 0);
+    expect(tf.memory().numTensors).toBe(before);
+    // Training mode moves the moving statistics (and caches the network's scalars).
+    tf.dispose(Object.values(network.apply(x, { training: true })));
+    const settled = tf.memory().numTensors;
+    expectClose(inferred(), reference(), 1e-6);
+    expectClose(inferred(), first, 1e-3, false);
+    // A direct assign (as fusion and SNIP's restore do) to a conv kernel and a BN scale.
+    const kernel = network.variables.get('c/kernel')!;
+    tf.tidy(() => kernel.assign(tf.mul(kernel, 2)));
+    const gamma = network.variables.get('bn/gamma')!;
+    tf.tidy(() => gamma.assign(tf.add(gamma, 0.5)));
+    const afterAssign = inferred();
+    expectClose(afterAssign, reference(), 1e-6);
+    // setWeights back to the first weights' values brings the first logits back.
+    const original = buildNetwork(SMALL, 3);
+    const weights = original.getWeights();
+    original.dispose();
+    network.setWeights(weights);
+    tf.dispose([...weights.values()]);
+    expectClose(inferred(), first, 1e-6);
+    expect(tf.memory().numTensors).toBe(settled);
+    tf.dispose(x);
+    network.dispose();
+  });
+
   it('trains inside optimizer.minimize: the loss falls and no tensor leaks', () => {
+    const start = tf.memory().numTensors;
     const network = buildNetwork(DIGITS, 2);
     const x = tf.randomNormal([4, 8, 8, 1], 0, 1, 'float32', 9) as tf.Tensor4D;
-    const labels = tf.oneHot(tf.tensor1d([0, 1, 2, 3], 'int32'), 10);
+    const labels = tf.tidy(() => tf.oneHot(tf.tensor1d([0, 1, 2, 3], 'int32'), 10));
     const optimizer = tf.train.momentum(0.05, 0.9);
     const step = () =>
       optimizer.minimize(
@@ -207,6 +254,9 @@ describe('Network.apply', () => {
     tf.dispose([x, labels]);
     optimizer.dispose();
     network.dispose();
+    // Disposing frees the network's weights, cached scalars and folded weights; tfjs's
+    // MomentumOptimizer.dispose() keeps its learning-rate scalar (a tfjs leak).
+    expect(tf.memory().numTensors).toBe(start + 1);
   });
 });
 

@@ -3,7 +3,15 @@
  * else (air-gapped GPU boxes): dist/prunefuse.mjs plus the native and WebAssembly
  * files it loads at run time, each placed where the bundled code looks for it.
  */
-import { copyFileSync, cpSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,6 +63,15 @@ for (const file of [
 
 // The report's ejs templates, which the report package looks for beside itself.
 cpSync(path.join(repoRoot, 'packages/report/templates'), path.join(outDir, 'templates'), {
+  recursive: true,
+});
+
+// Emscripten's threaded glue (.js) is CommonJS; a package.json with "type": "module"
+// above the bundle's folder would make Node load it as ESM and fail.
+writeFileSync(path.join(outDir, 'package.json'), `${JSON.stringify({ type: 'commonjs' })}\n`);
+
+// The PyTorch twin of the model bench cases, which the models package looks for beside itself.
+cpSync(path.join(repoRoot, 'packages/models/torch'), path.join(outDir, 'torch'), {
   recursive: true,
 });
 

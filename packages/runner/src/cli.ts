@@ -1,13 +1,15 @@
 import { Command } from 'commander';
 import { registerBackends } from './commands/backends.js';
-import { registerBench } from './commands/bench.js';
 import { registerBaseline } from './commands/baseline.js';
+import { registerBench } from './commands/bench.js';
 import { registerCheck } from './commands/check.js';
 import { registerData } from './commands/data.js';
 import { registerFlops } from './commands/flops.js';
 import { registerMlflow } from './commands/mlflow.js';
+import { registerProfile } from './commands/profile.js';
 import { registerReport } from './commands/report.js';
 import { registerRun } from './commands/run.js';
+import { registerVerify } from './commands/verify.js';
 
 /** The `prunefuse` command line; each command lives in its own module under commands/. */
 export function buildCli(): Command {
@@ -23,6 +25,8 @@ export function buildCli(): Command {
     });
   registerBackends(program);
   registerBench(program);
+  registerProfile(program);
+  registerVerify(program);
   registerReport(program);
   registerCheck(program);
   registerBaseline(program);

@@ -1,4 +1,3 @@
-import { type Command, InvalidArgumentError } from 'commander';
 import { dataBenchCases } from '@prunefuse/data';
 import {
   BACKEND_NAMES,
@@ -11,9 +10,10 @@ import {
   runBench,
   wasmThreadsInUse,
 } from '@prunefuse/engine';
-import { modelBenchCases } from '@prunefuse/models';
+import { modelBenchCases, type PytorchReference, runPytorchReference } from '@prunefuse/models';
 import { pruneFuseBenchCases } from '@prunefuse/prunefuse';
 import { selectionBenchCases } from '@prunefuse/selection';
+import { type Command, InvalidArgumentError } from 'commander';
 import { formatTable, printJson, printText } from '../output.js';
 
 /** Where benchmark cases come from: each package contributes its own; add a line for a new one. */
@@ -31,6 +31,7 @@ interface BenchOptions {
   backend?: BackendName[];
   slow?: boolean;
   time: number;
+  pytorch?: string | true;
 }
 
 export function registerBench(program: Command): void {
@@ -52,10 +53,18 @@ export function registerBench(program: Command): void {
       'also run cases that take seconds per iteration (the cpu backend training convnets)',
     )
     .option('--time <ms>', 'minimum measuring time per case and backend', parsePositive, 1000)
+    .option(
+      '--pytorch [python]',
+      'also time the model cases in PyTorch eager with this interpreter (default python3), ' +
+        'on CUDA when it sees a GPU, and give each tfjs figure as a ratio to it',
+    )
     .action(async (options: BenchOptions) => {
       const cases = BENCH_SOURCES.flatMap((source) => source());
-      const reports = (await probeBackends('auto')).filter(
-        (r) => r.available && (!options.backend || options.backend.includes(r.name)),
+      // Unless named, a CPU-emulated GPU is left out: it measures the emulator, not a GPU.
+      const reports = (await probeBackends('auto')).filter((r) =>
+        options.backend
+          ? r.available && options.backend.includes(r.name)
+          : r.available && !r.emulated,
       );
       for (const name of options.backend ?? []) {
         if (!reports.some((r) => r.name === name)) {
@@ -76,19 +85,37 @@ export function registerBench(program: Command): void {
           `no benchmark case matched${options.filter ? ` --filter '${options.filter}'` : ''}`,
         );
       }
+      const modelCases = [...new Set(rows.map((r) => r.name))].filter((n) =>
+        n.startsWith('model/'),
+      );
+      let pytorch: PytorchReference | null = null;
+      if (options.pytorch !== undefined && modelCases.length > 0) {
+        pytorch = await runPytorchReference(modelCases, {
+          python: options.pytorch === true ? 'python3' : options.pytorch,
+          seconds: options.time / 1000,
+        });
+      }
       const backends = reports.map((r) => ({
         name: r.name,
         device: r.device,
         ...(r.name === 'wasm' ? { threads: wasmThreadsInUse() } : {}),
       }));
-      if (options.json) return printJson({ backends, rows });
+      if (options.json) {
+        return printJson({
+          backends,
+          rows,
+          ...(pytorch ? { pytorch, ratios: ratiosToPytorch(rows, pytorch) } : {}),
+        });
+      }
       const devices = backends.map((b) => {
         const threads = b.threads ? `, ${b.threads} thread${b.threads > 1 ? 's' : ''}` : '';
         return `${b.name}: ${b.device}${threads}`;
       });
+      if (pytorch) devices.push(`pytorch: ${pytorch.device}`);
       const table = sideBySide(
         rows,
         backends.map((b) => b.name),
+        pytorch,
       );
       printText(`${devices.join('\n')}\n\n${table}`);
     });
@@ -117,18 +144,45 @@ function formatRow(row: BenchRow): string {
   return `${row.opsPerSec.toPrecision(3)} ops/s ${spread}`;
 }
 
-/** One line per case, one column per backend. */
-function sideBySide(rows: readonly BenchRow[], backends: readonly BackendName[]): string {
+/** Each tfjs images/s figure over PyTorch's for the same case, measured in the same run. */
+function ratiosToPytorch(
+  rows: readonly BenchRow[],
+  pytorch: PytorchReference,
+): { name: string; backend: BackendName; ratio: number }[] {
+  return rows.flatMap((row) => {
+    const reference = pytorch.rows.find((p) => p.name === row.name);
+    if (!reference || row.imagesPerSec === null) return [];
+    return [
+      { name: row.name, backend: row.backend, ratio: row.imagesPerSec / reference.imagesPerSec },
+    ];
+  });
+}
+
+/** One line per case, one column per backend, then PyTorch with each figure's ratio to it. */
+function sideBySide(
+  rows: readonly BenchRow[],
+  backends: readonly BackendName[],
+  pytorch: PytorchReference | null,
+): string {
   const names = [...new Set(rows.map((r) => r.name))];
   const columns = backends.filter((b) => rows.some((r) => r.backend === b));
   return formatTable(
-    ['case', ...columns],
-    names.map((name) => [
-      name,
-      ...columns.map((backend) => {
-        const row = rows.find((r) => r.name === name && r.backend === backend);
-        return row ? formatRow(row) : '-';
-      }),
-    ]),
+    ['case', ...columns, ...(pytorch ? ['pytorch'] : [])],
+    names.map((name) => {
+      const reference = pytorch?.rows.find((p) => p.name === name);
+      return [
+        name,
+        ...columns.map((backend) => {
+          const row = rows.find((r) => r.name === name && r.backend === backend);
+          if (!row) return '-';
+          const ratio =
+            reference && row.imagesPerSec !== null
+              ? ` (${(row.imagesPerSec / reference.imagesPerSec).toPrecision(2)}x pytorch)`
+              : '';
+          return `${formatRow(row)}${ratio}`;
+        }),
+        ...(pytorch ? [reference ? `${reference.imagesPerSec.toPrecision(3)} img/s` : '-'] : []),
+      ];
+    }),
   );
 }

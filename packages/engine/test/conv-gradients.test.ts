@@ -1,5 +1,19 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import { Rng, tf, useBackend } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { type BackendName, Rng, tf, useBackend } from '../src/index.js';
+
+/**
+ * The backends whose convolution gradients are ours: wasm always, webgpu where Dawn finds
+ * an adapter (a GPU, or Mesa's llvmpipe, which runs the same shaders on the CPU).
+ */
+const BACKENDS: BackendName[] = [
+  'wasm',
+  ...((await useBackend('webgpu').then(
+    () => true,
+    () => false,
+  ))
+    ? (['webgpu'] as const)
+    : []),
+];
 
 interface ConvCase {
   name: string;
@@ -56,6 +70,20 @@ const CASES: ConvCase[] = [
     pad: 'valid',
   },
   { name: 'batch 1, non-square', x: [1, 6, 11, 3], filter: [3, 3, 3, 7], stride: 1, pad: 'same' },
+  {
+    name: 'long reduction split into chunks, last one short',
+    x: [3, 13, 11, 5],
+    filter: [3, 3, 5, 7],
+    stride: 1,
+    pad: 'same',
+  },
+  {
+    name: 'CIFAR stage shape, many chunks and output tiles',
+    x: [8, 16, 16, 20],
+    filter: [3, 3, 20, 36],
+    stride: 1,
+    pad: 'same',
+  },
   { name: '5x5 stride 3 same', x: [2, 11, 10, 2], filter: [5, 5, 2, 3], stride: 3, pad: 'same' },
   { name: '7x7 stride 2 stem', x: [1, 16, 16, 3], filter: [7, 7, 3, 8], stride: 2, pad: 'same' },
   {
@@ -104,7 +132,7 @@ interface Gradients {
 }
 
 /** Gradients of sum(conv2d(x, w) * dy), i.e. the backprop kernels applied to dy. */
-async function gradients(backend: 'cpu' | 'wasm', c: ConvCase, seed: number): Promise<Gradients> {
+async function gradients(backend: BackendName, c: ConvCase, seed: number): Promise<Gradients> {
   await useBackend(backend);
   const rng = new Rng(seed);
   const x = randomTensor(rng, c.x) as tf.Tensor4D;
@@ -124,14 +152,10 @@ async function gradients(backend: 'cpu' | 'wasm', c: ConvCase, seed: number): Pr
   return result;
 }
 
-describe('wasm convolution gradient kernels', () => {
-  beforeAll(async () => {
-    await useBackend('wasm');
-  });
-
+describe.each(BACKENDS)('%s convolution gradient kernels', (backend) => {
   it.each(CASES)('$name: input and filter gradients match the cpu backend', async (c) => {
     const expected = await gradients('cpu', c, 7);
-    const actual = await gradients('wasm', c, 7);
+    const actual = await gradients(backend, c, 7);
     expect(actual.dxShape).toEqual(c.x);
     expect(actual.dwShape).toEqual(c.filter);
     expect(relativeError(actual.dx, expected.dx)).toBeLessThan(1e-4);
@@ -139,12 +163,11 @@ describe('wasm convolution gradient kernels', () => {
   });
 
   it('leaves no tensor and no backend data behind', async () => {
-    await useBackend('wasm');
     const c = CASES[3]!;
-    await gradients('wasm', c, 1);
+    await gradients(backend, c, 1);
     const tensors = tf.memory().numTensors;
     const dataIds = tf.engine().backend.numDataIds();
-    await gradients('wasm', c, 2);
+    await gradients(backend, c, 2);
     expect(tf.memory().numTensors).toBe(tensors);
     expect(tf.engine().backend.numDataIds()).toBe(dataIds);
   });

@@ -1,0 +1,35 @@
+import type { tf } from '../tf.js';
+
+/**
+ * The structural interface tfjs-backend-webgpu compiles and dispatches (its
+ * WebGPUProgram, which the package does not export): the backend writes the bindings
+ * (`result`, one read-only array per variable name), a `uniforms` struct with each
+ * input's and the output's shape and strides plus `uniforms`, and the entry point that
+ * calls the program's `main`.
+ */
+export interface WebgpuProgram {
+  variableNames: string[];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[]; y?: number[]; z?: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number];
+  /** Extra uniform fields, WGSL struct syntax ending in commas. */
+  uniforms?: string;
+  /** Adds a `size` uniform (the output's element count). */
+  size?: boolean;
+  getUserCode(): string;
+}
+
+export type ProgramUniform = { type: 'int32' | 'float32' | 'uint32'; data: number[] }[];
+
+/** The methods of tfjs's WebGPUBackend that our kernels call. */
+export interface WebgpuBackend {
+  runWebGPUProgram(
+    program: WebgpuProgram,
+    inputs: tf.TensorInfo[],
+    outputDtype: tf.DataType,
+    uniforms?: ProgramUniform,
+  ): tf.TensorInfo;
+  disposeData(dataId: tf.DataId): boolean;
+}

@@ -1,0 +1,99 @@
+import { Rng, tf, useBackend } from '@prunefuse/engine';
+import { describe, expect, it } from 'vitest';
+import { batchNormTraining } from '../src/batch-norm-training.js';
+
+function normal(rng: Rng, shape: number[], scale = 1, offset = 0): tf.Tensor {
+  const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < values.length; i++) values[i] = offset + scale * rng.normal();
+  return tf.tensor(values, shape);
+}
+
+function relativeError(actual: Float32Array, expected: Float32Array): number {
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff = Math.max(diff, Math.abs(actual[i]! - expected[i]!));
+    scale = Math.max(scale, Math.abs(expected[i]!));
+  }
+  return diff / scale;
+}
+
+interface Result {
+  y: Float32Array;
+  dx: Float32Array;
+  dGamma: Float32Array;
+  dBeta: Float32Array;
+  mean: Float32Array;
+  variance: Float32Array;
+}
+
+/** Forward and the gradients of sum(y * weights), by our op or by tfjs's autodiff of moments + batchNorm. */
+async function run(kind: 'ours' | 'autodiff', shape: number[], seed: number): Promise<Result> {
+  const rng = new Rng(seed);
+  const channels = shape[shape.length - 1]!;
+  // Off-centre, wide inputs: a wrong centring or variance term shows up in every output.
+  const x = normal(rng, shape, 3, 2);
+  const gamma = normal(rng, [channels], 0.5, 1) as tf.Tensor1D;
+  const beta = normal(rng, [channels]) as tf.Tensor1D;
+  const weights = normal(rng, shape);
+  const stats: tf.Tensor[] = [];
+  const constants = new Map<number, tf.Scalar>();
+  const constant = (value: number) => {
+    if (!constants.has(value)) constants.set(value, tf.keep(tf.scalar(value)));
+    return constants.get(value)!;
+  };
+  const forward = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+    if (kind === 'ours') {
+      const sink = (mean: tf.Tensor1D, variance: tf.Tensor1D) => {
+        stats.push(tf.keep(tf.clone(mean)), tf.keep(tf.clone(variance)));
+      };
+      return batchNormTraining(a, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5, constant, sink);
+    }
+    const axes = shape.slice(0, -1).map((_, i) => i);
+    const { mean, variance } = tf.moments(a, axes);
+    stats.push(tf.keep(tf.clone(mean)), tf.keep(tf.clone(variance)));
+    return tf.batchNorm(a, mean, variance, b as tf.Tensor1D, g as tf.Tensor1D, 1e-5);
+  };
+  const y = tf.tidy(() => forward(x, gamma, beta));
+  tf.dispose(stats.splice(0));
+  const [dx, dGamma, dBeta] = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+    tf.sum(tf.mul(forward(a, g, b), weights)),
+  )([x, gamma, beta]) as [tf.Tensor, tf.Tensor, tf.Tensor];
+  const read = async (t: tf.Tensor) => (await t.data()) as Float32Array;
+  const result = {
+    y: await read(y),
+    dx: await read(dx),
+    dGamma: await read(dGamma),
+    dBeta: await read(dBeta),
+    mean: await read(stats[0]!),
+    variance: await read(stats[1]!),
+  };
+  tf.dispose([x, gamma, beta, weights, y, dx, dGamma, dBeta, ...stats, ...constants.values()]);
+  return result;
+}
+
+describe('batchNormTraining', () => {
+  it.each([
+    ['conv activations', [4, 5, 6, 7]],
+    ['a single image', [1, 3, 3, 4]],
+    ['dense features', [9, 5]],
+  ])(
+    '%s: output, statistics and gradients match tfjs autodiff of moments + batchNorm',
+    async (_, shape) => {
+      await useBackend('cpu');
+      const expected = await run('autodiff', shape as number[], 3);
+      const actual = await run('ours', shape as number[], 3);
+      for (const key of ['y', 'mean', 'variance', 'dGamma', 'dBeta', 'dx'] as const) {
+        expect(relativeError(actual[key], expected[key]), key).toBeLessThan(1e-5);
+      }
+    },
+  );
+
+  it('leaves no tensor behind across steps', async () => {
+    await useBackend('cpu');
+    await run('ours', [2, 3, 3, 4], 1);
+    const tensors = tf.memory().numTensors;
+    await run('ours', [2, 3, 3, 4], 2);
+    expect(tf.memory().numTensors).toBe(tensors);
+  });
+});
