@@ -66,6 +66,16 @@ describe('prunefuse profile', () => {
 });
 
 describe('prunefuse bench --pytorch', () => {
+  const bench = [
+    'bench',
+    '--backend',
+    'wasm',
+    '--filter',
+    '/resnet20\\/infer\\/mnist/',
+    '--time',
+    '1',
+  ];
+
   /** A stand-in interpreter: answers each case it is asked for at 1,000 images/s. */
   function fakePython(): string {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'prunefuse-fake-python-'));
@@ -85,16 +95,7 @@ console.log(JSON.stringify({ device: 'Fake GPU (PyTorch 0, eager)', rows }));
   }
 
   it('times the model cases in PyTorch and gives each tfjs figure as a ratio to it', () => {
-    const args = [
-      'bench',
-      '--backend',
-      'wasm',
-      '--filter',
-      '/resnet20\\/infer\\/mnist/',
-      '--time',
-      '1',
-    ];
-    const result = runCli([...args, '--pytorch', fakePython(), '--json']);
+    const result = runCli([...bench, '--pytorch', fakePython(), '--json']);
     expect(result.status, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout) as {
       rows: { name: string; imagesPerSec: number }[];
@@ -109,22 +110,13 @@ console.log(JSON.stringify({ device: 'Fake GPU (PyTorch 0, eager)', rows }));
     expect(report.ratios).toEqual([
       { name: row!.name, backend: 'wasm', ratio: row!.imagesPerSec / 1000 },
     ]);
-    const text = runCli([...args, '--pytorch', fakePython()]);
+    const text = runCli([...bench, '--pytorch', fakePython()]);
     expect(text.stdout).toMatch(/x pytorch\)/);
     expect(text.stdout).toContain('pytorch: Fake GPU');
   });
 
   it('an interpreter that cannot be started is named in the error', () => {
-    const args = [
-      'bench',
-      '--backend',
-      'wasm',
-      '--filter',
-      '/resnet20\\/infer\\/mnist/',
-      '--time',
-      '1',
-    ];
-    const result = runCli([...args, '--pytorch', '/nonexistent/python3']);
+    const result = runCli([...bench, '--pytorch', '/nonexistent/python3']);
     expect(result.status).not.toBe(0);
     expect(result.stderr).toContain("--pytorch: could not start '/nonexistent/python3'");
   });

@@ -26,6 +26,7 @@ export {
 export { type EnvironmentRecord, environmentRecord } from './environment.js';
 export { kernelBenchCases } from './kernel-bench.js';
 export { type KernelProfile, type KernelTime, profileKernels } from './profile.js';
+export { relativeError } from './relative-error.js';
 export { deriveSeed, Rng } from './seed.js';
 export { tf } from './tf.js';
 export { wasmThreadsInUse } from './wasm/threads.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type BackendName, Rng, tf, useBackend } from '../src/index.js';
+import { type BackendName, Rng, relativeError, tf, useBackend } from '../src/index.js';
 
 /**
  * The backends whose convolution gradients are ours: wasm always, webgpu where Dawn finds
@@ -111,17 +111,6 @@ function randomTensor(rng: Rng, shape: number[]): tf.Tensor {
   const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
   for (let i = 0; i < values.length; i++) values[i] = rng.normal();
   return tf.tensor(values, shape);
-}
-
-/** max |actual - expected| / max |expected|: the error relative to the result's scale. */
-function relativeError(actual: Float32Array, expected: Float32Array): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i]! - expected[i]!));
-    scale = Math.max(scale, Math.abs(expected[i]!));
-  }
-  return diff / scale;
 }
 
 interface Gradients {

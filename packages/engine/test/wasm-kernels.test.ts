@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Rng, tf, useBackend } from '../src/index.js';
+import { Rng, relativeError, tf, useBackend } from '../src/index.js';
 
 type Backend = 'cpu' | 'wasm';
 
@@ -8,16 +8,6 @@ function randomValues(seed: number, size: number): Float32Array {
   const values = new Float32Array(size);
   for (let i = 0; i < size; i++) values[i] = rng.normal();
   return values;
-}
-
-function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i]! - expected[i]!));
-    scale = Math.max(scale, Math.abs(expected[i]!));
-  }
-  return scale === 0 ? diff : diff / scale;
 }
 
 /**

@@ -1,4 +1,11 @@
-import { type BackendName, Rng, tensorReady, tf, useBackend } from '@prunefuse/engine';
+import {
+  type BackendName,
+  Rng,
+  relativeError,
+  tensorReady,
+  tf,
+  useBackend,
+} from '@prunefuse/engine';
 import { architecture } from './architectures/registry.js';
 import { buildNetwork } from './build.js';
 import type { Network } from './network.js';
@@ -138,14 +145,4 @@ export async function compareTrainingStep(
     },
     updates,
   };
-}
-
-function relativeError(actual: Float32Array, expected: Float32Array): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i]! - expected[i]!));
-    scale = Math.max(scale, Math.abs(expected[i]!));
-  }
-  return scale === 0 ? diff : diff / scale;
 }

@@ -1,4 +1,4 @@
-import { Rng, tf, useBackend } from '@prunefuse/engine';
+import { Rng, relativeError, tf, useBackend } from '@prunefuse/engine';
 import { describe, expect, it } from 'vitest';
 import { batchNormTraining } from '../src/batch-norm-training.js';
 
@@ -6,16 +6,6 @@ function normal(rng: Rng, shape: number[], scale = 1, offset = 0): tf.Tensor {
   const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
   for (let i = 0; i < values.length; i++) values[i] = offset + scale * rng.normal();
   return tf.tensor(values, shape);
-}
-
-function relativeError(actual: Float32Array, expected: Float32Array): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i]! - expected[i]!));
-    scale = Math.max(scale, Math.abs(expected[i]!));
-  }
-  return diff / scale;
 }
 
 interface Result {
