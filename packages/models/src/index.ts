@@ -13,7 +13,6 @@ export type { ForwardOutput, NamedWeights, Network } from './network.js';
 export {
   type PytorchReference,
   type PytorchRow,
-  pytorchBenchScript,
   runPytorchReference,
 } from './pytorch-reference.js';
 export { type ActivationShape, activationShapes } from './shapes.js';

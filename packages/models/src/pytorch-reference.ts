@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
  * The PyTorch twin of the model bench cases. torch/ sits beside src/ and dist/ in the
  * package, and beside the file itself in the single-file bundle.
  */
-export function pytorchBenchScript(): string {
+function pytorchBenchScript(): string {
   const candidates = [
     new URL('../torch/resnet_bench.py', import.meta.url),
     new URL('./torch/resnet_bench.py', import.meta.url),
