@@ -27,6 +27,7 @@ export { type EnvironmentRecord, environmentRecord } from './environment.js';
 export { kernelBenchCases } from './kernel-bench.js';
 export { type KernelProfile, type KernelTime, profileKernels } from './profile.js';
 export { relativeError } from './relative-error.js';
+export { sumsRowsByMatMul } from './row-reduction.js';
 export { deriveSeed, Rng } from './seed.js';
 export { tf } from './tf.js';
 export { wasmThreadsInUse } from './wasm/threads.js';

@@ -1,4 +1,4 @@
-import { tf } from '@prunefuse/engine';
+import { sumsRowsByMatMul, tf } from '@prunefuse/engine';
 
 /** Receives the batch's per-channel mean and biased variance, shape [channels]. */
 export type StatisticsSink = (mean: tf.Tensor1D, variance: tf.Tensor1D) => void;
@@ -15,9 +15,8 @@ export type Constant = (value: number) => tf.Scalar;
  * Batch normalisation over a batch's own statistics with its analytic gradient
  * (Ioffe & Szegedy): dx = γ·s·(dy − mean(dy) − x̂·mean(dy·x̂)), s = 1/√(σ²+ε).
  * tfjs differentiates tf.moments + tf.batchNorm op by op, which costs about sixty
- * kernel launches per layer and step; this costs about thirty. Channel sums are matrix
- * products with a row of ones: one launch each, where a reduction over leading axes
- * first transposes the whole activation on the GPU. `onStatistics` sees the batch
+ * kernel launches per layer and step; this costs about thirty. On webgpu the channel sums
+ * are matrix products with a row of ones (see sumsRowsByMatMul). `onStatistics` sees the batch
  * statistics during the forward pass (for the moving averages); the tape never records
  * them, so they carry no gradient of their own.
  */
@@ -40,21 +39,21 @@ export function batchNormTraining(
     ];
     const matrix = tf.reshape(input, [rows, channels]) as tf.Tensor2D;
     // tf.fill runs on the device; tf.ones builds the row in JavaScript and uploads it.
-    const ones = tf.fill([1, rows], 1) as tf.Tensor2D;
-    const mean = tf.div(tf.matMul(ones, matrix), constant(rows));
+    const ones = sumsRowsByMatMul() ? (tf.fill([1, rows], 1) as tf.Tensor2D) : null;
+    const mean = tf.div(columnSums(matrix, ones), constant(rows));
     const centred = tf.sub(matrix, mean) as tf.Tensor2D;
-    const variance = tf.div(tf.matMul(ones, tf.square(centred)), constant(rows));
+    const variance = tf.div(columnSums(tf.square(centred), ones), constant(rows));
     const inverseStd = tf.rsqrt(tf.add(variance, constant(epsilon))) as tf.Tensor2D;
     onStatistics(tf.reshape(mean, [channels]), tf.reshape(variance, [channels]));
     const y = tf.add(tf.mul(centred, tf.mul(scaleParam, inverseStd)), shift);
-    save([centred, inverseStd, ones, scaleParam]);
+    save(ones ? [centred, inverseStd, scaleParam, ones] : [centred, inverseStd, scaleParam]);
     return {
       value: tf.reshape(y, input.shape),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [c, s, one, g] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
+        const [c, s, g, one] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor2D?];
         const dyMatrix = tf.reshape(dy, [rows, channels]) as tf.Tensor2D;
-        const dBeta = tf.matMul(one, dyMatrix);
-        const dGamma = tf.mul(tf.matMul(one, tf.mul(dyMatrix, c)), s);
+        const dBeta = columnSums(dyMatrix, one ?? null);
+        const dGamma = tf.mul(columnSums(tf.mul(dyMatrix, c), one ?? null), s);
         const k1 = tf.mul(g, s);
         const k2 = tf.mul(k1, tf.mul(s, tf.div(dGamma, constant(-rows))));
         const k3 = tf.mul(k1, tf.div(dBeta, constant(-rows)));
@@ -68,4 +67,9 @@ export function batchNormTraining(
     };
   });
   return normalise(x, gamma, beta);
+}
+
+/** Sums over the rows of a [rows, C] matrix as [1, C]: by `ones` (a [1, rows] row of ones) if given. */
+function columnSums(matrix: tf.Tensor2D, ones: tf.Tensor2D | null): tf.Tensor2D {
+  return ones ? tf.matMul(ones, matrix) : tf.sum(matrix, 0, true);
 }
