@@ -84,7 +84,7 @@ describe('prunefuse bench --pytorch', () => {
       file,
       `#!/usr/bin/env node
 const args = process.argv.slice(2);
-if (!args[0].endsWith('resnet_bench.py')) process.exit(9);
+if (!args[0].endsWith('resnet_bench.py')) throw new Error('not the bench script: ' + args[0]);
 const cases = args[args.indexOf('--cases') + 1].split(',');
 const rows = cases.map((name) => ({ name, meanMs: 128, medianMs: 128, imagesPerSec: 1000, samples: 3 }));
 console.log(JSON.stringify({ device: 'Fake GPU (PyTorch 0, eager)', rows }));

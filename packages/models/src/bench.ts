@@ -2,7 +2,7 @@ import { type BenchCase, tf } from '@prunefuse/engine';
 import { architecture } from './architectures/registry.js';
 import { buildNetwork } from './build.js';
 import type { InputShape } from './spec.js';
-import { seededImages, trainingStepFixture } from './training-step.js';
+import { BENCH_INPUT_SHAPES, seededImages, trainingStepFixture } from './training-step.js';
 
 const BATCH = 128;
 const CLASSES = 10;
@@ -12,10 +12,10 @@ interface Shape {
   input: InputShape;
 }
 
-const SHAPES: readonly Shape[] = [
-  { label: 'cifar', input: { height: 32, width: 32, channels: 3 } },
-  { label: 'mnist', input: { height: 28, width: 28, channels: 1 } },
-];
+const SHAPES: readonly Shape[] = Object.entries(BENCH_INPUT_SHAPES).map(([label, input]) => ({
+  label,
+  input,
+}));
 
 /**
  * One SGD-momentum step of a ResNet on a batch of 128 (forward in training mode, backward,

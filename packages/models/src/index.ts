@@ -26,6 +26,7 @@ export {
 } from './spec.js';
 export { profileTrainingStep, type TrainingProfile } from './training-profile.js';
 export {
+  BENCH_INPUT_SHAPES,
   compareTrainingStep,
   type StepAgreement,
   type TrainingStepFixture,

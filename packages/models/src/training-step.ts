@@ -13,6 +13,12 @@ import type { InputShape } from './spec.js';
 
 const CLASSES = 10;
 
+/** The input shapes the bench, profile and verify cases are named by. */
+export const BENCH_INPUT_SHAPES = {
+  cifar: { height: 32, width: 32, channels: 3 },
+  mnist: { height: 28, width: 28, channels: 1 },
+} as const satisfies Readonly<Record<string, InputShape>>;
+
 /**
  * One network, one seeded batch and an SGD-momentum optimiser on the active backend:
  * the unit that training benchmarks, kernel profiles and cross-backend checks share.

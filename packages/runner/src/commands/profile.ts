@@ -1,14 +1,16 @@
 import { type KernelTime, parseBackendChoice, selectBackend } from '@prunefuse/engine';
-import { architectureNames, type InputShape, profileTrainingStep } from '@prunefuse/models';
+import {
+  architectureNames,
+  BENCH_INPUT_SHAPES,
+  type InputShape,
+  profileTrainingStep,
+} from '@prunefuse/models';
 import { type Command, InvalidArgumentError } from 'commander';
 import { formatTable, printJson, printText } from '../output.js';
 import { backendOption } from './backends.js';
 
 /** Input shapes by the names the bench cases use. */
-export const INPUT_SHAPES: Readonly<Record<string, InputShape>> = {
-  cifar: { height: 32, width: 32, channels: 3 },
-  mnist: { height: 28, width: 28, channels: 1 },
-};
+export const INPUT_SHAPES: Readonly<Record<string, InputShape>> = BENCH_INPUT_SHAPES;
 
 interface ProfileOptions {
   backend: string;
