@@ -15,6 +15,7 @@ import { pruneFuseBenchCases } from '@prunefuse/prunefuse';
 import { selectionBenchCases } from '@prunefuse/selection';
 import { type Command, InvalidArgumentError } from 'commander';
 import { formatTable, printJson, printText } from '../output.js';
+import { parsePositive } from './option-parsers.js';
 
 /** Where benchmark cases come from: each package contributes its own; add a line for a new one. */
 const BENCH_SOURCES: ReadonlyArray<() => BenchCase[]> = [
@@ -127,13 +128,6 @@ function parseBackendList(value: string): BackendName[] {
     if (choice === 'auto') throw new InvalidArgumentError('name backends, not auto');
     return choice;
   });
-}
-
-function parsePositive(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0)
-    throw new InvalidArgumentError(`expected a positive number, got '${value}'`);
-  return n;
 }
 
 /** The figure a case is judged by: GFLOP/s for kernels, images/s end to end, else ops/s. */

@@ -2,6 +2,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { architecture, architectureNames, type InputShape, layerCosts } from '@prunefuse/models';
 import { prunedSpec } from '@prunefuse/prunefuse';
 import { formatTable, printJson, printText } from '../output.js';
+import { parseCount } from './option-parsers.js';
 
 interface FlopsOptions {
   arch: string;
@@ -64,13 +65,6 @@ function parseRatio(value: string): number {
     throw new InvalidArgumentError(`expected a pruning ratio in [0, 1), got '${value}'`);
   }
   return p;
-}
-
-function parseCount(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
-  return n;
 }
 
 function parseInputShape(value: string): InputShape {

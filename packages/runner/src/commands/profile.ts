@@ -1,16 +1,10 @@
 import { type KernelTime, parseBackendChoice, selectBackend } from '@prunefuse/engine';
-import {
-  architectureNames,
-  BENCH_INPUT_SHAPES,
-  type InputShape,
-  profileTrainingStep,
-} from '@prunefuse/models';
-import { type Command, InvalidArgumentError } from 'commander';
+import { profileTrainingStep } from '@prunefuse/models';
+import type { Command } from 'commander';
 import { formatTable, printJson, printText } from '../output.js';
 import { backendOption } from './backends.js';
-
-/** Input shapes by the names the bench cases use. */
-export const INPUT_SHAPES: Readonly<Record<string, InputShape>> = BENCH_INPUT_SHAPES;
+import { parseCount } from './option-parsers.js';
+import { addWorkloadOptions, trainingWorkload } from './training-workload.js';
 
 interface ProfileOptions {
   backend: string;
@@ -23,36 +17,25 @@ interface ProfileOptions {
 }
 
 export function registerProfile(program: Command): void {
-  program
+  const command = program
     .command('profile')
     .description(
       'Profile one training step: unprofiled step time, then device time per tfjs kernel and ' +
         'per GPU program (webgpu timestamp queries), most expensive first',
     )
-    .addOption(backendOption())
-    .option('--model <arch>', `architecture (${architectureNames().join(', ')})`, 'resnet20')
-    .option('--shape <name>', `input shape (${Object.keys(INPUT_SHAPES).join(', ')})`, 'cifar')
+    .addOption(backendOption());
+  addWorkloadOptions(command)
     .option('--batch <n>', 'batch size', parseCount, 128)
     .option('--steps <n>', 'unprofiled steps timed for the step time (median)', parseCount, 5)
     .option('--top <n>', 'rows per table in text output', parseCount, 15)
     .option('--json', 'print the whole profile as one JSON document on stdout')
     .action(async (options: ProfileOptions) => {
-      if (!architectureNames().includes(options.model)) {
-        throw new InvalidArgumentError(
-          `--model: unknown architecture '${options.model}'; expected one of ${architectureNames().join(', ')}`,
-        );
-      }
-      const input = INPUT_SHAPES[options.shape];
-      if (!input) {
-        throw new InvalidArgumentError(
-          `--shape: unknown shape '${options.shape}'; expected one of ${Object.keys(INPUT_SHAPES).join(', ')}`,
-        );
-      }
+      const { arch, input } = trainingWorkload(options);
       const { name, device } = await selectBackend(
         parseBackendChoice(options.backend, '--backend'),
       );
       const profile = await profileTrainingStep({
-        arch: options.model,
+        arch,
         input,
         batch: options.batch,
         steps: options.steps,
@@ -88,11 +71,4 @@ export function registerProfile(program: Command): void {
         ].join('\n'),
       );
     });
-}
-
-export function parseCount(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
-  return n;
 }
