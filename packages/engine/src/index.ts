@@ -13,6 +13,7 @@ export {
   useBackend,
   wasmBinaryDir,
 } from './backends.js';
+export { type BatchNormKernels, batchNormKernels } from './batch-norm-kernels.js';
 export {
   type BenchCase,
   type BenchOptions,
@@ -29,5 +30,6 @@ export { type KernelProfile, type KernelTime, profileKernels } from './profile.j
 export { relativeError } from './relative-error.js';
 export { sumsRowsByMatMul } from './row-reduction.js';
 export { deriveSeed, Rng } from './seed.js';
+export { type SgdKernels, sgdKernels } from './sgd-kernels.js';
 export { tf } from './tf.js';
 export { wasmThreadsInUse } from './wasm/threads.js';

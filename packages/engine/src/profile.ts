@@ -12,6 +12,11 @@ export interface KernelTime {
 export interface KernelProfile {
   /** Kernel invocations, including the free ones (Reshape, Identity, Cast). */
   invocations: number;
+  /**
+   * GPU program launches (the sum of `programs`' calls), where the backend reports them;
+   * on webgpu the host's cost of a step grows with them. 0 elsewhere.
+   */
+  dispatches: number;
   /** Sum of kernel times: GPU timestamps on webgpu, wall time per kernel elsewhere. */
   kernelMs: number;
   /** By tfjs kernel name, most expensive first. */
@@ -56,6 +61,7 @@ export async function profileKernels(body: () => Promise<void>): Promise<KernelP
       .sort((a, b) => b.ms - a.ms || a.name.localeCompare(b.name));
   return {
     invocations: info.kernels.length,
+    dispatches: [...programs.values()].reduce((sum, p) => sum + p.calls, 0),
     kernelMs,
     kernels: rows(kernels),
     programs: rows(programs),

@@ -1,7 +1,4 @@
-import { sumsRowsByMatMul, tf } from '@prunefuse/engine';
-
-/** Receives the batch's per-channel mean and biased variance, shape [channels]. */
-export type StatisticsSink = (mean: tf.Tensor1D, variance: tf.Tensor1D) => void;
+import { type BatchNormKernels, batchNormKernels, sumsRowsByMatMul, tf } from '@prunefuse/engine';
 
 /**
  * A scalar tensor for a number, kept across steps by its owner. A number passed to a tfjs
@@ -12,21 +9,93 @@ export type StatisticsSink = (mean: tf.Tensor1D, variance: tf.Tensor1D) => void;
 export type Constant = (value: number) => tf.Scalar;
 
 /**
+ * The moving statistics a training step moves towards the batch's: m ← keep·m + (1 − keep)·b,
+ * the variance taking the unbiased batch variance, as PyTorch does.
+ */
+export interface MovingStatistics {
+  mean: tf.Variable;
+  variance: tf.Variable;
+  keep: number;
+}
+
+/**
  * Batch normalisation over a batch's own statistics with its analytic gradient
- * (Ioffe & Szegedy): dx = γ·s·(dy − mean(dy) − x̂·mean(dy·x̂)), s = 1/√(σ²+ε).
- * tfjs differentiates tf.moments + tf.batchNorm op by op, which costs about sixty
- * kernel launches per layer and step; this costs about thirty. On webgpu the channel sums
- * are matrix products with a row of ones (see sumsRowsByMatMul). `onStatistics` sees the batch
- * statistics during the forward pass (for the moving averages); the tape never records
- * them, so they carry no gradient of their own.
+ * (Ioffe & Szegedy): dx = γ·s·(dy − mean(dy) − x̂·mean(dy·x̂)), s = 1/√(σ²+ε), and the
+ * update of the moving statistics. The update is a variable assignment, which the gradient
+ * tape does not record, so this runs inside an optimiser's loss closure without disturbing
+ * the gradients.
+ *
+ * Where the backend has fused kernels (webgpu) that is nine launches per layer and step;
+ * elsewhere it is composed of tfjs ops, about thirty (tfjs's own differentiation of
+ * tf.moments + tf.batchNorm takes about sixty).
  */
 export function batchNormTraining(
   x: tf.Tensor,
   gamma: tf.Tensor1D,
   beta: tf.Tensor1D,
   epsilon: number,
+  moving: MovingStatistics,
   constant: Constant,
-  onStatistics: StatisticsSink,
+): tf.Tensor {
+  const kernels = batchNormKernels();
+  return kernels
+    ? fusedBatchNorm(kernels, x, gamma, beta, epsilon, moving)
+    : composedBatchNorm(x, gamma, beta, epsilon, moving, constant);
+}
+
+function fusedBatchNorm(
+  kernels: BatchNormKernels,
+  x: tf.Tensor,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  epsilon: number,
+  moving: MovingStatistics,
+): tf.Tensor {
+  const channels = x.shape[x.rank - 1]!;
+  const rows = x.size / channels;
+  const normalise = tf.customGrad((...args: unknown[]) => {
+    const [input, scale, shift, save] = args as [
+      tf.Tensor,
+      tf.Tensor1D,
+      tf.Tensor1D,
+      tf.GradSaveFunc,
+    ];
+    const matrix = tf.reshape(input, [rows, channels]) as tf.Tensor2D;
+    const moments = kernels.moments(matrix, epsilon);
+    moving.mean.assign(
+      kernels.movingAverage(moving.mean as tf.Tensor1D, moments, 'mean', moving.keep, 1),
+    );
+    moving.variance.assign(
+      kernels.movingAverage(
+        moving.variance as tf.Tensor1D,
+        moments,
+        'variance',
+        moving.keep,
+        rows > 1 ? rows / (rows - 1) : 1,
+      ),
+    );
+    save([matrix, moments, scale]);
+    return {
+      value: tf.reshape(kernels.normalise(matrix, moments, scale, shift), input.shape),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [m, stats, g] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
+        const dyMatrix = tf.reshape(dy, [rows, channels]) as tf.Tensor2D;
+        const parameters = kernels.parameterGradients(dyMatrix, m, stats);
+        const dx = kernels.inputGradient(dyMatrix, m, stats, g, parameters);
+        return [tf.reshape(dx, dy.shape), parameters.dGamma, parameters.dBeta];
+      },
+    };
+  });
+  return normalise(x, gamma, beta);
+}
+
+function composedBatchNorm(
+  x: tf.Tensor,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  epsilon: number,
+  moving: MovingStatistics,
+  constant: Constant,
 ): tf.Tensor {
   const channels = x.shape[x.rank - 1]!;
   const rows = x.size / channels;
@@ -44,7 +113,13 @@ export function batchNormTraining(
     const centred = tf.sub(matrix, mean) as tf.Tensor2D;
     const variance = tf.div(columnSums(tf.square(centred), ones), constant(rows));
     const inverseStd = tf.rsqrt(tf.add(variance, constant(epsilon))) as tf.Tensor2D;
-    onStatistics(tf.reshape(mean, [channels]), tf.reshape(variance, [channels]));
+    updateMovingStatistics(
+      moving,
+      tf.reshape(mean, [channels]),
+      tf.reshape(variance, [channels]),
+      rows,
+      constant,
+    );
     const y = tf.add(tf.mul(centred, tf.mul(scaleParam, inverseStd)), shift);
     save(ones ? [centred, inverseStd, scaleParam, ones] : [centred, inverseStd, scaleParam]);
     return {
@@ -67,6 +142,20 @@ export function batchNormTraining(
     };
   });
   return normalise(x, gamma, beta);
+}
+
+function updateMovingStatistics(
+  moving: MovingStatistics,
+  mean: tf.Tensor1D,
+  variance: tf.Tensor1D,
+  count: number,
+  constant: Constant,
+): void {
+  const unbiased = count > 1 ? tf.mul(variance, constant(count / (count - 1))) : variance;
+  const decay = constant(moving.keep);
+  const rate = constant(1 - moving.keep);
+  moving.mean.assign(tf.add(tf.mul(moving.mean, decay), tf.mul(mean, rate)));
+  moving.variance.assign(tf.add(tf.mul(moving.variance, decay), tf.mul(unbiased, rate)));
 }
 
 /** Sums over the rows of a [rows, C] matrix as [1, C]: by `ones` (a [1, rows] row of ones) if given. */

@@ -176,32 +176,16 @@ class GraphNetwork implements Network {
     );
   }
 
-  /**
-   * Normalises with the batch's statistics and moves the moving statistics towards
-   * them. The update is a variable assignment, which the gradient tape does not record,
-   * so this runs inside an optimiser's loss closure without disturbing the gradients.
-   * The moving variance takes the unbiased batch variance, as PyTorch does.
-   */
+  /** Normalises with the batch's statistics and moves the moving statistics towards them. */
   private trainingBatchNorm(layer: BatchNormLayer, x: tf.Tensor): tf.Tensor {
     const w = (kind: string) => this.weight(layer.name, kind);
-    const count = x.size / x.shape[x.rank - 1]!;
-    const keep = layer.momentum;
-    const movingMean = w('movingMean');
-    const movingVariance = w('movingVariance');
-    const constant = (value: number) => this.constant(value);
     return batchNormTraining(
       x,
       w('gamma') as tf.Tensor1D,
       w('beta') as tf.Tensor1D,
       layer.epsilon,
-      constant,
-      (mean, variance) => {
-        const unbiased = count > 1 ? tf.mul(variance, constant(count / (count - 1))) : variance;
-        const decay = constant(keep);
-        const rate = constant(1 - keep);
-        movingMean.assign(tf.add(tf.mul(movingMean, decay), tf.mul(mean, rate)));
-        movingVariance.assign(tf.add(tf.mul(movingVariance, decay), tf.mul(unbiased, rate)));
-      },
+      { mean: w('movingMean'), variance: w('movingVariance'), keep: layer.momentum },
+      (value) => this.constant(value),
     );
   }
 

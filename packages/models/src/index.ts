@@ -15,6 +15,7 @@ export {
   type PytorchRow,
   runPytorchReference,
 } from './pytorch-reference.js';
+export { SgdMomentum, type SgdOptions } from './sgd-momentum.js';
 export { type ActivationShape, activationShapes } from './shapes.js';
 export {
   INPUT,

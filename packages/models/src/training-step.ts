@@ -9,6 +9,7 @@ import {
 import { architecture } from './architectures/registry.js';
 import { buildNetwork } from './build.js';
 import type { Network } from './network.js';
+import { SgdMomentum } from './sgd-momentum.js';
 import type { InputShape } from './spec.js';
 
 const CLASSES = 10;
@@ -51,8 +52,9 @@ export function trainingStepFixture({
   const network = buildNetwork(architecture(arch, { input, classes: CLASSES }), seed);
   const x = seededImages(input, batch, seed + 1);
   const y = seededLabels(batch, seed + 2);
-  const optimizer = tf.train.momentum(learningRate, 0.9);
   const variables = network.trainableVariables();
+  // The optimiser experiments train with (without weight decay, like the PyTorch reference).
+  const optimizer = new SgdMomentum(variables, { momentum: 0.9, weightDecay: 0 });
   return {
     network,
     step: () =>
@@ -62,9 +64,8 @@ export function trainingStepFixture({
             y,
             network.apply(x, { training: true }).logits,
           ) as tf.Scalar,
-        true,
-        variables,
-      )!,
+        learningRate,
+      ),
     // Reading an updated weight waits for the whole step on asynchronous backends.
     ready: () => tensorReady(variables[variables.length - 1]!),
     dispose() {

@@ -40,8 +40,6 @@ export {
   SNIP_BATCH_LIMIT,
 } from './methods/prunefuse-method.js';
 export {
-  type SgdOptions,
-  SgdMomentum,
   learningRateAt,
   crossEntropy,
   distillationLoss,

@@ -1,12 +1,24 @@
+import { BATCH_NORM_KERNEL_NAMES } from '../batch-norm-kernels.js';
+import { SGD_KERNEL_NAMES } from '../sgd-kernels.js';
 import { tf } from '../tf.js';
+import {
+  inputGradientWebgpu,
+  momentsWebgpu,
+  movingAverageWebgpu,
+  normaliseWebgpu,
+  parameterGradientsWebgpu,
+} from './batch-norm.js';
 import { conv2dBackpropFilterWebgpu } from './conv2d-backprop-filter.js';
 import type { WebgpuBackend } from './program.js';
+import { sgdDescendWebgpu, sgdDirectionWebgpu } from './sgd.js';
 
 /**
- * Replaces the webgpu kernels that profiling a ResNet training step on an H100 found
- * pathological (Conv2DBackpropFilter: 95% of the step's GPU time). The stock kernel
- * stays reachable for the cases a replacement does not cover. PRUNEFUSE_WEBGPU_KERNELS=stock
- * keeps tfjs's own, for side-by-side measurement.
+ * Registers our webgpu training kernels: a replacement for the one profiling a ResNet
+ * training step on an H100 found pathological (Conv2DBackpropFilter: 95% of the step's
+ * GPU time; the stock kernel stays reachable for the cases ours does not cover), and the
+ * fused batch-norm and SGD kernels that cut the launches per step, the host cost that
+ * remained. PRUNEFUSE_WEBGPU_KERNELS=stock keeps tfjs's own kernels and registers none of
+ * ours, for side-by-side measurement.
  */
 export function registerWebgpuTrainingKernels(env: NodeJS.ProcessEnv = process.env): void {
   if (env.PRUNEFUSE_WEBGPU_KERNELS === 'stock') return;
@@ -25,4 +37,20 @@ export function registerWebgpuTrainingKernels(env: NodeJS.ProcessEnv = process.e
       );
     },
   });
+  const fused: [string, (args: never) => tf.TensorInfo | tf.TensorInfo[]][] = [
+    [BATCH_NORM_KERNEL_NAMES.moments, momentsWebgpu],
+    [BATCH_NORM_KERNEL_NAMES.normalise, normaliseWebgpu],
+    [BATCH_NORM_KERNEL_NAMES.parameterGradients, parameterGradientsWebgpu],
+    [BATCH_NORM_KERNEL_NAMES.inputGradient, inputGradientWebgpu],
+    [BATCH_NORM_KERNEL_NAMES.movingAverage, movingAverageWebgpu],
+    [SGD_KERNEL_NAMES.direction, sgdDirectionWebgpu],
+    [SGD_KERNEL_NAMES.descend, sgdDescendWebgpu],
+  ];
+  for (const [kernelName, kernelFunc] of fused) {
+    tf.registerKernel({
+      kernelName,
+      backendName: 'webgpu',
+      kernelFunc: kernelFunc as unknown as tf.KernelFunc,
+    });
+  }
 }

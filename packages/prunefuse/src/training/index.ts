@@ -1,4 +1,3 @@
-export { type SgdOptions, SgdMomentum } from './sgd.js';
 export { learningRateAt } from './schedule.js';
 export { crossEntropy, distillationLoss } from './loss.js';
 export {

@@ -1,10 +1,9 @@
 import { tf } from '@prunefuse/engine';
-import type { Network } from '@prunefuse/models';
+import { type Network, SgdMomentum } from '@prunefuse/models';
 import type { EpochRecord, TrainingConfig } from '@prunefuse/results';
 import type { LabelledBatch } from '../pruning/criteria.js';
 import { crossEntropy, distillationLoss } from './loss.js';
 import { learningRateAt } from './schedule.js';
-import { SgdMomentum } from './sgd.js';
 
 export type TrainingSchedule = Pick<
   TrainingConfig,

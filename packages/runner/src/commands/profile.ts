@@ -64,7 +64,8 @@ export function registerProfile(program: Command): void {
         [
           `${options.model} training step, batch ${options.batch} ${options.shape}, ${name}: ${device}`,
           `step ${profile.stepMs.toFixed(2)} ms (${profile.imagesPerSec.toPrecision(4)} img/s); ` +
-            `profiled kernels ${profile.kernelMs.toFixed(2)} ms over ${profile.invocations} invocations`,
+            `profiled kernels ${profile.kernelMs.toFixed(2)} ms over ${profile.invocations} invocations` +
+            (profile.dispatches > 0 ? `, ${profile.dispatches} GPU program launches` : ''),
           '',
           table('kernel', profile.kernels),
           ...(profile.programs.length > 0 ? [table('GPU program', profile.programs)] : []),

@@ -1,4 +1,4 @@
-import { tf } from '@prunefuse/engine';
+import { sgdKernels, tf } from '@prunefuse/engine';
 
 export interface SgdOptions {
   /** Momentum m, 0 <= m < 1; 0 is plain SGD. */
@@ -15,9 +15,10 @@ export interface SgdOptions {
  * (dampening 0, not Nesterov): g += wd·w; v = m·v + g; w -= lr·v. PyTorch starts v at the
  * first gradient, which m·0 + g equals.
  *
- * A step is one tidy: per variable, v' = m·v + wd·w + g (addN of two products and the
- * gradient) and w' = w - lr·v', with m, wd and lr held as scalars on the device so no
- * number is uploaded per kernel call.
+ * A step is one tidy: per variable, v' = m·v + wd·w + g and w' = w - lr·v'. Where the
+ * backend has fused SGD kernels (webgpu) that is two launches per variable; elsewhere an
+ * addN of two products and the gradient, then a product and a difference, with m, wd and
+ * lr held as scalars on the device so no number is uploaded per kernel call.
  */
 export class SgdMomentum {
   private readonly velocities: tf.Variable[];
@@ -49,6 +50,8 @@ export class SgdMomentum {
    */
   minimize(loss: () => tf.Scalar, lr: number): tf.Scalar {
     const rate = this.rate(lr);
+    const fused = sgdKernels();
+    const { momentum, weightDecay } = this.options;
     return tf.tidy(() => {
       const { value, grads } = tf.variableGrads(loss, [...this.variables]);
       this.variables.forEach((variable, i) => {
@@ -57,9 +60,18 @@ export class SgdMomentum {
           throw new Error(
             `no gradient for variable '${variable.name}': it does not affect the loss`,
           );
-        const terms = [gradient];
-        if (this.options.weightDecay > 0) terms.push(tf.mul(variable, this.weightDecay));
         const velocity = this.velocities[i];
+        if (fused) {
+          const step =
+            velocity || weightDecay > 0
+              ? fused.direction(gradient, variable, velocity ?? null, momentum, weightDecay)
+              : gradient;
+          velocity?.assign(step);
+          variable.assign(fused.descend(variable, step, lr));
+          return;
+        }
+        const terms = [gradient];
+        if (weightDecay > 0) terms.push(tf.mul(variable, this.weightDecay));
         if (velocity) terms.push(tf.mul(velocity, this.momentum));
         const step = terms.length === 1 ? gradient : tf.addN(terms);
         velocity?.assign(step);

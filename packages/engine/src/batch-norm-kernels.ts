@@ -1,0 +1,88 @@
+import { tf } from './tf.js';
+
+/** Names of the fused training batch-norm kernels (registered for webgpu). */
+export const BATCH_NORM_KERNEL_NAMES = {
+  moments: 'PrunefuseBatchNormMoments',
+  normalise: 'PrunefuseBatchNormNormalise',
+  parameterGradients: 'PrunefuseBatchNormParameterGradients',
+  inputGradient: 'PrunefuseBatchNormInputGradient',
+  movingAverage: 'PrunefuseMovingAverage',
+} as const;
+
+/**
+ * Training-mode batch normalisation as a handful of fused kernels over activations viewed
+ * as [rows, C]: five launches forward (moments in two passes, normalise, two moving
+ * averages) and four backward, where the same computation composed of tfjs ops takes
+ * about thirty. Tensors in, new tensors out; nothing is recorded for autodiff (callers
+ * wrap them in tf.customGrad).
+ */
+export interface BatchNormKernels {
+  /** [3, C]: each channel's mean, biased variance and 1/√(variance + ε). */
+  moments(x: tf.Tensor2D, epsilon: number): tf.Tensor2D;
+  /** γ·(x − mean)/√(variance + ε) + β. */
+  normalise(
+    x: tf.Tensor2D,
+    moments: tf.Tensor2D,
+    gamma: tf.Tensor1D,
+    beta: tf.Tensor1D,
+  ): tf.Tensor2D;
+  /** dγ = Σ dy·x̂ and dβ = Σ dy, per channel. */
+  parameterGradients(
+    dy: tf.Tensor2D,
+    x: tf.Tensor2D,
+    moments: tf.Tensor2D,
+  ): { dGamma: tf.Tensor1D; dBeta: tf.Tensor1D };
+  /** dx = γ·s·(dy − dβ/n − x̂·dγ/n), n = rows, s = 1/√(variance + ε). */
+  inputGradient(
+    dy: tf.Tensor2D,
+    x: tf.Tensor2D,
+    moments: tf.Tensor2D,
+    gamma: tf.Tensor1D,
+    gradients: { dGamma: tf.Tensor1D; dBeta: tf.Tensor1D },
+  ): tf.Tensor2D;
+  /** moving·keep + statistic·scale·(1 − keep), the statistic a row of `moments`. */
+  movingAverage(
+    moving: tf.Tensor1D,
+    moments: tf.Tensor2D,
+    statistic: 'mean' | 'variance',
+    keep: number,
+    scale: number,
+  ): tf.Tensor1D;
+}
+
+const run = (name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}) =>
+  tf.engine().runKernel(name, inputs, attrs);
+
+const KERNELS: BatchNormKernels = {
+  moments: (x, epsilon) => run(BATCH_NORM_KERNEL_NAMES.moments, { x }, { epsilon }) as tf.Tensor2D,
+  normalise: (x, moments, gamma, beta) =>
+    run(BATCH_NORM_KERNEL_NAMES.normalise, { x, moments, gamma, beta }) as tf.Tensor2D,
+  parameterGradients(dy, x, moments) {
+    const [dGamma, dBeta] = run(BATCH_NORM_KERNEL_NAMES.parameterGradients, {
+      dy,
+      x,
+      moments,
+    }) as tf.Tensor1D[];
+    return { dGamma: dGamma!, dBeta: dBeta! };
+  },
+  inputGradient: (dy, x, moments, gamma, { dGamma, dBeta }) =>
+    run(BATCH_NORM_KERNEL_NAMES.inputGradient, {
+      dy,
+      x,
+      moments,
+      gamma,
+      dGamma,
+      dBeta,
+    }) as tf.Tensor2D,
+  movingAverage: (moving, moments, statistic, keep, scale) =>
+    run(
+      BATCH_NORM_KERNEL_NAMES.movingAverage,
+      { moving, moments },
+      { row: statistic === 'mean' ? 0 : 1, keep, scale },
+    ) as tf.Tensor1D,
+};
+
+/** The fused kernels where the active backend has them (webgpu, unless PRUNEFUSE_WEBGPU_KERNELS=stock). */
+export function batchNormKernels(): BatchNormKernels | null {
+  return tf.getKernel(BATCH_NORM_KERNEL_NAMES.moments, tf.getBackend()) ? KERNELS : null;
+}

@@ -1,0 +1,427 @@
+import type { tf } from '../tf.js';
+import type { ProgramUniform, WebgpuBackend, WebgpuProgram } from './program.js';
+
+/** Threads per workgroup of every program here. */
+const THREADS = 256;
+/** Row blocks of a reduction's first pass: enough workgroups to fill a large GPU. */
+const MAX_BLOCKS = 512;
+/** Fewest rows a block's lanes share, so a block is not mostly launch overhead. */
+const MIN_ROWS_PER_BLOCK = 64;
+
+/**
+ * Combines two (count, mean, sum of squared deviations) triples (Chan et al.): exact in
+ * any order, and without the cancellation of E[x²] − E[x]² when |mean| ≫ std.
+ */
+const CHAN = `
+  fn chan(a : vec3<f32>, b : vec3<f32>) -> vec3<f32> {
+    let n = a.x + b.x;
+    if (n == 0.0) {
+      return a;
+    }
+    let d = b.y - a.y;
+    let f = b.x / n;
+    return vec3<f32>(n, a.y + d * f, a.z + b.z + d * d * a.x * f);
+  }
+`;
+
+/**
+ * The lanes of a first-pass workgroup: `perRow` consecutive threads read one row's
+ * channels (coalesced), `lanes` such groups stride down the block's rows. Channel tiles of
+ * 256 along the dispatch's y cover wider layers.
+ */
+const LANES = `
+  let channels = uniforms.xShape.y;
+  let t = i32(localIndex);
+  let perRow = min(channels, ${THREADS});
+  let lanes = ${THREADS} / perRow;
+  let lane = t / perRow;
+  let c = i32(workgroupId.y) * ${THREADS} + t % perRow;
+  let start = i32(workgroupId.x) * uniforms.rowsPerBlock;
+  let end = min(start + uniforms.rowsPerBlock, uniforms.xShape.x);
+  let inRange = lane < lanes && c < channels;
+`;
+
+function blocks(rows: number): { count: number; rowsPerBlock: number } {
+  const count = Math.max(1, Math.min(MAX_BLOCKS, Math.floor(rows / MIN_ROWS_PER_BLOCK)));
+  const rowsPerBlock = Math.ceil(rows / count);
+  return { count: Math.ceil(rows / rowsPerBlock), rowsPerBlock };
+}
+
+/**
+ * First pass of the per-channel moments of x [rows, C]: per block of rows, each lane
+ * runs Welford's update over its rows, then lane 0 of each channel combines the lanes.
+ * Output [blocks, 3, C]: count, mean, sum of squared deviations.
+ */
+class MomentsPartialProgram implements WebgpuProgram {
+  variableNames = ['x'];
+  outputShape: number[];
+  shaderKey = 'prunefuse_bnMomentsPartial';
+  dispatchLayout = { x: [0], y: [2] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [THREADS, 1, 1];
+  uniforms = 'rowsPerBlock : i32,';
+
+  constructor(count: number, channels: number) {
+    this.outputShape = [count, 3, channels];
+    this.dispatch = [count, Math.ceil(channels / THREADS), 1];
+  }
+
+  getUserCode(): string {
+    return `
+      var<workgroup> partial : array<vec3<f32>, ${THREADS}>;
+      ${CHAN}
+      fn main() {
+        ${LANES}
+        var acc = vec3<f32>(0.0, 0.0, 0.0);
+        if (inRange) {
+          for (var r = start + lane; r < end; r = r + lanes) {
+            let v = x[r * channels + c];
+            let n = acc.x + 1.0;
+            let d = v - acc.y;
+            let mean = acc.y + d / n;
+            acc = vec3<f32>(n, mean, acc.z + d * (v - mean));
+          }
+        }
+        partial[t] = acc;
+        workgroupBarrier();
+        if (inRange && lane == 0) {
+          for (var j = 1; j < lanes; j = j + 1) {
+            acc = chan(acc, partial[t + j * perRow]);
+          }
+          let base = i32(workgroupId.x) * 3 * channels + c;
+          result[base] = acc.x;
+          result[base + channels] = acc.y;
+          result[base + 2 * channels] = acc.z;
+        }
+      }
+    `;
+  }
+}
+
+/**
+ * Second pass: one workgroup per channel combines the blocks' triples (a tree in
+ * workgroup memory). Output [3, C]: mean, biased variance, 1/√(variance + ε).
+ */
+class MomentsProgram implements WebgpuProgram {
+  variableNames = ['partial'];
+  outputShape: number[];
+  shaderKey = 'prunefuse_bnMoments';
+  dispatchLayout = { x: [1], y: [0] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [THREADS, 1, 1];
+  uniforms = 'epsilon : f32,';
+
+  constructor(channels: number) {
+    this.outputShape = [3, channels];
+    this.dispatch = [channels, 1, 1];
+  }
+
+  getUserCode(): string {
+    return `
+      var<workgroup> partial2 : array<vec3<f32>, ${THREADS}>;
+      ${CHAN}
+      fn main() {
+        let blocks = uniforms.partialShape.x;
+        let channels = uniforms.partialShape.z;
+        let c = i32(workgroupId.x);
+        let t = i32(localIndex);
+        var acc = vec3<f32>(0.0, 0.0, 0.0);
+        for (var b = t; b < blocks; b = b + ${THREADS}) {
+          let base = b * 3 * channels + c;
+          acc = chan(acc, vec3<f32>(partial[base], partial[base + channels], partial[base + 2 * channels]));
+        }
+        partial2[t] = acc;
+        workgroupBarrier();
+        for (var s = ${THREADS / 2}; s > 0; s = s / 2) {
+          if (t < s) {
+            partial2[t] = chan(partial2[t], partial2[t + s]);
+          }
+          workgroupBarrier();
+        }
+        if (t == 0) {
+          let total = partial2[0];
+          let variance = total.z / total.x;
+          result[c] = total.y;
+          result[channels + c] = variance;
+          result[2 * channels + c] = 1.0 / sqrt(variance + uniforms.epsilon);
+        }
+      }
+    `;
+  }
+}
+
+/** y = γ·(x − mean)·s + β over x [rows, C], given the moments [3, C]. */
+class NormaliseProgram implements WebgpuProgram {
+  variableNames = ['x', 'moments', 'gamma', 'beta'];
+  outputShape: number[];
+  shaderKey = 'prunefuse_bnNormalise';
+  dispatchLayout = { x: [0, 1] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [THREADS, 1, 1];
+  size = true;
+
+  constructor(shape: number[]) {
+    this.outputShape = shape;
+    this.dispatch = [Math.ceil((shape[0]! * shape[1]!) / THREADS), 1, 1];
+  }
+
+  getUserCode(): string {
+    return `
+      fn main(index : i32) {
+        if (index < uniforms.size) {
+          let channels = uniforms.xShape.y;
+          let c = index % channels;
+          let scale = gamma[c] * moments[2 * channels + c];
+          setOutputAtIndex(index, (x[index] - moments[c]) * scale + beta[c]);
+        }
+      }
+    `;
+  }
+}
+
+/**
+ * First pass of the gradient's channel sums: per block, Σ dy and Σ dy·(x − mean); the
+ * second is scaled by s in the second pass. Output [blocks, 2, C].
+ */
+class GradientSumsPartialProgram implements WebgpuProgram {
+  variableNames = ['dy', 'x', 'moments'];
+  outputShape: number[];
+  shaderKey = 'prunefuse_bnGradientSumsPartial';
+  dispatchLayout = { x: [0], y: [2] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [THREADS, 1, 1];
+  uniforms = 'rowsPerBlock : i32,';
+
+  constructor(count: number, channels: number) {
+    this.outputShape = [count, 2, channels];
+    this.dispatch = [count, Math.ceil(channels / THREADS), 1];
+  }
+
+  getUserCode(): string {
+    return `
+      var<workgroup> partial : array<vec2<f32>, ${THREADS}>;
+      fn main() {
+        ${LANES}
+        var acc = vec2<f32>(0.0, 0.0);
+        if (inRange) {
+          let mean = moments[c];
+          for (var r = start + lane; r < end; r = r + lanes) {
+            let i = r * channels + c;
+            let g = dy[i];
+            acc = acc + vec2<f32>(g, g * (x[i] - mean));
+          }
+        }
+        partial[t] = acc;
+        workgroupBarrier();
+        if (inRange && lane == 0) {
+          for (var j = 1; j < lanes; j = j + 1) {
+            acc = acc + partial[t + j * perRow];
+          }
+          let base = i32(workgroupId.x) * 2 * channels + c;
+          result[base] = acc.x;
+          result[base + channels] = acc.y;
+        }
+      }
+    `;
+  }
+}
+
+/**
+ * Second pass: one workgroup per channel sums one component of the blocks' sums: 0 gives
+ * dβ = Σ dy, 1 gives dγ = s·Σ dy·(x − mean) = Σ dy·x̂. Output [C].
+ */
+class GradientSumProgram implements WebgpuProgram {
+  /** Dawn drops a binding the shader never reads, so dβ's program does not bind the moments. */
+  variableNames: string[];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout = { x: [0] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [THREADS, 1, 1];
+
+  constructor(
+    channels: number,
+    private readonly component: 0 | 1,
+  ) {
+    this.outputShape = [channels];
+    this.dispatch = [channels, 1, 1];
+    this.shaderKey = `prunefuse_bnGradientSum${component}`;
+    this.variableNames = component === 1 ? ['partial', 'moments'] : ['partial'];
+  }
+
+  getUserCode(): string {
+    return `
+      var<workgroup> sums : array<f32, ${THREADS}>;
+      fn main(index : i32) {
+        let blocks = uniforms.partialShape.x;
+        let channels = uniforms.partialShape.z;
+        let c = i32(workgroupId.x);
+        let t = i32(localIndex);
+        var acc = 0.0;
+        for (var b = t; b < blocks; b = b + ${THREADS}) {
+          acc = acc + partial[(b * 2 + ${this.component}) * channels + c];
+        }
+        sums[t] = acc;
+        workgroupBarrier();
+        for (var s = ${THREADS / 2}; s > 0; s = s / 2) {
+          if (t < s) {
+            sums[t] = sums[t] + sums[t + s];
+          }
+          workgroupBarrier();
+        }
+        if (t == 0) {
+          result[c] = sums[0]${this.component === 1 ? ' * moments[2 * channels + c]' : ''};
+        }
+      }
+    `;
+  }
+}
+
+/** dx = γ·s·(dy − dβ/n − x̂·dγ/n) over [rows, C] (Ioffe & Szegedy), n = rows. */
+class InputGradientProgram implements WebgpuProgram {
+  variableNames = ['dy', 'x', 'moments', 'gamma', 'dGamma', 'dBeta'];
+  outputShape: number[];
+  shaderKey = 'prunefuse_bnInputGradient';
+  dispatchLayout = { x: [0, 1] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [THREADS, 1, 1];
+  size = true;
+
+  constructor(shape: number[]) {
+    this.outputShape = shape;
+    this.dispatch = [Math.ceil((shape[0]! * shape[1]!) / THREADS), 1, 1];
+  }
+
+  getUserCode(): string {
+    return `
+      fn main(index : i32) {
+        if (index < uniforms.size) {
+          let channels = uniforms.xShape.y;
+          let n = f32(uniforms.xShape.x);
+          let c = index % channels;
+          let s = moments[2 * channels + c];
+          let xHat = (x[index] - moments[c]) * s;
+          let value = gamma[c] * s * (dy[index] - dBeta[c] / n - xHat * dGamma[c] / n);
+          setOutputAtIndex(index, value);
+        }
+      }
+    `;
+  }
+}
+
+/** moving·keep + moments[row]·scale·(1 − keep), over [C]. */
+class MovingAverageProgram implements WebgpuProgram {
+  variableNames = ['moving', 'moments'];
+  outputShape: number[];
+  shaderKey = 'prunefuse_movingAverage';
+  dispatchLayout = { x: [0] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [THREADS, 1, 1];
+  size = true;
+  uniforms = 'row : i32, keep : f32, scale : f32,';
+
+  constructor(channels: number) {
+    this.outputShape = [channels];
+    this.dispatch = [Math.ceil(channels / THREADS), 1, 1];
+  }
+
+  getUserCode(): string {
+    return `
+      fn main(index : i32) {
+        if (index < uniforms.size) {
+          let statistic = moments[uniforms.row * uniforms.size + index] * uniforms.scale;
+          setOutputAtIndex(index, moving[index] * uniforms.keep + statistic * (1.0 - uniforms.keep));
+        }
+      }
+    `;
+  }
+}
+
+type Args<I, A> = { inputs: I; backend: WebgpuBackend; attrs: A };
+type Info = tf.TensorInfo;
+
+export function momentsWebgpu({
+  inputs: { x },
+  backend,
+  attrs: { epsilon },
+}: Args<{ x: Info }, { epsilon: number }>): Info {
+  const [rows, channels] = x.shape as [number, number];
+  const { count, rowsPerBlock } = blocks(rows);
+  const partial = backend.runWebGPUProgram(
+    new MomentsPartialProgram(count, channels),
+    [x],
+    'float32',
+    [{ type: 'int32', data: [rowsPerBlock] }],
+  );
+  const moments = backend.runWebGPUProgram(new MomentsProgram(channels), [partial], 'float32', [
+    { type: 'float32', data: [epsilon] },
+  ]);
+  backend.disposeData(partial.dataId);
+  return moments;
+}
+
+export function normaliseWebgpu({
+  inputs: { x, moments, gamma, beta },
+  backend,
+}: Args<{ x: Info; moments: Info; gamma: Info; beta: Info }, unknown>): Info {
+  return backend.runWebGPUProgram(
+    new NormaliseProgram(x.shape),
+    [x, moments, gamma, beta],
+    'float32',
+  );
+}
+
+export function parameterGradientsWebgpu({
+  inputs: { dy, x, moments },
+  backend,
+}: Args<{ dy: Info; x: Info; moments: Info }, unknown>): Info[] {
+  const [rows, channels] = x.shape as [number, number];
+  const { count, rowsPerBlock } = blocks(rows);
+  const uniforms: ProgramUniform = [{ type: 'int32', data: [rowsPerBlock] }];
+  const partial = backend.runWebGPUProgram(
+    new GradientSumsPartialProgram(count, channels),
+    [dy, x, moments],
+    'float32',
+    uniforms,
+  );
+  const sums = ([1, 0] as const).map((component) =>
+    backend.runWebGPUProgram(
+      new GradientSumProgram(channels, component),
+      component === 1 ? [partial, moments] : [partial],
+      'float32',
+    ),
+  );
+  backend.disposeData(partial.dataId);
+  return sums;
+}
+
+export function inputGradientWebgpu({
+  inputs: { dy, x, moments, gamma, dGamma, dBeta },
+  backend,
+}: Args<
+  { dy: Info; x: Info; moments: Info; gamma: Info; dGamma: Info; dBeta: Info },
+  unknown
+>): Info {
+  return backend.runWebGPUProgram(
+    new InputGradientProgram(x.shape),
+    [dy, x, moments, gamma, dGamma, dBeta],
+    'float32',
+  );
+}
+
+export function movingAverageWebgpu({
+  inputs: { moving, moments },
+  backend,
+  attrs: { row, keep, scale },
+}: Args<{ moving: Info; moments: Info }, { row: number; keep: number; scale: number }>): Info {
+  return backend.runWebGPUProgram(
+    new MovingAverageProgram(moving.shape[0]!),
+    [moving, moments],
+    'float32',
+    [
+      { type: 'int32', data: [row] },
+      { type: 'float32', data: [keep] },
+      { type: 'float32', data: [scale] },
+    ],
+  );
+}

@@ -1,0 +1,154 @@
+import { describe, expect, it } from 'vitest';
+import { batchNormKernels, Rng, relativeError, sgdKernels, tf, useBackend } from '../src/index.js';
+
+/** Where Dawn finds an adapter (a GPU, or Mesa's llvmpipe on a dev machine). */
+const webgpu = await useBackend('webgpu').then(
+  () => true,
+  () => false,
+);
+
+function normal(rng: Rng, size: number, scale = 1, offset = 0): Float32Array {
+  const values = new Float32Array(size);
+  for (let i = 0; i < size; i++) values[i] = offset + scale * rng.normal();
+  return values;
+}
+
+/** Batch-norm moments and gradients in float64 from the same float32 inputs. */
+function reference(
+  x: Float32Array,
+  dy: Float32Array,
+  gamma: Float32Array,
+  rows: number,
+  epsilon: number,
+) {
+  const channels = gamma.length;
+  const mean = new Float64Array(channels);
+  const variance = new Float64Array(channels);
+  for (let i = 0; i < x.length; i++) mean[i % channels]! += x[i]! / rows;
+  for (let i = 0; i < x.length; i++)
+    variance[i % channels]! += (x[i]! - mean[i % channels]!) ** 2 / rows;
+  const inverseStd = variance.map((v) => 1 / Math.sqrt(v + epsilon));
+  const xHat = Float64Array.from(
+    x,
+    (v, i) => (v - mean[i % channels]!) * inverseStd[i % channels]!,
+  );
+  const dBeta = new Float64Array(channels);
+  const dGamma = new Float64Array(channels);
+  for (let i = 0; i < x.length; i++) {
+    dBeta[i % channels]! += dy[i]!;
+    dGamma[i % channels]! += dy[i]! * xHat[i]!;
+  }
+  const dx = Float64Array.from(x, (_, i) => {
+    const c = i % channels;
+    return (
+      gamma[c]! * inverseStd[c]! * (dy[i]! - dBeta[c]! / rows - (xHat[i]! * dGamma[c]!) / rows)
+    );
+  });
+  return { mean, variance, inverseStd, xHat, dBeta, dGamma, dx };
+}
+
+describe.skipIf(!webgpu)('fused training kernels on webgpu', () => {
+  it.each([
+    ['CIFAR-like activations', 4096, 16, 0, 1e-5],
+    ['channels that do not divide a workgroup', 300, 12, 0, 1e-5],
+    ['more channels than a workgroup', 37, 300, 0, 1e-5],
+    ['a single row (zero variance)', 1, 5, 0, 1e-5],
+    // Welford in float32 keeps the variance of off-centre data; E[x²] − E[x]² would not.
+    ['far off-centre data', 8192, 8, 1000, 2e-3],
+  ])(
+    'batch norm, %s: [%i, %i] matches a float64 reference',
+    async (_, rows, channels, offset, tolerance) => {
+      await useBackend('webgpu');
+      const kernels = batchNormKernels();
+      expect(kernels).not.toBeNull();
+      const rng = new Rng(rows * 31 + channels);
+      const xValues = normal(rng, rows * channels, 2, offset as number);
+      const dyValues = normal(rng, rows * channels);
+      const gammaValues = normal(rng, channels, 0.5, 1);
+      const betaValues = normal(rng, channels);
+      const movingValues = normal(rng, channels);
+      const epsilon = 1e-5;
+      const expected = reference(xValues, dyValues, gammaValues, rows, epsilon);
+      const before = tf.memory().numTensors;
+      const x = tf.tensor2d(xValues, [rows, channels]);
+      const dy = tf.tensor2d(dyValues, [rows, channels]);
+      const gamma = tf.tensor1d(gammaValues);
+      const beta = tf.tensor1d(betaValues);
+      const moving = tf.tensor1d(movingValues);
+      const moments = kernels!.moments(x, epsilon);
+      const y = kernels!.normalise(x, moments, gamma, beta);
+      const gradients = kernels!.parameterGradients(dy, x, moments);
+      const dx = kernels!.inputGradient(dy, x, moments, gamma, gradients);
+      const movingVariance = kernels!.movingAverage(moving, moments, 'variance', 0.9, 2);
+      const movingMean = kernels!.movingAverage(moving, moments, 'mean', 0.9, 1);
+      const m = await moments.data();
+      const row = (r: number) => m.slice(r * channels, (r + 1) * channels);
+      expect(moments.shape).toEqual([3, channels]);
+      expect(relativeError(row(0), expected.mean)).toBeLessThan(1e-5);
+      expect(relativeError(row(1), expected.variance)).toBeLessThan(tolerance as number);
+      expect(relativeError(row(2), expected.inverseStd)).toBeLessThan(tolerance as number);
+      const expectedY = expected.xHat.map(
+        (v, i) => v * gammaValues[i % channels]! + betaValues[i % channels]!,
+      );
+      expect(relativeError(await y.data(), expectedY)).toBeLessThan(tolerance as number);
+      expect(relativeError(await gradients.dBeta.data(), expected.dBeta)).toBeLessThan(1e-5);
+      expect(relativeError(await gradients.dGamma.data(), expected.dGamma)).toBeLessThan(
+        tolerance as number,
+      );
+      expect(relativeError(await dx.data(), expected.dx)).toBeLessThan(tolerance as number);
+      const moved = (statistic: Float64Array, scale: number) =>
+        Array.from(movingValues, (v, c) => 0.9 * v + 0.1 * scale * statistic[c]!);
+      expect(relativeError(await movingMean.data(), moved(expected.mean, 1))).toBeLessThan(1e-5);
+      expect(relativeError(await movingVariance.data(), moved(expected.variance, 2))).toBeLessThan(
+        tolerance as number,
+      );
+      tf.dispose([x, dy, gamma, beta, moving, moments, y, gradients.dGamma, gradients.dBeta, dx]);
+      tf.dispose([movingMean, movingVariance]);
+      expect(tf.memory().numTensors).toBe(before);
+    },
+  );
+
+  it.each([
+    ['with momentum and weight decay', 0.9, 5e-4],
+    ['plain SGD (no velocity)', 0, 0.1],
+  ])(
+    'SGD, %s: direction and descent match the formula on a conv kernel',
+    async (_, momentum, decay) => {
+      await useBackend('webgpu');
+      const kernels = sgdKernels();
+      expect(kernels).not.toBeNull();
+      const shape = [3, 3, 5, 7];
+      const size = 3 * 3 * 5 * 7;
+      const rng = new Rng(5);
+      const [g, w, v] = [normal(rng, size), normal(rng, size), normal(rng, size)];
+      const tensors = [g, w, v].map((values) => tf.tensor(values, shape));
+      const direction = kernels!.direction(
+        tensors[0]!,
+        tensors[1]!,
+        momentum > 0 ? tensors[2]! : null,
+        momentum,
+        decay,
+      );
+      const next = kernels!.descend(tensors[1]!, direction, 0.05);
+      const expectedDirection = Array.from(g, (gi, i) => gi + decay * w[i]! + momentum * v[i]!);
+      expect(direction.shape).toEqual(shape);
+      expect(next.shape).toEqual(shape);
+      expect(relativeError(await direction.data(), expectedDirection)).toBeLessThan(1e-6);
+      expect(
+        relativeError(
+          await next.data(),
+          Array.from(w, (wi, i) => wi - 0.05 * expectedDirection[i]!),
+        ),
+      ).toBeLessThan(1e-6);
+      tf.dispose([...tensors, direction, next]);
+    },
+  );
+});
+
+describe('fused training kernels elsewhere', () => {
+  it('are absent on backends without them, so callers compose tfjs ops instead', async () => {
+    await useBackend('cpu');
+    expect(batchNormKernels()).toBeNull();
+    expect(sgdKernels()).toBeNull();
+  });
+});

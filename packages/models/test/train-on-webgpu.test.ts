@@ -1,0 +1,53 @@
+import { tf, useBackend } from '@prunefuse/engine';
+import { describe, expect, it } from 'vitest';
+import { compareTrainingStep, profileTrainingStep, trainingStepFixture } from '../src/index.js';
+
+/** Where Dawn finds an adapter (a GPU, or Mesa's llvmpipe on a dev machine). */
+const webgpu = await useBackend('webgpu').then(
+  () => true,
+  () => false,
+);
+
+const INPUT = { height: 8, width: 8, channels: 3 };
+
+describe.skipIf(!webgpu)('training on webgpu (fused batch-norm and SGD kernels)', () => {
+  it('a ResNet-20 step gives the cpu backend loss and updated weights', async () => {
+    const agreement = await compareTrainingStep({
+      arch: 'resnet20',
+      input: INPUT,
+      batch: 4,
+      backend: 'webgpu',
+      reference: 'cpu',
+    });
+    expect(agreement.loss.relativeError).toBeLessThan(1e-5);
+    const worst = agreement.updates[0]!;
+    expect(worst.relativeError, `worst-matching weight: ${worst.name}`).toBeLessThan(1e-3);
+  });
+
+  it('a ResNet-20 step launches about 500 GPU programs (tfjs ops alone: about 1,140)', async () => {
+    await useBackend('webgpu');
+    const profile = await profileTrainingStep({
+      arch: 'resnet20',
+      input: INPUT,
+      batch: 2,
+      steps: 1,
+    });
+    const calls = new Map(profile.kernels.map((k) => [k.name, k.calls]));
+    // 21 batch-norm layers and 65 trainable variables, each on its fused kernels.
+    expect(calls.get('PrunefuseBatchNormMoments')).toBe(21);
+    expect(calls.get('PrunefuseSgdDescend')).toBe(65);
+    expect(profile.dispatches).toBeLessThanOrEqual(540);
+  });
+
+  it('leaves no tensor behind across steps', async () => {
+    await useBackend('webgpu');
+    const fixture = trainingStepFixture({ arch: 'resnet20', input: INPUT, batch: 2 });
+    fixture.step().dispose();
+    await fixture.ready();
+    const tensors = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) fixture.step().dispose();
+    await fixture.ready();
+    expect(tf.memory().numTensors).toBe(tensors);
+    fixture.dispose();
+  });
+});
