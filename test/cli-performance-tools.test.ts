@@ -40,13 +40,19 @@ describe('prunefuse profile', () => {
     const profile = JSON.parse(result.stdout) as {
       backend: string;
       stepMs: number;
+      issueMs: number;
       kernelMs: number;
       invocations: number;
+      dispatches: number;
       kernels: { name: string; calls: number; ms: number; share: number }[];
       programs: unknown[];
     };
     expect(profile.backend).toBe('wasm');
     expect(profile.stepMs).toBeGreaterThan(0);
+    // On wasm a step runs as it is issued; no GPU programs to count.
+    expect(profile.issueMs).toBeGreaterThan(0);
+    expect(profile.issueMs).toBeLessThanOrEqual(profile.stepMs);
+    expect(profile.dispatches).toBe(0);
     const names = profile.kernels.map((k) => k.name);
     for (const kernel of ['Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput']) {
       expect(names).toContain(kernel);

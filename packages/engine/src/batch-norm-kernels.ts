@@ -10,36 +10,36 @@ export const BATCH_NORM_KERNEL_NAMES = {
 } as const;
 
 /**
- * Training-mode batch normalisation as a handful of fused kernels over activations viewed
- * as [rows, C]: five launches forward (moments in two passes, normalise, two moving
+ * Training-mode batch normalisation as a handful of fused kernels over activations of any
+ * rank, channels last (viewed as [rows, C]): five launches forward (moments in two passes, normalise, two moving
  * averages) and four backward, where the same computation composed of tfjs ops takes
  * about thirty. Tensors in, new tensors out; nothing is recorded for autodiff (callers
  * wrap them in tf.customGrad).
  */
 export interface BatchNormKernels {
   /** [3, C]: each channel's mean, biased variance and 1/√(variance + ε). */
-  moments(x: tf.Tensor2D, epsilon: number): tf.Tensor2D;
+  moments(x: tf.Tensor, epsilon: number): tf.Tensor2D;
   /** γ·(x − mean)/√(variance + ε) + β. */
-  normalise(
-    x: tf.Tensor2D,
+  normalise<T extends tf.Tensor>(
+    x: T,
     moments: tf.Tensor2D,
     gamma: tf.Tensor1D,
     beta: tf.Tensor1D,
-  ): tf.Tensor2D;
+  ): T;
   /** dγ = Σ dy·x̂ and dβ = Σ dy, per channel. */
   parameterGradients(
-    dy: tf.Tensor2D,
-    x: tf.Tensor2D,
+    dy: tf.Tensor,
+    x: tf.Tensor,
     moments: tf.Tensor2D,
   ): { dGamma: tf.Tensor1D; dBeta: tf.Tensor1D };
   /** dx = γ·s·(dy − dβ/n − x̂·dγ/n), n = rows, s = 1/√(variance + ε). */
-  inputGradient(
-    dy: tf.Tensor2D,
-    x: tf.Tensor2D,
+  inputGradient<T extends tf.Tensor>(
+    dy: T,
+    x: T,
     moments: tf.Tensor2D,
     gamma: tf.Tensor1D,
     gradients: { dGamma: tf.Tensor1D; dBeta: tf.Tensor1D },
-  ): tf.Tensor2D;
+  ): T;
   /** moving·keep + statistic·scale·(1 − keep), the statistic a row of `moments`. */
   movingAverage(
     moving: tf.Tensor1D,
@@ -55,8 +55,12 @@ const run = (name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {
 
 const KERNELS: BatchNormKernels = {
   moments: (x, epsilon) => run(BATCH_NORM_KERNEL_NAMES.moments, { x }, { epsilon }) as tf.Tensor2D,
-  normalise: (x, moments, gamma, beta) =>
-    run(BATCH_NORM_KERNEL_NAMES.normalise, { x, moments, gamma, beta }) as tf.Tensor2D,
+  normalise: <T extends tf.Tensor>(
+    x: T,
+    moments: tf.Tensor2D,
+    gamma: tf.Tensor1D,
+    beta: tf.Tensor1D,
+  ) => run(BATCH_NORM_KERNEL_NAMES.normalise, { x, moments, gamma, beta }) as T,
   parameterGradients(dy, x, moments) {
     const [dGamma, dBeta] = run(BATCH_NORM_KERNEL_NAMES.parameterGradients, {
       dy,
@@ -65,15 +69,13 @@ const KERNELS: BatchNormKernels = {
     }) as tf.Tensor1D[];
     return { dGamma: dGamma!, dBeta: dBeta! };
   },
-  inputGradient: (dy, x, moments, gamma, { dGamma, dBeta }) =>
-    run(BATCH_NORM_KERNEL_NAMES.inputGradient, {
-      dy,
-      x,
-      moments,
-      gamma,
-      dGamma,
-      dBeta,
-    }) as tf.Tensor2D,
+  inputGradient: <T extends tf.Tensor>(
+    dy: T,
+    x: T,
+    moments: tf.Tensor2D,
+    gamma: tf.Tensor1D,
+    { dGamma, dBeta }: { dGamma: tf.Tensor1D; dBeta: tf.Tensor1D },
+  ) => run(BATCH_NORM_KERNEL_NAMES.inputGradient, { dy, x, moments, gamma, dGamma, dBeta }) as T,
   movingAverage: (moving, moments, statistic, keep, scale) =>
     run(
       BATCH_NORM_KERNEL_NAMES.movingAverage,

@@ -13,46 +13,31 @@ export const SGD_KERNEL_NAMES = {
  */
 export interface SgdKernels {
   /** g + weightDecay·w, plus momentum·v when there is a velocity v. */
-  direction(
-    g: tf.Tensor,
-    w: tf.Tensor,
-    v: tf.Tensor | null,
-    momentum: number,
-    weightDecay: number,
-  ): tf.Tensor;
+  direction<T extends tf.Tensor>(g: T, w: T, v: T | null, momentum: number, weightDecay: number): T;
   /** w − rate·d. */
-  descend(w: tf.Tensor, d: tf.Tensor, rate: number): tf.Tensor;
+  descend<T extends tf.Tensor>(w: T, d: T, rate: number): T;
 }
 
-const flat = (t: tf.Tensor) => tf.reshape(t, [t.size]);
+const run = <T extends tf.Tensor>(
+  name: string,
+  inputs: Record<string, T>,
+  attrs: tf.NamedAttrMap,
+): T => {
+  const shape = Object.values(inputs)[0]!.shape;
+  // The programs run one thread per element of an output of rank >= 1.
+  if (shape.length > 0) return tf.engine().runKernel(name, inputs, attrs) as T;
+  return tf.tidy(() => {
+    const flat = Object.fromEntries(
+      Object.entries(inputs).map(([k, t]) => [k, tf.reshape(t, [1])]),
+    );
+    return tf.reshape(tf.engine().runKernel(name, flat, attrs) as tf.Tensor, []) as T;
+  });
+};
 
 const KERNELS: SgdKernels = {
   direction: (g, w, v, momentum, weightDecay) =>
-    tf.tidy(() =>
-      tf.reshape(
-        tf
-          .engine()
-          .runKernel(
-            SGD_KERNEL_NAMES.direction,
-            v ? { g: flat(g), w: flat(w), v: flat(v) } : { g: flat(g), w: flat(w) },
-            { momentum, weightDecay },
-          ) as tf.Tensor,
-        w.shape,
-      ),
-    ),
-  descend: (w, d, rate) =>
-    tf.tidy(() =>
-      tf.reshape(
-        tf.engine().runKernel(
-          SGD_KERNEL_NAMES.descend,
-          { w: flat(w), d: flat(d) },
-          {
-            rate,
-          },
-        ) as tf.Tensor,
-        w.shape,
-      ),
-    ),
+    run(SGD_KERNEL_NAMES.direction, v ? { g, w, v } : { g, w }, { momentum, weightDecay }),
+  descend: (w, d, rate) => run(SGD_KERNEL_NAMES.descend, { w, d }, { rate }),
 };
 
 /** The fused kernels where the active backend has them (webgpu, unless PRUNEFUSE_WEBGPU_KERNELS=stock). */

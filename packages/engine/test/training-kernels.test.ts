@@ -49,15 +49,17 @@ function reference(
 
 describe.skipIf(!webgpu)('fused training kernels on webgpu', () => {
   it.each([
-    ['CIFAR-like activations', 4096, 16, 0, 1e-5],
-    ['channels that do not divide a workgroup', 300, 12, 0, 1e-5],
-    ['more channels than a workgroup', 37, 300, 0, 1e-5],
-    ['a single row (zero variance)', 1, 5, 0, 1e-5],
+    ['CIFAR-like activations', [4, 32, 32, 16], 0, 1e-5],
+    ['channels that do not divide a workgroup', [300, 12], 0, 1e-5],
+    ['more channels than a workgroup', [37, 300], 0, 1e-5],
+    ['a single row (zero variance)', [1, 5], 0, 1e-5],
     // Welford in float32 keeps the variance of off-centre data; E[x²] − E[x]² would not.
-    ['far off-centre data', 8192, 8, 1000, 2e-3],
-  ])(
-    'batch norm, %s: [%i, %i] matches a float64 reference',
-    async (_, rows, channels, offset, tolerance) => {
+    ['far off-centre data', [8, 32, 32, 8], 1000, 2e-3],
+  ] as const)(
+    'batch norm, %s %j matches a float64 reference',
+    async (_, shape, offset, tolerance) => {
+      const channels = shape.at(-1)!;
+      const rows = shape.reduce((a: number, b: number) => a * b, 1) / channels;
       await useBackend('webgpu');
       const kernels = batchNormKernels();
       expect(kernels).not.toBeNull();
@@ -70,15 +72,17 @@ describe.skipIf(!webgpu)('fused training kernels on webgpu', () => {
       const epsilon = 1e-5;
       const expected = reference(xValues, dyValues, gammaValues, rows, epsilon);
       const before = tf.memory().numTensors;
-      const x = tf.tensor2d(xValues, [rows, channels]);
-      const dy = tf.tensor2d(dyValues, [rows, channels]);
+      const x = tf.tensor(xValues, [...shape]);
+      const dy = tf.tensor(dyValues, [...shape]);
       const gamma = tf.tensor1d(gammaValues);
       const beta = tf.tensor1d(betaValues);
       const moving = tf.tensor1d(movingValues);
       const moments = kernels!.moments(x, epsilon);
       const y = kernels!.normalise(x, moments, gamma, beta);
+      expect(y.shape).toEqual(shape);
       const gradients = kernels!.parameterGradients(dy, x, moments);
       const dx = kernels!.inputGradient(dy, x, moments, gamma, gradients);
+      expect(dx.shape).toEqual(shape);
       const movingVariance = kernels!.movingAverage(moving, moments, 'variance', 0.9, 2);
       const movingMean = kernels!.movingAverage(moving, moments, 'mean', 0.9, 1);
       const m = await moments.data();
@@ -109,40 +113,37 @@ describe.skipIf(!webgpu)('fused training kernels on webgpu', () => {
   );
 
   it.each([
-    ['with momentum and weight decay', 0.9, 5e-4],
-    ['plain SGD (no velocity)', 0, 0.1],
-  ])(
-    'SGD, %s: direction and descent match the formula on a conv kernel',
-    async (_, momentum, decay) => {
-      await useBackend('webgpu');
-      const kernels = sgdKernels();
-      expect(kernels).not.toBeNull();
-      const shape = [3, 3, 5, 7];
-      const size = 3 * 3 * 5 * 7;
-      const rng = new Rng(5);
-      const [g, w, v] = [normal(rng, size), normal(rng, size), normal(rng, size)];
-      const tensors = [g, w, v].map((values) => tf.tensor(values, shape));
-      const direction = kernels!.direction(
-        tensors[0]!,
-        tensors[1]!,
-        momentum > 0 ? tensors[2]! : null,
-        momentum,
-        decay,
-      );
-      const next = kernels!.descend(tensors[1]!, direction, 0.05);
-      const expectedDirection = Array.from(g, (gi, i) => gi + decay * w[i]! + momentum * v[i]!);
-      expect(direction.shape).toEqual(shape);
-      expect(next.shape).toEqual(shape);
-      expect(relativeError(await direction.data(), expectedDirection)).toBeLessThan(1e-6);
-      expect(
-        relativeError(
-          await next.data(),
-          Array.from(w, (wi, i) => wi - 0.05 * expectedDirection[i]!),
-        ),
-      ).toBeLessThan(1e-6);
-      tf.dispose([...tensors, direction, next]);
-    },
-  );
+    ['with momentum and weight decay, a conv kernel', 0.9, 5e-4, [3, 3, 5, 7]],
+    ['plain SGD (no velocity), a bias', 0, 0.1, [7]],
+    ['with momentum, a scalar', 0.5, 0, []],
+  ])('SGD, %s: direction and descent match the formula', async (_, momentum, decay, shape) => {
+    await useBackend('webgpu');
+    const kernels = sgdKernels();
+    expect(kernels).not.toBeNull();
+    const size = (shape as number[]).reduce((a, b) => a * b, 1);
+    const rng = new Rng(5);
+    const [g, w, v] = [normal(rng, size), normal(rng, size), normal(rng, size)];
+    const tensors = [g, w, v].map((values) => tf.tensor(values, shape));
+    const direction = kernels!.direction(
+      tensors[0]!,
+      tensors[1]!,
+      momentum > 0 ? tensors[2]! : null,
+      momentum,
+      decay,
+    );
+    const next = kernels!.descend(tensors[1]!, direction, 0.05);
+    const expectedDirection = Array.from(g, (gi, i) => gi + decay * w[i]! + momentum * v[i]!);
+    expect(direction.shape).toEqual(shape);
+    expect(next.shape).toEqual(shape);
+    expect(relativeError(await direction.data(), expectedDirection)).toBeLessThan(1e-6);
+    expect(
+      relativeError(
+        await next.data(),
+        Array.from(w, (wi, i) => wi - 0.05 * expectedDirection[i]!),
+      ),
+    ).toBeLessThan(1e-6);
+    tf.dispose([...tensors, direction, next]);
+  });
 });
 
 describe('fused training kernels elsewhere', () => {

@@ -51,8 +51,7 @@ function fusedBatchNorm(
   epsilon: number,
   moving: MovingStatistics,
 ): tf.Tensor {
-  const channels = x.shape[x.rank - 1]!;
-  const rows = x.size / channels;
+  const rows = x.size / x.shape[x.rank - 1]!;
   const normalise = tf.customGrad((...args: unknown[]) => {
     const [input, scale, shift, save] = args as [
       tf.Tensor,
@@ -60,29 +59,21 @@ function fusedBatchNorm(
       tf.Tensor1D,
       tf.GradSaveFunc,
     ];
-    const matrix = tf.reshape(input, [rows, channels]) as tf.Tensor2D;
-    const moments = kernels.moments(matrix, epsilon);
-    moving.mean.assign(
-      kernels.movingAverage(moving.mean as tf.Tensor1D, moments, 'mean', moving.keep, 1),
+    const moments = kernels.moments(input, epsilon);
+    const { mean, variance, keep } = moving;
+    mean.assign(kernels.movingAverage(mean as tf.Tensor1D, moments, 'mean', keep, 1));
+    const unbiased = rows > 1 ? rows / (rows - 1) : 1;
+    variance.assign(
+      kernels.movingAverage(variance as tf.Tensor1D, moments, 'variance', keep, unbiased),
     );
-    moving.variance.assign(
-      kernels.movingAverage(
-        moving.variance as tf.Tensor1D,
-        moments,
-        'variance',
-        moving.keep,
-        rows > 1 ? rows / (rows - 1) : 1,
-      ),
-    );
-    save([matrix, moments, scale]);
+    save([input, moments, scale]);
     return {
-      value: tf.reshape(kernels.normalise(matrix, moments, scale, shift), input.shape),
+      value: kernels.normalise(input, moments, scale, shift),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [m, stats, g] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
-        const dyMatrix = tf.reshape(dy, [rows, channels]) as tf.Tensor2D;
-        const parameters = kernels.parameterGradients(dyMatrix, m, stats);
-        const dx = kernels.inputGradient(dyMatrix, m, stats, g, parameters);
-        return [tf.reshape(dx, dy.shape), parameters.dGamma, parameters.dBeta];
+        const [saveX, stats, g] = saved as [tf.Tensor, tf.Tensor2D, tf.Tensor1D];
+        const parameters = kernels.parameterGradients(dy, saveX, stats);
+        const dx = kernels.inputGradient(dy, saveX, stats, g, parameters);
+        return [dx, parameters.dGamma, parameters.dBeta];
       },
     };
   });

@@ -1,5 +1,11 @@
 import type { tf } from '../tf.js';
-import type { ProgramUniform, WebgpuBackend, WebgpuProgram } from './program.js';
+import {
+  flatLayout,
+  type ProgramUniform,
+  sizeOf,
+  type WebgpuBackend,
+  type WebgpuProgram,
+} from './program.js';
 
 /** Threads per workgroup of every program here. */
 const THREADS = 256;
@@ -30,14 +36,14 @@ const CHAN = `
  * 256 along the dispatch's y cover wider layers.
  */
 const LANES = `
-  let channels = uniforms.xShape.y;
+  let channels = uniforms.channels;
   let t = i32(localIndex);
   let perRow = min(channels, ${THREADS});
   let lanes = ${THREADS} / perRow;
   let lane = t / perRow;
   let c = i32(workgroupId.y) * ${THREADS} + t % perRow;
   let start = i32(workgroupId.x) * uniforms.rowsPerBlock;
-  let end = min(start + uniforms.rowsPerBlock, uniforms.xShape.x);
+  let end = min(start + uniforms.rowsPerBlock, uniforms.rows);
   let inRange = lane < lanes && c < channels;
 `;
 
@@ -48,7 +54,7 @@ function blocks(rows: number): { count: number; rowsPerBlock: number } {
 }
 
 /**
- * First pass of the per-channel moments of x [rows, C]: per block of rows, each lane
+ * First pass of the per-channel moments of x (any rank, channels last, viewed as [rows, C]): per block of rows, each lane
  * runs Welford's update over its rows, then lane 0 of each channel combines the lanes.
  * Output [blocks, 3, C]: count, mean, sum of squared deviations.
  */
@@ -59,7 +65,7 @@ class MomentsPartialProgram implements WebgpuProgram {
   dispatchLayout = { x: [0], y: [2] };
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [THREADS, 1, 1];
-  uniforms = 'rowsPerBlock : i32,';
+  uniforms = 'rows : i32, channels : i32, rowsPerBlock : i32,';
 
   constructor(count: number, channels: number) {
     this.outputShape = [count, 3, channels];
@@ -150,26 +156,27 @@ class MomentsProgram implements WebgpuProgram {
   }
 }
 
-/** y = γ·(x − mean)·s + β over x [rows, C], given the moments [3, C]. */
+/** y = γ·(x − mean)·s + β over x (channels last), given the moments [3, C]. */
 class NormaliseProgram implements WebgpuProgram {
   variableNames = ['x', 'moments', 'gamma', 'beta'];
   outputShape: number[];
   shaderKey = 'prunefuse_bnNormalise';
-  dispatchLayout = { x: [0, 1] };
+  dispatchLayout: { x: number[] };
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [THREADS, 1, 1];
   size = true;
 
   constructor(shape: number[]) {
     this.outputShape = shape;
-    this.dispatch = [Math.ceil((shape[0]! * shape[1]!) / THREADS), 1, 1];
+    this.dispatchLayout = flatLayout(shape);
+    this.dispatch = [Math.ceil(sizeOf(shape) / THREADS), 1, 1];
   }
 
   getUserCode(): string {
     return `
       fn main(index : i32) {
         if (index < uniforms.size) {
-          let channels = uniforms.xShape.y;
+          let channels = uniforms.momentsShape.y;
           let c = index % channels;
           let scale = gamma[c] * moments[2 * channels + c];
           setOutputAtIndex(index, (x[index] - moments[c]) * scale + beta[c]);
@@ -190,7 +197,7 @@ class GradientSumsPartialProgram implements WebgpuProgram {
   dispatchLayout = { x: [0], y: [2] };
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [THREADS, 1, 1];
-  uniforms = 'rowsPerBlock : i32,';
+  uniforms = 'rows : i32, channels : i32, rowsPerBlock : i32,';
 
   constructor(count: number, channels: number) {
     this.outputShape = [count, 2, channels];
@@ -277,27 +284,28 @@ class GradientSumProgram implements WebgpuProgram {
   }
 }
 
-/** dx = γ·s·(dy − dβ/n − x̂·dγ/n) over [rows, C] (Ioffe & Szegedy), n = rows. */
+/** dx = γ·s·(dy − dβ/n − x̂·dγ/n) over x (channels last) (Ioffe & Szegedy), n = rows. */
 class InputGradientProgram implements WebgpuProgram {
   variableNames = ['dy', 'x', 'moments', 'gamma', 'dGamma', 'dBeta'];
   outputShape: number[];
   shaderKey = 'prunefuse_bnInputGradient';
-  dispatchLayout = { x: [0, 1] };
+  dispatchLayout: { x: number[] };
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [THREADS, 1, 1];
   size = true;
 
   constructor(shape: number[]) {
     this.outputShape = shape;
-    this.dispatch = [Math.ceil((shape[0]! * shape[1]!) / THREADS), 1, 1];
+    this.dispatchLayout = flatLayout(shape);
+    this.dispatch = [Math.ceil(sizeOf(shape) / THREADS), 1, 1];
   }
 
   getUserCode(): string {
     return `
       fn main(index : i32) {
         if (index < uniforms.size) {
-          let channels = uniforms.xShape.y;
-          let n = f32(uniforms.xShape.x);
+          let channels = uniforms.momentsShape.y;
+          let n = f32(uniforms.size / channels);
           let c = index % channels;
           let s = moments[2 * channels + c];
           let xHat = (x[index] - moments[c]) * s;
@@ -337,6 +345,22 @@ class MovingAverageProgram implements WebgpuProgram {
   }
 }
 
+/** A first pass's blocks over x viewed as [rows, C], C its last axis. */
+function layout(x: Info): { channels: number; count: number; uniforms: ProgramUniform } {
+  const channels = x.shape[x.shape.length - 1]!;
+  const rows = sizeOf(x.shape) / channels;
+  const { count, rowsPerBlock } = blocks(rows);
+  return {
+    channels,
+    count,
+    uniforms: [
+      { type: 'int32', data: [rows] },
+      { type: 'int32', data: [channels] },
+      { type: 'int32', data: [rowsPerBlock] },
+    ],
+  };
+}
+
 type Args<I, A> = { inputs: I; backend: WebgpuBackend; attrs: A };
 type Info = tf.TensorInfo;
 
@@ -345,13 +369,12 @@ export function momentsWebgpu({
   backend,
   attrs: { epsilon },
 }: Args<{ x: Info }, { epsilon: number }>): Info {
-  const [rows, channels] = x.shape as [number, number];
-  const { count, rowsPerBlock } = blocks(rows);
+  const { channels, count, uniforms } = layout(x);
   const partial = backend.runWebGPUProgram(
     new MomentsPartialProgram(count, channels),
     [x],
     'float32',
-    [{ type: 'int32', data: [rowsPerBlock] }],
+    uniforms,
   );
   const moments = backend.runWebGPUProgram(new MomentsProgram(channels), [partial], 'float32', [
     { type: 'float32', data: [epsilon] },
@@ -375,9 +398,7 @@ export function parameterGradientsWebgpu({
   inputs: { dy, x, moments },
   backend,
 }: Args<{ dy: Info; x: Info; moments: Info }, unknown>): Info[] {
-  const [rows, channels] = x.shape as [number, number];
-  const { count, rowsPerBlock } = blocks(rows);
-  const uniforms: ProgramUniform = [{ type: 'int32', data: [rowsPerBlock] }];
+  const { channels, count, uniforms } = layout(x);
   const partial = backend.runWebGPUProgram(
     new GradientSumsPartialProgram(count, channels),
     [dy, x, moments],

@@ -33,3 +33,13 @@ export interface WebgpuBackend {
   ): tf.TensorInfo;
   disposeData(dataId: tf.DataId): boolean;
 }
+
+export const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/**
+ * One thread per element of an output of any rank: tfjs then calls `main(index)` with the
+ * flat index (guard it with `uniforms.size`; tfjs spreads large dispatches over y).
+ */
+export const flatLayout = (shape: readonly number[]): { x: number[] } => ({
+  x: shape.map((_, i) => i),
+});

@@ -1,10 +1,16 @@
 import type { tf } from '../tf.js';
-import type { WebgpuBackend, WebgpuProgram } from './program.js';
+import { flatLayout, sizeOf, type WebgpuBackend, type WebgpuProgram } from './program.js';
 
 const THREADS = 256;
 
+const dispatchFor = (shape: readonly number[]): [number, number, number] => [
+  Math.ceil(sizeOf(shape) / THREADS),
+  1,
+  1,
+];
+
 /**
- * The SGD step direction over flat [n] tensors: g + wd·w, plus m·v when there is a
+ * The SGD step direction over same-shaped tensors (read as flat arrays): g + wd·w, plus m·v when there is a
  * velocity v (torch.optim.SGD's buffer update, dampening 0). One launch where the
  * composed form takes three.
  */
@@ -12,19 +18,20 @@ class SgdDirectionProgram implements WebgpuProgram {
   variableNames: string[];
   outputShape: number[];
   shaderKey: string;
-  dispatchLayout = { x: [0] };
+  dispatchLayout: { x: number[] };
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [THREADS, 1, 1];
   size = true;
   uniforms = 'momentum : f32, weightDecay : f32,';
 
   constructor(
-    size: number,
+    shape: number[],
     private readonly withVelocity: boolean,
   ) {
     this.variableNames = withVelocity ? ['g', 'w', 'v'] : ['g', 'w'];
-    this.outputShape = [size];
-    this.dispatch = [Math.ceil(size / THREADS), 1, 1];
+    this.outputShape = shape;
+    this.dispatchLayout = flatLayout(shape);
+    this.dispatch = dispatchFor(shape);
     this.shaderKey = `prunefuse_sgdDirection${withVelocity ? 'Momentum' : ''}`;
   }
 
@@ -41,20 +48,21 @@ class SgdDirectionProgram implements WebgpuProgram {
   }
 }
 
-/** w − lr·d over flat [n] tensors. */
+/** w − lr·d over same-shaped tensors. */
 class SgdDescendProgram implements WebgpuProgram {
   variableNames = ['w', 'd'];
   outputShape: number[];
   shaderKey = 'prunefuse_sgdDescend';
-  dispatchLayout = { x: [0] };
+  dispatchLayout: { x: number[] };
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [THREADS, 1, 1];
   size = true;
   uniforms = 'rate : f32,';
 
-  constructor(size: number) {
-    this.outputShape = [size];
-    this.dispatch = [Math.ceil(size / THREADS), 1, 1];
+  constructor(shape: number[]) {
+    this.outputShape = shape;
+    this.dispatchLayout = flatLayout(shape);
+    this.dispatch = dispatchFor(shape);
   }
 
   getUserCode(): string {
@@ -80,7 +88,7 @@ export function sgdDirectionWebgpu({
   attrs: { momentum: number; weightDecay: number };
 }): Info {
   return backend.runWebGPUProgram(
-    new SgdDirectionProgram(g.shape[0]!, v !== undefined),
+    new SgdDirectionProgram(w.shape, v !== undefined),
     v ? [g, w, v] : [g, w],
     'float32',
     [
@@ -99,7 +107,7 @@ export function sgdDescendWebgpu({
   backend: WebgpuBackend;
   attrs: { rate: number };
 }): Info {
-  return backend.runWebGPUProgram(new SgdDescendProgram(w.shape[0]!), [w, d], 'float32', [
+  return backend.runWebGPUProgram(new SgdDescendProgram(w.shape), [w, d], 'float32', [
     { type: 'float32', data: [rate] },
   ]);
 }

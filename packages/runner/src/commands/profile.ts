@@ -63,7 +63,8 @@ export function registerProfile(program: Command): void {
       printText(
         [
           `${options.model} training step, batch ${options.batch} ${options.shape}, ${name}: ${device}`,
-          `step ${profile.stepMs.toFixed(2)} ms (${profile.imagesPerSec.toPrecision(4)} img/s); ` +
+          `step ${profile.stepMs.toFixed(2)} ms (${profile.imagesPerSec.toPrecision(4)} img/s), ` +
+            `${profile.issueMs.toFixed(2)} ms of it issuing the step on the host; ` +
             `profiled kernels ${profile.kernelMs.toFixed(2)} ms over ${profile.invocations} invocations` +
             (profile.dispatches > 0 ? `, ${profile.dispatches} GPU program launches` : ''),
           '',
