@@ -11,26 +11,31 @@ export const BATCH_NORM_KERNEL_NAMES = {
 
 /**
  * Training-mode batch normalisation as a handful of fused kernels over activations of any
- * rank, channels last (viewed as [rows, C]): five launches forward (moments in two passes, normalise, two moving
- * averages) and four backward, where the same computation composed of tfjs ops takes
- * about thirty. Tensors in, new tensors out; nothing is recorded for autodiff (callers
+ * rank, channels last (viewed as [rows, C]): five launches forward (moments in two
+ * passes, normalise, two moving averages) and four backward, where the same computation
+ * composed of tfjs ops takes about thirty; a ReLU after it costs no launch of its own. Tensors in, new tensors out; nothing is recorded for autodiff (callers
  * wrap them in tf.customGrad).
  */
 export interface BatchNormKernels {
   /** [3, C]: each channel's mean, biased variance and 1/√(variance + ε). */
   moments(x: tf.Tensor, epsilon: number): tf.Tensor2D;
-  /** γ·(x − mean)/√(variance + ε) + β. */
+  /** γ·(x − mean)/√(variance + ε) + β, and its ReLU when `relu`. */
   normalise<T extends tf.Tensor>(
     x: T,
     moments: tf.Tensor2D,
     gamma: tf.Tensor1D,
     beta: tf.Tensor1D,
+    relu: boolean,
   ): T;
-  /** dγ = Σ dy·x̂ and dβ = Σ dy, per channel. */
+  /**
+   * dγ = Σ dy·x̂ and dβ = Σ dy, per channel. With `reluOutput` (the normalise output of a
+   * fused ReLU) dy counts only where that output is positive, here and in inputGradient.
+   */
   parameterGradients(
     dy: tf.Tensor,
     x: tf.Tensor,
     moments: tf.Tensor2D,
+    reluOutput?: tf.Tensor,
   ): { dGamma: tf.Tensor1D; dBeta: tf.Tensor1D };
   /** dx = γ·s·(dy − dβ/n − x̂·dγ/n), n = rows, s = 1/√(variance + ε). */
   inputGradient<T extends tf.Tensor>(
@@ -39,6 +44,7 @@ export interface BatchNormKernels {
     moments: tf.Tensor2D,
     gamma: tf.Tensor1D,
     gradients: { dGamma: tf.Tensor1D; dBeta: tf.Tensor1D },
+    reluOutput?: T,
   ): T;
   /** moving·keep + statistic·scale·(1 − keep), the statistic a row of `moments`. */
   movingAverage(
@@ -60,22 +66,29 @@ const KERNELS: BatchNormKernels = {
     moments: tf.Tensor2D,
     gamma: tf.Tensor1D,
     beta: tf.Tensor1D,
-  ) => run(BATCH_NORM_KERNEL_NAMES.normalise, { x, moments, gamma, beta }) as T,
-  parameterGradients(dy, x, moments) {
-    const [dGamma, dBeta] = run(BATCH_NORM_KERNEL_NAMES.parameterGradients, {
-      dy,
-      x,
-      moments,
-    }) as tf.Tensor1D[];
+    relu: boolean,
+  ) => run(BATCH_NORM_KERNEL_NAMES.normalise, { x, moments, gamma, beta }, { relu }) as T,
+  parameterGradients(dy, x, moments, reluOutput) {
+    const inputs: tf.NamedTensorMap = { dy, x, moments };
+    if (reluOutput) inputs.y = reluOutput;
+    const [dGamma, dBeta] = run(
+      BATCH_NORM_KERNEL_NAMES.parameterGradients,
+      inputs,
+    ) as tf.Tensor1D[];
     return { dGamma: dGamma!, dBeta: dBeta! };
   },
-  inputGradient: <T extends tf.Tensor>(
+  inputGradient<T extends tf.Tensor>(
     dy: T,
     x: T,
     moments: tf.Tensor2D,
     gamma: tf.Tensor1D,
     { dGamma, dBeta }: { dGamma: tf.Tensor1D; dBeta: tf.Tensor1D },
-  ) => run(BATCH_NORM_KERNEL_NAMES.inputGradient, { dy, x, moments, gamma, dGamma, dBeta }) as T,
+    reluOutput?: T,
+  ) {
+    const inputs: tf.NamedTensorMap = { dy, x, moments, gamma, dGamma, dBeta };
+    if (reluOutput) inputs.y = reluOutput;
+    return run(BATCH_NORM_KERNEL_NAMES.inputGradient, inputs) as T;
+  },
   movingAverage: (moving, moments, statistic, keep, scale) =>
     run(
       BATCH_NORM_KERNEL_NAMES.movingAverage,

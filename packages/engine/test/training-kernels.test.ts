@@ -13,13 +13,18 @@ function normal(rng: Rng, size: number, scale = 1, offset = 0): Float32Array {
   return values;
 }
 
-/** Batch-norm moments and gradients in float64 from the same float32 inputs. */
+/**
+ * Batch-norm moments, output and gradients in float64 from the same float32 inputs; with
+ * `relu`, of relu(batchNorm(x)).
+ */
 function reference(
   x: Float32Array,
-  dy: Float32Array,
+  incoming: Float32Array,
   gamma: Float32Array,
+  beta: Float32Array,
   rows: number,
   epsilon: number,
+  relu: boolean,
 ) {
   const channels = gamma.length;
   const mean = new Float64Array(channels);
@@ -32,6 +37,9 @@ function reference(
     x,
     (v, i) => (v - mean[i % channels]!) * inverseStd[i % channels]!,
   );
+  const normalised = xHat.map((v, i) => v * gamma[i % channels]! + beta[i % channels]!);
+  const y = relu ? normalised.map((v) => Math.max(v, 0)) : normalised;
+  const dy = relu ? Float64Array.from(incoming, (g, i) => (y[i]! > 0 ? g : 0)) : incoming;
   const dBeta = new Float64Array(channels);
   const dGamma = new Float64Array(channels);
   for (let i = 0; i < x.length; i++) {
@@ -44,20 +52,21 @@ function reference(
       gamma[c]! * inverseStd[c]! * (dy[i]! - dBeta[c]! / rows - (xHat[i]! * dGamma[c]!) / rows)
     );
   });
-  return { mean, variance, inverseStd, xHat, dBeta, dGamma, dx };
+  return { mean, variance, inverseStd, y, dBeta, dGamma, dx };
 }
 
 describe.skipIf(!webgpu)('fused training kernels on webgpu', () => {
   it.each([
-    ['CIFAR-like activations', [4, 32, 32, 16], 0, 1e-5],
-    ['channels that do not divide a workgroup', [300, 12], 0, 1e-5],
-    ['more channels than a workgroup', [37, 300], 0, 1e-5],
-    ['a single row (zero variance)', [1, 5], 0, 1e-5],
+    ['CIFAR-like activations', [4, 32, 32, 16], 0, 1e-5, false],
+    ['the same followed by a ReLU', [4, 32, 32, 16], 0, 1e-5, true],
+    ['channels that do not divide a workgroup', [300, 12], 0, 1e-5, false],
+    ['more channels than a workgroup, with a ReLU', [37, 300], 0, 1e-5, true],
+    ['a single row (zero variance)', [1, 5], 0, 1e-5, false],
     // Welford in float32 keeps the variance of off-centre data; E[x²] − E[x]² would not.
-    ['far off-centre data', [8, 32, 32, 8], 1000, 2e-3],
+    ['far off-centre data', [8, 32, 32, 8], 1000, 2e-3, false],
   ] as const)(
     'batch norm, %s %j matches a float64 reference',
-    async (_, shape, offset, tolerance) => {
+    async (_, shape, offset, tolerance, relu) => {
       const channels = shape.at(-1)!;
       const rows = shape.reduce((a: number, b: number) => a * b, 1) / channels;
       await useBackend('webgpu');
@@ -70,7 +79,7 @@ describe.skipIf(!webgpu)('fused training kernels on webgpu', () => {
       const betaValues = normal(rng, channels);
       const movingValues = normal(rng, channels);
       const epsilon = 1e-5;
-      const expected = reference(xValues, dyValues, gammaValues, rows, epsilon);
+      const expected = reference(xValues, dyValues, gammaValues, betaValues, rows, epsilon, relu);
       const before = tf.memory().numTensors;
       const x = tf.tensor(xValues, [...shape]);
       const dy = tf.tensor(dyValues, [...shape]);
@@ -78,10 +87,11 @@ describe.skipIf(!webgpu)('fused training kernels on webgpu', () => {
       const beta = tf.tensor1d(betaValues);
       const moving = tf.tensor1d(movingValues);
       const moments = kernels!.moments(x, epsilon);
-      const y = kernels!.normalise(x, moments, gamma, beta);
+      const y = kernels!.normalise(x, moments, gamma, beta, relu);
       expect(y.shape).toEqual(shape);
-      const gradients = kernels!.parameterGradients(dy, x, moments);
-      const dx = kernels!.inputGradient(dy, x, moments, gamma, gradients);
+      const reluOutput = relu ? y : undefined;
+      const gradients = kernels!.parameterGradients(dy, x, moments, reluOutput);
+      const dx = kernels!.inputGradient(dy, x, moments, gamma, gradients, reluOutput);
       expect(dx.shape).toEqual(shape);
       const movingVariance = kernels!.movingAverage(moving, moments, 'variance', 0.9, 2);
       const movingMean = kernels!.movingAverage(moving, moments, 'mean', 0.9, 1);
@@ -91,10 +101,7 @@ describe.skipIf(!webgpu)('fused training kernels on webgpu', () => {
       expect(relativeError(row(0), expected.mean)).toBeLessThan(1e-5);
       expect(relativeError(row(1), expected.variance)).toBeLessThan(tolerance as number);
       expect(relativeError(row(2), expected.inverseStd)).toBeLessThan(tolerance as number);
-      const expectedY = expected.xHat.map(
-        (v, i) => v * gammaValues[i % channels]! + betaValues[i % channels]!,
-      );
-      expect(relativeError(await y.data(), expectedY)).toBeLessThan(tolerance as number);
+      expect(relativeError(await y.data(), expected.y)).toBeLessThan(tolerance as number);
       expect(relativeError(await gradients.dBeta.data(), expected.dBeta)).toBeLessThan(1e-5);
       expect(relativeError(await gradients.dGamma.data(), expected.dGamma)).toBeLessThan(
         tolerance as number,

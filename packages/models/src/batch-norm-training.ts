@@ -25,9 +25,10 @@ export interface MovingStatistics {
  * tape does not record, so this runs inside an optimiser's loss closure without disturbing
  * the gradients.
  *
- * Where the backend has fused kernels (webgpu) that is nine launches per layer and step;
- * elsewhere it is composed of tfjs ops, about thirty (tfjs's own differentiation of
- * tf.moments + tf.batchNorm takes about sixty).
+ * Where the backend has fused kernels (webgpu) that is nine launches per layer and step,
+ * with `relu` applied inside them; elsewhere it is composed of tfjs ops, about thirty
+ * (tfjs's own differentiation of tf.moments + tf.batchNorm takes about sixty), and
+ * `relu` is tf.relu after it.
  */
 export function batchNormTraining(
   x: tf.Tensor,
@@ -36,11 +37,12 @@ export function batchNormTraining(
   epsilon: number,
   moving: MovingStatistics,
   constant: Constant,
+  relu = false,
 ): tf.Tensor {
   const kernels = batchNormKernels();
-  return kernels
-    ? fusedBatchNorm(kernels, x, gamma, beta, epsilon, moving)
-    : composedBatchNorm(x, gamma, beta, epsilon, moving, constant);
+  if (kernels) return fusedBatchNorm(kernels, x, gamma, beta, epsilon, moving, relu);
+  const y = composedBatchNorm(x, gamma, beta, epsilon, moving, constant);
+  return relu ? tf.relu(y) : y;
 }
 
 function fusedBatchNorm(
@@ -50,6 +52,7 @@ function fusedBatchNorm(
   beta: tf.Tensor1D,
   epsilon: number,
   moving: MovingStatistics,
+  relu: boolean,
 ): tf.Tensor {
   const rows = x.size / x.shape[x.rank - 1]!;
   const normalise = tf.customGrad((...args: unknown[]) => {
@@ -66,13 +69,19 @@ function fusedBatchNorm(
     variance.assign(
       kernels.movingAverage(variance as tf.Tensor1D, moments, 'variance', keep, unbiased),
     );
-    save([input, moments, scale]);
+    const y = kernels.normalise(input, moments, scale, shift, relu);
+    save(relu ? [input, moments, scale, y] : [input, moments, scale]);
     return {
-      value: kernels.normalise(input, moments, scale, shift),
+      value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [saveX, stats, g] = saved as [tf.Tensor, tf.Tensor2D, tf.Tensor1D];
-        const parameters = kernels.parameterGradients(dy, saveX, stats);
-        const dx = kernels.inputGradient(dy, saveX, stats, g, parameters);
+        const [saveX, stats, g, reluOutput] = saved as [
+          tf.Tensor,
+          tf.Tensor2D,
+          tf.Tensor1D,
+          tf.Tensor?,
+        ];
+        const parameters = kernels.parameterGradients(dy, saveX, stats, reluOutput);
+        const dx = kernels.inputGradient(dy, saveX, stats, g, parameters, reluOutput);
         return [dx, parameters.dGamma, parameters.dBeta];
       },
     };

@@ -10,11 +10,14 @@ type BatchNormLayer = Extract<LayerSpec, { kind: 'batchnorm' }>;
 /**
  * In inference, a conv read only by a batch norm (itself perhaps read only by a ReLU)
  * runs as one fused conv with the normalisation folded into its kernel and bias: one
- * kernel launch and one pass over the activations instead of three.
+ * kernel launch and one pass over the activations instead of three. In training, a batch
+ * norm read only by a ReLU runs as one op, which fused kernels (webgpu) apply without
+ * launches of the ReLU's own, forward or backward.
  */
 type Step =
   | { kind: 'layer'; layer: LayerSpec }
-  | { kind: 'conv-bn'; conv: ConvLayer; bn: BatchNormLayer; relu: boolean; output: string };
+  | { kind: 'conv-bn'; conv: ConvLayer; bn: BatchNormLayer; relu: boolean; output: string }
+  | { kind: 'bn-relu'; bn: BatchNormLayer; output: string };
 
 /**
  * Steps in order, and for each step the outputs nothing later reads: they are freed
@@ -67,10 +70,7 @@ class GraphNetwork implements Network {
     }
     this.variables = variables;
     this.trainable = layout.filter((w) => w.trainable).map((w) => variables.get(w.name)!);
-    this.trainingPlan = plan(
-      spec,
-      spec.layers.map((layer) => ({ kind: 'layer', layer })),
-    );
+    this.trainingPlan = plan(spec, trainingSteps(spec));
     this.inferencePlan = plan(spec, inferenceSteps(spec));
   }
 
@@ -92,6 +92,11 @@ class GraphNetwork implements Network {
       steps.forEach((step, i) => {
         if (step.kind === 'layer') {
           outputs.set(step.layer.name, this.layer(step.layer, outputs, options.training));
+        } else if (step.kind === 'bn-relu') {
+          outputs.set(
+            step.output,
+            this.trainingBatchNorm(step.bn, outputs.get(step.bn.input)!, true),
+          );
         } else {
           outputs.set(
             step.output,
@@ -177,7 +182,7 @@ class GraphNetwork implements Network {
   }
 
   /** Normalises with the batch's statistics and moves the moving statistics towards them. */
-  private trainingBatchNorm(layer: BatchNormLayer, x: tf.Tensor): tf.Tensor {
+  private trainingBatchNorm(layer: BatchNormLayer, x: tf.Tensor, relu = false): tf.Tensor {
     const w = (kind: string) => this.weight(layer.name, kind);
     return batchNormTraining(
       x,
@@ -186,6 +191,7 @@ class GraphNetwork implements Network {
       layer.epsilon,
       { mean: w('movingMean'), variance: w('movingVariance'), keep: layer.momentum },
       (value) => this.constant(value),
+      relu,
     );
   }
 
@@ -240,25 +246,53 @@ function plan(spec: ModelSpec, steps: Step[]): Plan {
   const kept = new Set([INPUT, spec.features, spec.logits]);
   const lastRead = new Map<string, number>();
   steps.forEach((step, i) => {
-    for (const name of inputsOf(step.kind === 'layer' ? step.layer : step.conv))
-      lastRead.set(name, i);
+    for (const name of inputsOf(stepLayer(step))) lastRead.set(name, i);
   });
   const releaseAfter = steps.map((): string[] => []);
   for (const [name, i] of lastRead) if (!kept.has(name)) releaseAfter[i]!.push(name);
   return { steps, releaseAfter };
 }
 
-function inferenceSteps(spec: ModelSpec): Step[] {
+/** The layer whose inputs a step reads. */
+function stepLayer(step: Step): LayerSpec {
+  return step.kind === 'layer' ? step.layer : step.kind === 'conv-bn' ? step.conv : step.bn;
+}
+
+/**
+ * The one layer that reads `name`, if exactly one does and the caller does not read it
+ * (outputs the caller reads must be computed as themselves, not fused away).
+ */
+function soleReaders(spec: ModelSpec): (name: string) => LayerSpec | undefined {
   const readers = new Map<string, LayerSpec[]>();
   for (const layer of spec.layers) {
     for (const input of inputsOf(layer)) readers.set(input, [...(readers.get(input) ?? []), layer]);
   }
-  // Outputs the caller reads must be computed as themselves, not folded away.
   const exposed = new Set([spec.features, spec.logits]);
-  const soleReader = (name: string) => {
+  return (name) => {
     const list = readers.get(name) ?? [];
     return list.length === 1 && !exposed.has(name) ? list[0]! : undefined;
   };
+}
+
+function trainingSteps(spec: ModelSpec): Step[] {
+  const soleReader = soleReaders(spec);
+  const fused = new Set<string>();
+  const steps: Step[] = [];
+  for (const layer of spec.layers) {
+    if (fused.has(layer.name)) continue;
+    const relu = layer.kind === 'batchnorm' ? soleReader(layer.name) : undefined;
+    if (layer.kind === 'batchnorm' && relu?.kind === 'relu') {
+      fused.add(relu.name);
+      steps.push({ kind: 'bn-relu', bn: layer, output: relu.name });
+    } else {
+      steps.push({ kind: 'layer', layer });
+    }
+  }
+  return steps;
+}
+
+function inferenceSteps(spec: ModelSpec): Step[] {
+  const soleReader = soleReaders(spec);
   const folded = new Set<string>();
   const steps: Step[] = [];
   for (const layer of spec.layers) {

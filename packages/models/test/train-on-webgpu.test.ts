@@ -24,7 +24,7 @@ describe.skipIf(!webgpu)('training on webgpu (fused batch-norm and SGD kernels)'
     expect(worst.relativeError, `worst-matching weight: ${worst.name}`).toBeLessThan(1e-3);
   });
 
-  it('a ResNet-20 step launches about 500 GPU programs (tfjs ops alone: about 1,140)', async () => {
+  it('a ResNet-20 step launches about 500 GPU programs (tfjs ops alone: about 1,150)', async () => {
     await useBackend('webgpu');
     const profile = await profileTrainingStep({
       arch: 'resnet20',
@@ -33,10 +33,13 @@ describe.skipIf(!webgpu)('training on webgpu (fused batch-norm and SGD kernels)'
       steps: 1,
     });
     const calls = new Map(profile.kernels.map((k) => [k.name, k.calls]));
-    // 21 batch-norm layers and 65 trainable variables, each on its fused kernels.
+    // 21 batch-norm layers and 65 trainable variables, each on its fused kernels; the 10
+    // ReLUs that follow a batch norm run inside it, the 9 after a residual addition do not.
     expect(calls.get('PrunefuseBatchNormMoments')).toBe(21);
     expect(calls.get('PrunefuseSgdDescend')).toBe(65);
-    expect(profile.dispatches).toBeLessThanOrEqual(540);
+    expect(calls.get('Relu')).toBe(9);
+    // 498 on Mesa's llvmpipe at this input size; tfjs's conv programs vary a little with shape.
+    expect(profile.dispatches).toBeLessThanOrEqual(510);
   });
 
   it('leaves no tensor behind across steps', async () => {

@@ -47,6 +47,13 @@ const LANES = `
   let inRange = lane < lanes && c < channels;
 `;
 
+/**
+ * The incoming gradient at flat index i: dy, or, after a fused ReLU whose output y is
+ * bound, dy where y > 0 and 0 elsewhere (tfjs's ReLU gradient).
+ */
+const incoming = (relu: boolean, i: string) =>
+  relu ? `select(0.0, dy[${i}], y[${i}] > 0.0)` : `dy[${i}]`;
+
 function blocks(rows: number): { count: number; rowsPerBlock: number } {
   const count = Math.max(1, Math.min(MAX_BLOCKS, Math.floor(rows / MIN_ROWS_PER_BLOCK)));
   const rowsPerBlock = Math.ceil(rows / count);
@@ -156,30 +163,35 @@ class MomentsProgram implements WebgpuProgram {
   }
 }
 
-/** y = γ·(x − mean)·s + β over x (channels last), given the moments [3, C]. */
+/** y = γ·(x − mean)·s + β over x (channels last), given the moments [3, C]; then ReLU if asked. */
 class NormaliseProgram implements WebgpuProgram {
   variableNames = ['x', 'moments', 'gamma', 'beta'];
   outputShape: number[];
-  shaderKey = 'prunefuse_bnNormalise';
+  shaderKey: string;
   dispatchLayout: { x: number[] };
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [THREADS, 1, 1];
   size = true;
 
-  constructor(shape: number[]) {
+  constructor(
+    shape: number[],
+    private readonly relu: boolean,
+  ) {
     this.outputShape = shape;
     this.dispatchLayout = flatLayout(shape);
     this.dispatch = [Math.ceil(sizeOf(shape) / THREADS), 1, 1];
+    this.shaderKey = `prunefuse_bnNormalise${relu ? 'Relu' : ''}`;
   }
 
   getUserCode(): string {
+    const value = '(x[index] - moments[c]) * scale + beta[c]';
     return `
       fn main(index : i32) {
         if (index < uniforms.size) {
           let channels = uniforms.momentsShape.y;
           let c = index % channels;
           let scale = gamma[c] * moments[2 * channels + c];
-          setOutputAtIndex(index, (x[index] - moments[c]) * scale + beta[c]);
+          setOutputAtIndex(index, ${this.relu ? `max(${value}, 0.0)` : value});
         }
       }
     `;
@@ -187,21 +199,28 @@ class NormaliseProgram implements WebgpuProgram {
 }
 
 /**
- * First pass of the gradient's channel sums: per block, Σ dy and Σ dy·(x − mean); the
- * second is scaled by s in the second pass. Output [blocks, 2, C].
+ * First pass of the gradient's channel sums: per block, Σ dy and Σ dy·(x − mean) (dy
+ * masked by a fused ReLU's output where bound); the second is scaled by s in the second
+ * pass. Output [blocks, 2, C].
  */
 class GradientSumsPartialProgram implements WebgpuProgram {
-  variableNames = ['dy', 'x', 'moments'];
+  variableNames: string[];
   outputShape: number[];
-  shaderKey = 'prunefuse_bnGradientSumsPartial';
+  shaderKey: string;
   dispatchLayout = { x: [0], y: [2] };
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [THREADS, 1, 1];
   uniforms = 'rows : i32, channels : i32, rowsPerBlock : i32,';
 
-  constructor(count: number, channels: number) {
+  constructor(
+    count: number,
+    channels: number,
+    private readonly relu: boolean,
+  ) {
     this.outputShape = [count, 2, channels];
     this.dispatch = [count, Math.ceil(channels / THREADS), 1];
+    this.variableNames = relu ? ['dy', 'x', 'moments', 'y'] : ['dy', 'x', 'moments'];
+    this.shaderKey = `prunefuse_bnGradientSumsPartial${relu ? 'Relu' : ''}`;
   }
 
   getUserCode(): string {
@@ -214,7 +233,7 @@ class GradientSumsPartialProgram implements WebgpuProgram {
           let mean = moments[c];
           for (var r = start + lane; r < end; r = r + lanes) {
             let i = r * channels + c;
-            let g = dy[i];
+            let g = ${incoming(this.relu, 'i')};
             acc = acc + vec2<f32>(g, g * (x[i] - mean));
           }
         }
@@ -284,20 +303,29 @@ class GradientSumProgram implements WebgpuProgram {
   }
 }
 
-/** dx = γ·s·(dy − dβ/n − x̂·dγ/n) over x (channels last) (Ioffe & Szegedy), n = rows. */
+/**
+ * dx = γ·s·(dy − dβ/n − x̂·dγ/n) over x (channels last) (Ioffe & Szegedy), n = rows; dy
+ * masked by a fused ReLU's output where bound.
+ */
 class InputGradientProgram implements WebgpuProgram {
-  variableNames = ['dy', 'x', 'moments', 'gamma', 'dGamma', 'dBeta'];
+  variableNames: string[];
   outputShape: number[];
-  shaderKey = 'prunefuse_bnInputGradient';
+  shaderKey: string;
   dispatchLayout: { x: number[] };
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [THREADS, 1, 1];
   size = true;
 
-  constructor(shape: number[]) {
+  constructor(
+    shape: number[],
+    private readonly relu: boolean,
+  ) {
     this.outputShape = shape;
     this.dispatchLayout = flatLayout(shape);
     this.dispatch = [Math.ceil(sizeOf(shape) / THREADS), 1, 1];
+    const names = ['dy', 'x', 'moments', 'gamma', 'dGamma', 'dBeta'];
+    this.variableNames = relu ? [...names, 'y'] : names;
+    this.shaderKey = `prunefuse_bnInputGradient${relu ? 'Relu' : ''}`;
   }
 
   getUserCode(): string {
@@ -309,7 +337,8 @@ class InputGradientProgram implements WebgpuProgram {
           let c = index % channels;
           let s = moments[2 * channels + c];
           let xHat = (x[index] - moments[c]) * s;
-          let value = gamma[c] * s * (dy[index] - dBeta[c] / n - xHat * dGamma[c] / n);
+          let g = ${incoming(this.relu, 'index')};
+          let value = gamma[c] * s * (g - dBeta[c] / n - xHat * dGamma[c] / n);
           setOutputAtIndex(index, value);
         }
       }
@@ -386,22 +415,23 @@ export function momentsWebgpu({
 export function normaliseWebgpu({
   inputs: { x, moments, gamma, beta },
   backend,
-}: Args<{ x: Info; moments: Info; gamma: Info; beta: Info }, unknown>): Info {
+  attrs: { relu },
+}: Args<{ x: Info; moments: Info; gamma: Info; beta: Info }, { relu: boolean }>): Info {
   return backend.runWebGPUProgram(
-    new NormaliseProgram(x.shape),
+    new NormaliseProgram(x.shape, relu),
     [x, moments, gamma, beta],
     'float32',
   );
 }
 
 export function parameterGradientsWebgpu({
-  inputs: { dy, x, moments },
+  inputs: { dy, x, moments, y },
   backend,
-}: Args<{ dy: Info; x: Info; moments: Info }, unknown>): Info[] {
+}: Args<{ dy: Info; x: Info; moments: Info; y?: Info }, unknown>): Info[] {
   const { channels, count, uniforms } = layout(x);
   const partial = backend.runWebGPUProgram(
-    new GradientSumsPartialProgram(count, channels),
-    [dy, x, moments],
+    new GradientSumsPartialProgram(count, channels, y !== undefined),
+    y ? [dy, x, moments, y] : [dy, x, moments],
     'float32',
     uniforms,
   );
@@ -417,15 +447,16 @@ export function parameterGradientsWebgpu({
 }
 
 export function inputGradientWebgpu({
-  inputs: { dy, x, moments, gamma, dGamma, dBeta },
+  inputs: { dy, x, moments, gamma, dGamma, dBeta, y },
   backend,
 }: Args<
-  { dy: Info; x: Info; moments: Info; gamma: Info; dGamma: Info; dBeta: Info },
+  { dy: Info; x: Info; moments: Info; gamma: Info; dGamma: Info; dBeta: Info; y?: Info },
   unknown
 >): Info {
+  const inputs = [dy, x, moments, gamma, dGamma, dBeta];
   return backend.runWebGPUProgram(
-    new InputGradientProgram(x.shape),
-    [dy, x, moments, gamma, dGamma, dBeta],
+    new InputGradientProgram(x.shape, y !== undefined),
+    y ? [...inputs, y] : inputs,
     'float32',
   );
 }
