@@ -13,8 +13,9 @@ export const BATCH_NORM_KERNEL_NAMES = {
  * Training-mode batch normalisation as a handful of fused kernels over activations of any
  * rank, channels last (viewed as [rows, C]): five launches forward (moments in two
  * passes, normalise, two moving averages) and four backward, where the same computation
- * composed of tfjs ops takes about thirty; a ReLU after it costs no launch of its own. Tensors in, new tensors out; nothing is recorded for autodiff (callers
- * wrap them in tf.customGrad).
+ * composed of tfjs ops takes about thirty; a ReLU after it costs no launch of its own.
+ * Tensors in, new tensors out. The kernels have no registered gradients: callers
+ * differentiate through them with tf.customGrad, as batchNormTraining (models) does.
  */
 export interface BatchNormKernels {
   /** [3, C]: each channel's mean, biased variance and 1/√(variance + ε). */
