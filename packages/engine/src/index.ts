@@ -1,3 +1,4 @@
+export { type AddReluKernels, addReluKernels } from './add-relu-kernels.js';
 export {
   activeBackend,
   BACKEND_NAMES,

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { batchNormKernels, Rng, relativeError, sgdKernels, tf, useBackend } from '../src/index.js';
+import {
+  addReluKernels,
+  batchNormKernels,
+  Rng,
+  relativeError,
+  sgdKernels,
+  tf,
+  useBackend,
+} from '../src/index.js';
 
 /** Where Dawn finds an adapter (a GPU, or Mesa's llvmpipe on a dev machine). */
 const webgpu = await useBackend('webgpu').then(
@@ -151,6 +159,26 @@ describe.skipIf(!webgpu)('fused training kernels on webgpu', () => {
     ).toBeLessThan(1e-6);
     tf.dispose([...tensors, direction, next]);
   });
+  it('residual ReLU: forward and gradient match relu(a + b) and its mask', async () => {
+    await useBackend('webgpu');
+    const kernels = addReluKernels();
+    expect(kernels).not.toBeNull();
+    const shape = [2, 5, 5, 7];
+    const size = 2 * 5 * 5 * 7;
+    const rng = new Rng(11);
+    const [a, b, dy] = [normal(rng, size), normal(rng, size), normal(rng, size)];
+    // Exact zeros get no gradient, as tfjs's ReLU gradient (step(x) = x > 0) gives none.
+    a[0] = 0.5;
+    b[0] = -0.5;
+    const tensors = [a, b, dy].map((values) => tf.tensor(values, shape));
+    const y = kernels!.forward(tensors[0]!, tensors[1]!);
+    const g = kernels!.gradient(tensors[2]!, y);
+    expect(y.shape).toEqual(shape);
+    const sums = Array.from(a, (ai, i) => Math.fround(ai + b[i]!));
+    expect(Array.from(await y.data())).toEqual(sums.map((v) => Math.max(v, 0)));
+    expect(Array.from(await g.data())).toEqual(Array.from(dy, (d, i) => (sums[i]! > 0 ? d : 0)));
+    tf.dispose([...tensors, y, g]);
+  });
 });
 
 describe('fused training kernels elsewhere', () => {
@@ -158,5 +186,6 @@ describe('fused training kernels elsewhere', () => {
     await useBackend('cpu');
     expect(batchNormKernels()).toBeNull();
     expect(sgdKernels()).toBeNull();
+    expect(addReluKernels()).toBeNull();
   });
 });

@@ -1,4 +1,5 @@
 import { tf } from '@prunefuse/engine';
+import { addRelu } from './add-relu.js';
 import { batchNormTraining } from './batch-norm-training.js';
 import type { ForwardOutput, NamedWeights, Network } from './network.js';
 import { INPUT, inputsOf, type LayerSpec, type ModelSpec } from './spec.js';
@@ -6,18 +7,21 @@ import { weightSpecs } from './weights.js';
 
 type ConvLayer = Extract<LayerSpec, { kind: 'conv' }>;
 type BatchNormLayer = Extract<LayerSpec, { kind: 'batchnorm' }>;
+type AddLayer = Extract<LayerSpec, { kind: 'add' }>;
 
 /**
  * In inference, a conv read only by a batch norm (itself perhaps read only by a ReLU)
  * runs as one fused conv with the normalisation folded into its kernel and bias: one
  * kernel launch and one pass over the activations instead of three. In training, a batch
- * norm read only by a ReLU runs as one op, which fused kernels (webgpu) apply without
- * launches of the ReLU's own, forward or backward.
+ * norm read only by a ReLU runs as one op, and in both modes so does a residual addition
+ * read only by a ReLU: fused kernels (webgpu) apply the ReLU without launches of its own,
+ * forward or backward.
  */
 type Step =
   | { kind: 'layer'; layer: LayerSpec }
   | { kind: 'conv-bn'; conv: ConvLayer; bn: BatchNormLayer; relu: boolean; output: string }
-  | { kind: 'bn-relu'; bn: BatchNormLayer; output: string };
+  | { kind: 'bn-relu'; bn: BatchNormLayer; output: string }
+  | { kind: 'add-relu'; add: AddLayer; output: string };
 
 /**
  * Steps in order, and for each step the outputs nothing later reads: they are freed
@@ -92,6 +96,8 @@ class GraphNetwork implements Network {
       steps.forEach((step, i) => {
         if (step.kind === 'layer') {
           outputs.set(step.layer.name, this.layer(step.layer, outputs, options.training));
+        } else if (step.kind === 'add-relu') {
+          outputs.set(step.output, addRelu(step.add.inputs.map((name) => outputs.get(name)!)));
         } else if (step.kind === 'bn-relu') {
           outputs.set(
             step.output,
@@ -255,7 +261,16 @@ function plan(spec: ModelSpec, steps: Step[]): Plan {
 
 /** The layer whose inputs a step reads. */
 function stepLayer(step: Step): LayerSpec {
-  return step.kind === 'layer' ? step.layer : step.kind === 'conv-bn' ? step.conv : step.bn;
+  switch (step.kind) {
+    case 'layer':
+      return step.layer;
+    case 'conv-bn':
+      return step.conv;
+    case 'bn-relu':
+      return step.bn;
+    case 'add-relu':
+      return step.add;
+  }
 }
 
 /**
@@ -280,13 +295,17 @@ function trainingSteps(spec: ModelSpec): Step[] {
   const steps: Step[] = [];
   for (const layer of spec.layers) {
     if (fused.has(layer.name)) continue;
-    const relu = layer.kind === 'batchnorm' ? soleReader(layer.name) : undefined;
-    if (layer.kind === 'batchnorm' && relu?.kind === 'relu') {
-      fused.add(relu.name);
-      steps.push({ kind: 'bn-relu', bn: layer, output: relu.name });
-    } else {
+    const relu = soleReader(layer.name);
+    if (relu?.kind !== 'relu' || (layer.kind !== 'batchnorm' && layer.kind !== 'add')) {
       steps.push({ kind: 'layer', layer });
+      continue;
     }
+    fused.add(relu.name);
+    steps.push(
+      layer.kind === 'batchnorm'
+        ? { kind: 'bn-relu', bn: layer, output: relu.name }
+        : { kind: 'add-relu', add: layer, output: relu.name },
+    );
   }
   return steps;
 }
@@ -297,7 +316,13 @@ function inferenceSteps(spec: ModelSpec): Step[] {
   const steps: Step[] = [];
   for (const layer of spec.layers) {
     if (folded.has(layer.name)) continue;
-    const bn = layer.kind === 'conv' ? soleReader(layer.name) : undefined;
+    const reader = soleReader(layer.name);
+    if (layer.kind === 'add' && reader?.kind === 'relu') {
+      folded.add(reader.name);
+      steps.push({ kind: 'add-relu', add: layer, output: reader.name });
+      continue;
+    }
+    const bn = layer.kind === 'conv' ? reader : undefined;
     if (layer.kind !== 'conv' || bn?.kind !== 'batchnorm') {
       steps.push({ kind: 'layer', layer });
       continue;

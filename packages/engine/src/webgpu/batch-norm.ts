@@ -1,6 +1,6 @@
 import type { tf } from '../tf.js';
 import {
-  flatLayout,
+  ElementwiseProgram,
   type ProgramUniform,
   sizeOf,
   type WebgpuBackend,
@@ -53,6 +53,12 @@ const LANES = `
  */
 const incoming = (relu: boolean, i: string) =>
   relu ? `select(0.0, dy[${i}], y[${i}] > 0.0)` : `dy[${i}]`;
+
+/** The channel c of flat index `index`, C being the moments' width. */
+const CHANNEL = `
+  let channels = uniforms.momentsShape.y;
+  let c = index % channels;
+`;
 
 function blocks(rows: number): { count: number; rowsPerBlock: number } {
   const count = Math.max(1, Math.min(MAX_BLOCKS, Math.floor(rows / MIN_ROWS_PER_BLOCK)));
@@ -157,41 +163,6 @@ class MomentsProgram implements WebgpuProgram {
           result[c] = total.y;
           result[channels + c] = variance;
           result[2 * channels + c] = 1.0 / sqrt(variance + uniforms.epsilon);
-        }
-      }
-    `;
-  }
-}
-
-/** y = γ·(x − mean)·s + β over x (channels last), given the moments [3, C]; then ReLU if asked. */
-class NormaliseProgram implements WebgpuProgram {
-  variableNames = ['x', 'moments', 'gamma', 'beta'];
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [THREADS, 1, 1];
-  size = true;
-
-  constructor(
-    shape: number[],
-    private readonly relu: boolean,
-  ) {
-    this.outputShape = shape;
-    this.dispatchLayout = flatLayout(shape);
-    this.dispatch = [Math.ceil(sizeOf(shape) / THREADS), 1, 1];
-    this.shaderKey = `prunefuse_bnNormalise${relu ? 'Relu' : ''}`;
-  }
-
-  getUserCode(): string {
-    const value = '(x[index] - moments[c]) * scale + beta[c]';
-    return `
-      fn main(index : i32) {
-        if (index < uniforms.size) {
-          let channels = uniforms.momentsShape.y;
-          let c = index % channels;
-          let scale = gamma[c] * moments[2 * channels + c];
-          setOutputAtIndex(index, ${this.relu ? `max(${value}, 0.0)` : value});
         }
       }
     `;
@@ -303,77 +274,6 @@ class GradientSumProgram implements WebgpuProgram {
   }
 }
 
-/**
- * dx = γ·s·(dy − dβ/n − x̂·dγ/n) over x (channels last) (Ioffe & Szegedy), n = rows; dy
- * masked by a fused ReLU's output where bound.
- */
-class InputGradientProgram implements WebgpuProgram {
-  variableNames: string[];
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [THREADS, 1, 1];
-  size = true;
-
-  constructor(
-    shape: number[],
-    private readonly relu: boolean,
-  ) {
-    this.outputShape = shape;
-    this.dispatchLayout = flatLayout(shape);
-    this.dispatch = [Math.ceil(sizeOf(shape) / THREADS), 1, 1];
-    const names = ['dy', 'x', 'moments', 'gamma', 'dGamma', 'dBeta'];
-    this.variableNames = relu ? [...names, 'y'] : names;
-    this.shaderKey = `prunefuse_bnInputGradient${relu ? 'Relu' : ''}`;
-  }
-
-  getUserCode(): string {
-    return `
-      fn main(index : i32) {
-        if (index < uniforms.size) {
-          let channels = uniforms.momentsShape.y;
-          let n = f32(uniforms.size / channels);
-          let c = index % channels;
-          let s = moments[2 * channels + c];
-          let xHat = (x[index] - moments[c]) * s;
-          let g = ${incoming(this.relu, 'index')};
-          let value = gamma[c] * s * (g - dBeta[c] / n - xHat * dGamma[c] / n);
-          setOutputAtIndex(index, value);
-        }
-      }
-    `;
-  }
-}
-
-/** moving·keep + moments[row]·scale·(1 − keep), over [C]. */
-class MovingAverageProgram implements WebgpuProgram {
-  variableNames = ['moving', 'moments'];
-  outputShape: number[];
-  shaderKey = 'prunefuse_movingAverage';
-  dispatchLayout = { x: [0] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [THREADS, 1, 1];
-  size = true;
-  uniforms = 'row : i32, keep : f32, scale : f32,';
-
-  constructor(channels: number) {
-    this.outputShape = [channels];
-    this.dispatch = [Math.ceil(channels / THREADS), 1, 1];
-  }
-
-  getUserCode(): string {
-    return `
-      fn main(index : i32) {
-        if (index < uniforms.size) {
-          let statistic = moments[uniforms.row * uniforms.size + index] * uniforms.scale;
-          setOutputAtIndex(index, moving[index] * uniforms.keep + statistic * (1.0 - uniforms.keep));
-        }
-      }
-    `;
-  }
-}
-
 /** A first pass's blocks over x viewed as [rows, C], C its last axis. */
 function layout(x: Info): { channels: number; count: number; uniforms: ProgramUniform } {
   const channels = x.shape[x.shape.length - 1]!;
@@ -417,11 +317,16 @@ export function normaliseWebgpu({
   backend,
   attrs: { relu },
 }: Args<{ x: Info; moments: Info; gamma: Info; beta: Info }, { relu: boolean }>): Info {
-  return backend.runWebGPUProgram(
-    new NormaliseProgram(x.shape, relu),
-    [x, moments, gamma, beta],
-    'float32',
+  // y = γ·(x − mean)·s + β, then its ReLU if asked.
+  const value = '(x[index] - moments[c]) * gamma[c] * moments[2 * channels + c] + beta[c]';
+  const program = new ElementwiseProgram(
+    `prunefuse_bnNormalise${relu ? 'Relu' : ''}`,
+    ['x', 'moments', 'gamma', 'beta'],
+    x.shape,
+    `${CHANNEL}
+    let value = ${relu ? `max(${value}, 0.0)` : value};`,
   );
+  return backend.runWebGPUProgram(program, [x, moments, gamma, beta], 'float32');
 }
 
 export function parameterGradientsWebgpu({
@@ -453,12 +358,22 @@ export function inputGradientWebgpu({
   { dy: Info; x: Info; moments: Info; gamma: Info; dGamma: Info; dBeta: Info; y?: Info },
   unknown
 >): Info {
+  // dx = γ·s·(dy − dβ/n − x̂·dγ/n), n = rows (Ioffe & Szegedy); dy masked by a fused
+  // ReLU's output where bound.
   const inputs = [dy, x, moments, gamma, dGamma, dBeta];
-  return backend.runWebGPUProgram(
-    new InputGradientProgram(x.shape, y !== undefined),
-    y ? [...inputs, y] : inputs,
-    'float32',
+  const names = ['dy', 'x', 'moments', 'gamma', 'dGamma', 'dBeta'];
+  const program = new ElementwiseProgram(
+    `prunefuse_bnInputGradient${y ? 'Relu' : ''}`,
+    y ? [...names, 'y'] : names,
+    x.shape,
+    `${CHANNEL}
+    let n = f32(uniforms.size / channels);
+    let s = moments[2 * channels + c];
+    let xHat = (x[index] - moments[c]) * s;
+    let g = ${incoming(y !== undefined, 'index')};
+    let value = gamma[c] * s * (g - dBeta[c] / n - xHat * dGamma[c] / n);`,
   );
+  return backend.runWebGPUProgram(program, y ? [...inputs, y] : inputs, 'float32');
 }
 
 export function movingAverageWebgpu({
@@ -466,14 +381,18 @@ export function movingAverageWebgpu({
   backend,
   attrs: { row, keep, scale },
 }: Args<{ moving: Info; moments: Info }, { row: number; keep: number; scale: number }>): Info {
-  return backend.runWebGPUProgram(
-    new MovingAverageProgram(moving.shape[0]!),
-    [moving, moments],
-    'float32',
-    [
-      { type: 'int32', data: [row] },
-      { type: 'float32', data: [keep] },
-      { type: 'float32', data: [scale] },
-    ],
+  // moving·keep + moments[row]·scale·(1 − keep), over [C].
+  const program = new ElementwiseProgram(
+    'prunefuse_movingAverage',
+    ['moving', 'moments'],
+    moving.shape,
+    `let statistic = moments[uniforms.row * uniforms.size + index] * uniforms.scale;
+    let value = moving[index] * uniforms.keep + statistic * (1.0 - uniforms.keep);`,
+    'row : i32, keep : f32, scale : f32,',
   );
+  return backend.runWebGPUProgram(program, [moving, moments], 'float32', [
+    { type: 'int32', data: [row] },
+    { type: 'float32', data: [keep] },
+    { type: 'float32', data: [scale] },
+  ]);
 }

@@ -40,6 +40,44 @@ export const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) 
  * One thread per element of an output of any rank: tfjs then calls `main(index)` with the
  * flat index (guard it with `uniforms.size`; tfjs spreads large dispatches over y).
  */
-export const flatLayout = (shape: readonly number[]): { x: number[] } => ({
+const flatLayout = (shape: readonly number[]): { x: number[] } => ({
   x: shape.map((_, i) => i),
 });
+
+const ELEMENTWISE_THREADS = 256;
+
+/**
+ * A program with one thread per output element, of any rank (>= 1): `body` is WGSL that
+ * sets `value` from the flat `index` and the bindings (each read as a flat array).
+ * `shaderKey` must name the body: tfjs caches compiled pipelines by it.
+ */
+export class ElementwiseProgram implements WebgpuProgram {
+  outputShape: number[];
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [ELEMENTWISE_THREADS, 1, 1];
+  size = true;
+
+  constructor(
+    public shaderKey: string,
+    readonly variableNames: string[],
+    shape: readonly number[],
+    private readonly body: string,
+    readonly uniforms?: string,
+  ) {
+    this.outputShape = [...shape];
+    this.dispatchLayout = flatLayout(shape);
+    this.dispatch = [Math.ceil(sizeOf(shape) / ELEMENTWISE_THREADS), 1, 1];
+  }
+
+  getUserCode(): string {
+    return `
+      fn main(index : i32) {
+        if (index < uniforms.size) {
+          ${this.body}
+          setOutputAtIndex(index, value);
+        }
+      }
+    `;
+  }
+}

@@ -1,6 +1,8 @@
+import { ADD_RELU_KERNEL_NAMES } from '../add-relu-kernels.js';
 import { BATCH_NORM_KERNEL_NAMES } from '../batch-norm-kernels.js';
 import { SGD_KERNEL_NAMES } from '../sgd-kernels.js';
 import { tf } from '../tf.js';
+import { addReluWebgpu, reluGradientWebgpu } from './add-relu.js';
 import {
   inputGradientWebgpu,
   momentsWebgpu,
@@ -16,8 +18,8 @@ import { sgdDescendWebgpu, sgdDirectionWebgpu } from './sgd.js';
  * Registers our webgpu training kernels: a replacement for the one profiling a ResNet
  * training step on an H100 found pathological (Conv2DBackpropFilter: 95% of the step's
  * GPU time; the stock kernel stays reachable for the cases ours does not cover), and the
- * fused batch-norm and SGD kernels that cut the launches per step, the host cost that
- * remained. PRUNEFUSE_WEBGPU_KERNELS=stock keeps tfjs's own kernels and registers none of
+ * fused batch-norm, SGD and residual-ReLU kernels that cut the launches per step, the host
+ * cost that remained. PRUNEFUSE_WEBGPU_KERNELS=stock keeps tfjs's own kernels and registers none of
  * ours, for side-by-side measurement.
  */
 export function registerWebgpuTrainingKernels(env: NodeJS.ProcessEnv = process.env): void {
@@ -45,6 +47,8 @@ export function registerWebgpuTrainingKernels(env: NodeJS.ProcessEnv = process.e
     [BATCH_NORM_KERNEL_NAMES.movingAverage, movingAverageWebgpu],
     [SGD_KERNEL_NAMES.direction, sgdDirectionWebgpu],
     [SGD_KERNEL_NAMES.descend, sgdDescendWebgpu],
+    [ADD_RELU_KERNEL_NAMES.forward, addReluWebgpu],
+    [ADD_RELU_KERNEL_NAMES.gradient, reluGradientWebgpu],
   ];
   for (const [kernelName, kernelFunc] of fused) {
     tf.registerKernel({
