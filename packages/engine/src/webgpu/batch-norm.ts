@@ -1,7 +1,7 @@
 import type { tf } from '../tf.js';
 import {
-  ElementwiseProgram,
   type ProgramUniform,
+  runElementwise,
   sizeOf,
   type WebgpuBackend,
   type WebgpuProgram,
@@ -319,14 +319,13 @@ export function normaliseWebgpu({
 }: Args<{ x: Info; moments: Info; gamma: Info; beta: Info }, { relu: boolean }>): Info {
   // y = γ·(x − mean)·s + β, then its ReLU if asked.
   const value = '(x[index] - moments[c]) * gamma[c] * moments[2 * channels + c] + beta[c]';
-  const program = new ElementwiseProgram(
-    `prunefuse_bnNormalise${relu ? 'Relu' : ''}`,
-    ['x', 'moments', 'gamma', 'beta'],
-    x.shape,
-    `${CHANNEL}
-    let value = ${relu ? `max(${value}, 0.0)` : value};`,
-  );
-  return backend.runWebGPUProgram(program, [x, moments, gamma, beta], 'float32');
+  return runElementwise(backend, {
+    key: `prunefuse_bnNormalise${relu ? 'Relu' : ''}`,
+    inputs: { x, moments, gamma, beta },
+    shape: x.shape,
+    body: `${CHANNEL}
+      let value = ${relu ? `max(${value}, 0.0)` : value};`,
+  });
 }
 
 export function parameterGradientsWebgpu({
@@ -360,20 +359,17 @@ export function inputGradientWebgpu({
 >): Info {
   // dx = γ·s·(dy − dβ/n − x̂·dγ/n), n = rows (Ioffe & Szegedy); dy masked by a fused
   // ReLU's output where bound.
-  const inputs = [dy, x, moments, gamma, dGamma, dBeta];
-  const names = ['dy', 'x', 'moments', 'gamma', 'dGamma', 'dBeta'];
-  const program = new ElementwiseProgram(
-    `prunefuse_bnInputGradient${y ? 'Relu' : ''}`,
-    y ? [...names, 'y'] : names,
-    x.shape,
-    `${CHANNEL}
-    let n = f32(uniforms.size / channels);
-    let s = moments[2 * channels + c];
-    let xHat = (x[index] - moments[c]) * s;
-    let g = ${incoming(y !== undefined, 'index')};
-    let value = gamma[c] * s * (g - dBeta[c] / n - xHat * dGamma[c] / n);`,
-  );
-  return backend.runWebGPUProgram(program, y ? [...inputs, y] : inputs, 'float32');
+  return runElementwise(backend, {
+    key: `prunefuse_bnInputGradient${y ? 'Relu' : ''}`,
+    inputs: { dy, x, moments, gamma, dGamma, dBeta, y },
+    shape: x.shape,
+    body: `${CHANNEL}
+      let n = f32(uniforms.size / channels);
+      let s = moments[2 * channels + c];
+      let xHat = (x[index] - moments[c]) * s;
+      let g = ${incoming(y !== undefined, 'index')};
+      let value = gamma[c] * s * (g - dBeta[c] / n - xHat * dGamma[c] / n);`,
+  });
 }
 
 export function movingAverageWebgpu({
@@ -382,17 +378,12 @@ export function movingAverageWebgpu({
   attrs: { row, keep, scale },
 }: Args<{ moving: Info; moments: Info }, { row: number; keep: number; scale: number }>): Info {
   // moving·keep + moments[row]·scale·(1 − keep), over [C].
-  const program = new ElementwiseProgram(
-    'prunefuse_movingAverage',
-    ['moving', 'moments'],
-    moving.shape,
-    `let statistic = moments[uniforms.row * uniforms.size + index] * uniforms.scale;
-    let value = moving[index] * uniforms.keep + statistic * (1.0 - uniforms.keep);`,
-    'row : i32, keep : f32, scale : f32,',
-  );
-  return backend.runWebGPUProgram(program, [moving, moments], 'float32', [
-    { type: 'int32', data: [row] },
-    { type: 'float32', data: [keep] },
-    { type: 'float32', data: [scale] },
-  ]);
+  return runElementwise(backend, {
+    key: 'prunefuse_movingAverage',
+    inputs: { moving, moments },
+    shape: moving.shape,
+    body: `let statistic = moments[uniforms.row * uniforms.size + index] * uniforms.scale;
+      let value = moving[index] * uniforms.keep + statistic * (1.0 - uniforms.keep);`,
+    uniforms: { row: ['i32', row], keep: ['f32', keep], scale: ['f32', scale] },
+  });
 }

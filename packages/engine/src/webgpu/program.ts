@@ -46,12 +46,8 @@ const flatLayout = (shape: readonly number[]): { x: number[] } => ({
 
 const ELEMENTWISE_THREADS = 256;
 
-/**
- * A program with one thread per output element, of any rank (>= 1): `body` is WGSL that
- * sets `value` from the flat `index` and the bindings (each read as a flat array).
- * `shaderKey` must name the body: tfjs caches compiled pipelines by it.
- */
-export class ElementwiseProgram implements WebgpuProgram {
+/** A program with one thread per output element (see runElementwise). */
+class ElementwiseProgram implements WebgpuProgram {
   outputShape: number[];
   dispatchLayout: { x: number[] };
   dispatch: [number, number, number];
@@ -80,4 +76,42 @@ export class ElementwiseProgram implements WebgpuProgram {
       }
     `;
   }
+}
+
+export interface ElementwiseSpec {
+  /** Names the body: tfjs caches compiled pipelines by it (and by the bindings' ranks). */
+  key: string;
+  /** The bindings by the names the body reads them by, as flat arrays; undefined ones are left out. */
+  inputs: Readonly<Record<string, tf.TensorInfo | undefined>>;
+  /** The output's shape, rank >= 1; float32. */
+  shape: readonly number[];
+  /** WGSL that sets `value` from the flat `index`, the bindings and `uniforms.NAME`. */
+  body: string;
+  uniforms?: Readonly<Record<string, readonly ['i32' | 'f32', number]>>;
+}
+
+/** Runs one thread per element of the output, computing `body` at each. */
+export function runElementwise(backend: WebgpuBackend, spec: ElementwiseSpec): tf.TensorInfo {
+  const bound = Object.entries(spec.inputs).filter(
+    (entry): entry is [string, tf.TensorInfo] => entry[1] !== undefined,
+  );
+  const uniforms = Object.entries(spec.uniforms ?? {});
+  const program = new ElementwiseProgram(
+    spec.key,
+    bound.map(([name]) => name),
+    spec.shape,
+    spec.body,
+    uniforms.length > 0
+      ? uniforms.map(([name, [type]]) => `${name} : ${type},`).join(' ')
+      : undefined,
+  );
+  return backend.runWebGPUProgram(
+    program,
+    bound.map(([, tensor]) => tensor),
+    'float32',
+    uniforms.map(([, [type, value]]) => ({
+      type: type === 'i32' ? 'int32' : 'float32',
+      data: [value],
+    })),
+  );
 }

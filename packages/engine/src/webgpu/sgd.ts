@@ -1,5 +1,5 @@
 import type { tf } from '../tf.js';
-import { ElementwiseProgram, type WebgpuBackend } from './program.js';
+import { runElementwise, type WebgpuBackend } from './program.js';
 
 type Info = tf.TensorInfo;
 
@@ -17,17 +17,13 @@ export function sgdDirectionWebgpu({
   backend: WebgpuBackend;
   attrs: { momentum: number; weightDecay: number };
 }): Info {
-  const program = new ElementwiseProgram(
-    `prunefuse_sgdDirection${v ? 'Momentum' : ''}`,
-    v ? ['g', 'w', 'v'] : ['g', 'w'],
-    w.shape,
-    `let value = g[index] + uniforms.weightDecay * w[index]${v ? ' + uniforms.momentum * v[index]' : ''};`,
-    'momentum : f32, weightDecay : f32,',
-  );
-  return backend.runWebGPUProgram(program, v ? [g, w, v] : [g, w], 'float32', [
-    { type: 'float32', data: [momentum] },
-    { type: 'float32', data: [weightDecay] },
-  ]);
+  return runElementwise(backend, {
+    key: `prunefuse_sgdDirection${v ? 'Momentum' : ''}`,
+    inputs: { g, w, v },
+    shape: w.shape,
+    body: `let value = g[index] + uniforms.weightDecay * w[index]${v ? ' + uniforms.momentum * v[index]' : ''};`,
+    uniforms: { momentum: ['f32', momentum], weightDecay: ['f32', weightDecay] },
+  });
 }
 
 /** w − lr·d over same-shaped tensors. */
@@ -40,12 +36,11 @@ export function sgdDescendWebgpu({
   backend: WebgpuBackend;
   attrs: { rate: number };
 }): Info {
-  const program = new ElementwiseProgram(
-    'prunefuse_sgdDescend',
-    ['w', 'd'],
-    w.shape,
-    'let value = w[index] - uniforms.rate * d[index];',
-    'rate : f32,',
-  );
-  return backend.runWebGPUProgram(program, [w, d], 'float32', [{ type: 'float32', data: [rate] }]);
+  return runElementwise(backend, {
+    key: 'prunefuse_sgdDescend',
+    inputs: { w, d },
+    shape: w.shape,
+    body: 'let value = w[index] - uniforms.rate * d[index];',
+    uniforms: { rate: ['f32', rate] },
+  });
 }
