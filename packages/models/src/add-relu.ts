@@ -12,7 +12,7 @@ export function addRelu(inputs: tf.Tensor[]): tf.Tensor {
     !kernels ||
     inputs.length !== 2 ||
     a!.rank === 0 ||
-    !a!.shape.every((d, i) => d === b!.shape[i])
+    !tf.util.arraysEqual(a!.shape, b!.shape)
   ) {
     return tf.relu(tf.addN(inputs));
   }
