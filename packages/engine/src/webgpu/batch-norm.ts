@@ -67,22 +67,38 @@ function blocks(rows: number): { count: number; rowsPerBlock: number } {
 }
 
 /**
- * First pass of the per-channel moments of x (any rank, channels last, viewed as [rows, C]): per block of rows, each lane
- * runs Welford's update over its rows, then lane 0 of each channel combines the lanes.
- * Output [blocks, 3, C]: count, mean, sum of squared deviations.
+ * A first pass over x (any rank, channels last, viewed as [rows, C]): one workgroup per
+ * block of rows and tile of 256 channels (see LANES), writing `components` values per
+ * channel and block. Output [blocks, components, C]; uniforms as `layout` gives them.
  */
-class MomentsPartialProgram implements WebgpuProgram {
-  variableNames = ['x'];
+abstract class FirstPassProgram implements WebgpuProgram {
+  abstract variableNames: string[];
+  abstract shaderKey: string;
   outputShape: number[];
-  shaderKey = 'prunefuse_bnMomentsPartial';
   dispatchLayout = { x: [0], y: [2] };
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [THREADS, 1, 1];
   uniforms = 'rows : i32, channels : i32, rowsPerBlock : i32,';
 
-  constructor(count: number, channels: number) {
-    this.outputShape = [count, 3, channels];
+  constructor(count: number, channels: number, components: number) {
+    this.outputShape = [count, components, channels];
     this.dispatch = [count, Math.ceil(channels / THREADS), 1];
+  }
+
+  abstract getUserCode(): string;
+}
+
+/**
+ * First pass of the per-channel moments: per block of rows, each lane runs Welford's
+ * update over its rows, then lane 0 of each channel combines the lanes. Components:
+ * count, mean, sum of squared deviations.
+ */
+class MomentsPartialProgram extends FirstPassProgram {
+  variableNames = ['x'];
+  shaderKey = 'prunefuse_bnMomentsPartial';
+
+  constructor(count: number, channels: number) {
+    super(count, channels, 3);
   }
 
   getUserCode(): string {
@@ -174,22 +190,16 @@ class MomentsProgram implements WebgpuProgram {
  * masked by a fused ReLU's output where bound); the second is scaled by s in the second
  * pass. Output [blocks, 2, C].
  */
-class GradientSumsPartialProgram implements WebgpuProgram {
+class GradientSumsPartialProgram extends FirstPassProgram {
   variableNames: string[];
-  outputShape: number[];
   shaderKey: string;
-  dispatchLayout = { x: [0], y: [2] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [THREADS, 1, 1];
-  uniforms = 'rows : i32, channels : i32, rowsPerBlock : i32,';
 
   constructor(
     count: number,
     channels: number,
     private readonly relu: boolean,
   ) {
-    this.outputShape = [count, 2, channels];
-    this.dispatch = [count, Math.ceil(channels / THREADS), 1];
+    super(count, channels, 2);
     this.variableNames = relu ? ['dy', 'x', 'moments', 'y'] : ['dy', 'x', 'moments'];
     this.shaderKey = `prunefuse_bnGradientSumsPartial${relu ? 'Relu' : ''}`;
   }
