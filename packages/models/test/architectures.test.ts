@@ -14,6 +14,7 @@ describe('architecture registry', () => {
   it('knows the paper families and the small digits ResNet', () => {
     expect(architectureNames()).toEqual(
       expect.arrayContaining([
+        'resnet8',
         'resnet20',
         'resnet32',
         'resnet44',
@@ -29,7 +30,7 @@ describe('architecture registry', () => {
 
   it('names the known architectures when asked for an unknown one', () => {
     expect(() => architecture('resnet57', { input: CIFAR, classes: 10 })).toThrow(
-      /unknown architecture 'resnet57'; known: resnet20, .*resnet56/,
+      /unknown architecture 'resnet57'; known: resnet8, resnet20, .*resnet56/,
     );
   });
 
@@ -87,6 +88,39 @@ describe('architecture registry', () => {
         'stage3.block1.shortcut.conv1',
       ]);
     }
+  });
+
+  it('ResNet-8 (one basic block per stage at 16/32/64) matches its hand count at 28x28x1', () => {
+    const spec = architecture('resnet8', {
+      input: { height: 28, width: 28, channels: 1 },
+      classes: 10,
+    });
+    // Bias-free convs, each followed by a BN (gamma + beta per channel, one MAC per output).
+    const conv = (size: number, kernel: number, cin: number, cout: number) => ({
+      params: kernel * kernel * cin * cout + 2 * cout,
+      macs: size * size * cout * (kernel * kernel * cin + 1),
+    });
+    const layers = [
+      conv(28, 3, 1, 16), // stem
+      conv(28, 3, 16, 16), // stage 1: identity shortcut
+      conv(28, 3, 16, 16),
+      conv(14, 3, 16, 32), // stage 2: stride 2, 1x1 projection
+      conv(14, 3, 32, 32),
+      conv(14, 1, 16, 32),
+      conv(7, 3, 32, 64), // stage 3: stride 2, 1x1 projection
+      conv(7, 3, 64, 64),
+      conv(7, 1, 32, 64),
+      { params: 64 * 10 + 10, macs: 64 * 10 }, // classifier
+    ];
+    expect(countParams(spec)).toBe(layers.reduce((sum, l) => sum + l.params, 0));
+    expect(countMacs(spec)).toBe(layers.reduce((sum, l) => sum + l.macs, 0));
+    expect([countParams(spec), countMacs(spec)]).toEqual([77_754, 9_411_776]);
+    expect(spec.layers.filter((l) => l.kind === 'add')).toHaveLength(3);
+    expect(
+      spec.layers
+        .filter((l) => l.kind === 'conv' && l.name.includes('shortcut'))
+        .map((l) => l.name),
+    ).toEqual(['stage2.block1.shortcut.conv1', 'stage3.block1.shortcut.conv1']);
   });
 
   it('takes the input shape and class count as parameters and names features and logits', () => {

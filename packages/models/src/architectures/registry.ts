@@ -15,6 +15,9 @@ const cifar =
     resnet(cifarResNetDesign(name, depth, widths), input, classes);
 
 const ARCHITECTURES: ReadonlyMap<string, Factory> = new Map<string, Factory>([
+  // ResNet-8: one basic block per stage at 16/32/64, the smallest member of the CIFAR family
+  // and the SVP proxy that shares ResNet-20's stem, stage widths and projection shortcuts.
+  ['resnet8', cifar(8)],
   ['resnet20', cifar(20)],
   ['resnet32', cifar(32)],
   ['resnet44', cifar(44)],
