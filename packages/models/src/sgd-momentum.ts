@@ -8,17 +8,24 @@ export interface SgdOptions {
    * (PyTorch's coupled weight_decay, as SVP uses it), >= 0.
    */
   weightDecay: number;
+  /**
+   * Nesterov momentum as torch.optim.SGD(nesterov=True): the step looks ahead along the new
+   * velocity, w -= lr·(g + m·v). Needs momentum > 0 (PyTorch refuses it otherwise).
+   */
+  nesterov?: boolean;
 }
 
 /**
  * Stochastic gradient descent with momentum and weight decay, as torch.optim.SGD
- * (dampening 0, not Nesterov): g += wd·w; v = m·v + g; w -= lr·v. PyTorch starts v at the
- * first gradient, which m·0 + g equals.
+ * (dampening 0): g += wd·w; v = m·v + g; then w -= lr·v, or w -= lr·(g + m·v) with
+ * Nesterov. PyTorch starts v at the first gradient, which m·0 + g equals.
  *
  * A step is one tidy: per variable, v' = m·v + wd·w + g and w' = w - lr·v'. Where the
  * backend has fused SGD kernels (webgpu) that is two launches per variable; elsewhere an
  * addN of two products and the gradient, then a product and a difference, with m, wd and
- * lr held as scalars on the device so no number is uploaded per kernel call.
+ * lr held as scalars on the device so no number is uploaded per kernel call. Nesterov's
+ * step g + wd·w + m·v' is the same direction formula applied to the new velocity, so it
+ * costs one more fused launch (or one more addN), not a kernel of its own.
  */
 export class SgdMomentum {
   private readonly velocities: tf.Variable[];
@@ -30,9 +37,12 @@ export class SgdMomentum {
     private readonly variables: readonly tf.Variable[],
     private readonly options: SgdOptions,
   ) {
-    const { momentum, weightDecay } = options;
+    const { momentum, weightDecay, nesterov = false } = options;
     if (!(momentum >= 0 && momentum < 1))
       throw new RangeError(`momentum must be in [0, 1), got ${momentum}`);
+    if (nesterov && momentum === 0) {
+      throw new RangeError('nesterov needs a momentum > 0 (with momentum 0 there is no velocity)');
+    }
     if (!(weightDecay >= 0 && Number.isFinite(weightDecay))) {
       throw new RangeError(`weightDecay must be a finite number >= 0, got ${weightDecay}`);
     }
@@ -51,7 +61,7 @@ export class SgdMomentum {
   minimize(loss: () => tf.Scalar, lr: number): tf.Scalar {
     const rate = this.rate(lr);
     const fused = sgdKernels();
-    const { momentum, weightDecay } = this.options;
+    const { momentum, weightDecay, nesterov = false } = this.options;
     return tf.tidy(() => {
       const { value, grads } = tf.variableGrads(loss, [...this.variables]);
       this.variables.forEach((variable, i) => {
@@ -61,24 +71,36 @@ export class SgdMomentum {
             `no gradient for variable '${variable.name}': it does not affect the loss`,
           );
         const velocity = this.velocities[i];
-        if (fused) {
-          const step =
-            velocity || weightDecay > 0
-              ? fused.direction(gradient, variable, velocity ?? null, momentum, weightDecay)
-              : gradient;
-          velocity?.assign(step);
-          variable.assign(fused.descend(variable, step, lr));
-          return;
-        }
-        const terms = [gradient];
-        if (weightDecay > 0) terms.push(tf.mul(variable, this.weightDecay));
-        if (velocity) terms.push(tf.mul(velocity, this.momentum));
-        const step = terms.length === 1 ? gradient : tf.addN(terms);
-        velocity?.assign(step);
-        variable.assign(tf.sub(variable, tf.mul(step, rate)));
+        const direction = fused
+          ? // g + wd·w + m·v in one launch, for the velocity given (none: g + wd·w).
+            (v: tf.Tensor | null) =>
+              v || weightDecay > 0
+                ? fused.direction(gradient, variable, v, momentum, weightDecay)
+                : gradient
+          : this.composedDirection(gradient, variable);
+        const updated = direction(velocity ?? null);
+        velocity?.assign(updated);
+        const step = nesterov ? direction(updated) : updated;
+        variable.assign(
+          fused ? fused.descend(variable, step, lr) : tf.sub(variable, tf.mul(step, rate)),
+        );
       });
       return value;
     });
+  }
+
+  /** g + wd·w + m·v with tfjs ops, for the velocity given (none: g + wd·w); wd·w made once. */
+  private composedDirection(
+    gradient: tf.Tensor,
+    variable: tf.Variable,
+  ): (velocity: tf.Tensor | null) => tf.Tensor {
+    const decay = this.options.weightDecay > 0 ? tf.mul(variable, this.weightDecay) : null;
+    return (velocity) => {
+      const terms = [gradient];
+      if (decay) terms.push(decay);
+      if (velocity) terms.push(tf.mul(velocity, this.momentum));
+      return terms.length === 1 ? gradient : tf.addN(terms);
+    };
   }
 
   dispose(): void {

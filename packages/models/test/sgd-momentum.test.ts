@@ -1,4 +1,4 @@
-import { selectBackend, tf } from '@prunefuse/engine';
+import { selectBackend, sgdKernels, tf, useBackend } from '@prunefuse/engine';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { SgdMomentum } from '../src/index.js';
 
@@ -64,10 +64,65 @@ describe('SgdMomentum', () => {
       /momentum must be in \[0, 1\)/,
     );
     expect(() => new SgdMomentum([], { momentum: 0.9, weightDecay: -1 })).toThrow(/weightDecay/);
+    expect(() => new SgdMomentum([], { momentum: 0, weightDecay: 0, nesterov: true })).toThrow(
+      /nesterov needs a momentum > 0/,
+    );
     const sgd = new SgdMomentum([], { momentum: 0.9, weightDecay: 0 });
     expect(() => sgd.minimize(() => tf.scalar(0), Number.NaN)).toThrow(
       /learning rate must be a finite number/,
     );
     sgd.dispose();
   });
+});
+
+// The composed tfjs ops (wasm) and the fused SGD kernels (webgpu: Dawn on a GPU, or Mesa's
+// llvmpipe on a dev machine) take different paths through the Nesterov step.
+const available = {
+  wasm: true,
+  webgpu: await useBackend('webgpu').then(
+    () => true,
+    () => false,
+  ),
+};
+
+describe.each(['wasm', 'webgpu'] as const)('SgdMomentum on %s', (backend) => {
+  test.skipIf(!available[backend])(
+    `Nesterov steps as torch.optim.SGD(nesterov=True) on ${backend}: w -= lr·(g + m·v)`,
+    async () => {
+      await useBackend(backend);
+      // loss = Σ ½·a·w², so g = a·w depends on w and a wrong look-ahead shows after one step.
+      const a = [0.5, 3, -1.5];
+      const start = [1, -2, 0.25];
+      const rates = [0.1, 0.05, 0.2, 0.01, 0.1];
+      const momentum = 0.9;
+      const weightDecay = 0.05;
+      const reference = start.map((w0, j) => {
+        let w = w0;
+        let v = 0;
+        for (const lr of rates) {
+          const g = a[j]! * w + weightDecay * w;
+          v = momentum * v + g;
+          w -= lr * (g + momentum * v);
+        }
+        return w;
+      });
+      const w = tf.variable(tf.tensor1d(start));
+      const sgd = new SgdMomentum([w], { momentum, weightDecay, nesterov: true });
+      const loss = (): tf.Scalar => tf.sum(tf.mul(tf.tensor1d(a), tf.mul(tf.square(w), 0.5)));
+      for (const lr of rates) tf.dispose(sgd.minimize(loss, lr));
+      // torch 1.13, float64: SGD([w], momentum=0.9, weight_decay=0.05, nesterov=True), the same
+      // loss and learning rates set per step, gives these.
+      expect(reference).toEqual(
+        [0.3078489737336382, 0.8375464013535343, 1.1231870022668626].map((v) =>
+          expect.closeTo(v, 12),
+        ),
+      );
+      expect(Array.from(await w.data())).toEqual(reference.map((v) => expect.closeTo(v, 6)));
+      expect(sgdKernels() !== null, 'fused SGD kernels exactly on webgpu').toBe(
+        backend === 'webgpu',
+      );
+      sgd.dispose();
+      w.dispose();
+    },
+  );
 });
