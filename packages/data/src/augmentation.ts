@@ -1,29 +1,73 @@
 import type { Rng } from '@prunefuse/engine';
 import type { BatchGeometry } from './dataset.js';
 
+/**
+ * A random translation of every image by up to ±translate pixels along each axis, the
+ * uncovered border zero-filled (the same as a random crop of the image zero-padded by
+ * `translate`), then, when `flip`, a horizontal mirror of about half the images.
+ */
+export interface Augmentation {
+  translate: number;
+  flip: boolean;
+}
+
 /** Zero padding on each side before the random crop back to the original size. */
 export const CROP_PADDING = 4;
 
+/** The CIFAR / Tiny-ImageNet recipe of the SVP code: 4-pixel padded random crop, random flip. */
+export const CROP_FLIP: Augmentation = { translate: CROP_PADDING, flip: true };
+
 /**
- * One batch's draws of the crop-flip augmentation: per image, the crop's shift from
- * the centre in rows and columns (-CROP_PADDING..CROP_PADDING) and whether the crop is
- * mirrored. Drawn in image order, three draws an image (row, column, flip), so the
- * same rng state always augments the same batch the same way.
+ * What a run asks for: true, the dataset's own augmentation (crop-flip for colour images,
+ * none for digits, where a flip changes the class); false, none; or an explicit one.
  */
-export interface CropFlipDraw {
+export type AugmentSetting = boolean | Augmentation;
+
+/** The augmentation `setting` means for `dataset`; null for none. */
+export function resolveAugmentation(
+  setting: AugmentSetting,
+  { shape, augmentation }: Pick<BatchGeometry, 'shape' | 'augmentation'>,
+): Augmentation | null {
+  if (setting === false) return null;
+  if (setting === true) return augmentation === 'crop-flip' ? CROP_FLIP : null;
+  const largest = Math.min(shape.height, shape.width) - 1;
+  if (!(Number.isInteger(setting.translate) && setting.translate >= 0)) {
+    throw new RangeError(
+      `augment.translate must be a whole number of pixels >= 0, got ${setting.translate}`,
+    );
+  }
+  if (setting.translate > largest) {
+    throw new RangeError(
+      `augment.translate ${setting.translate} would shift a ${shape.height}x${shape.width} image out of view; at most ${largest}`,
+    );
+  }
+  return setting;
+}
+
+/**
+ * One batch's draws of an augmentation: per image, the shift in rows and columns
+ * (-translate..translate) and whether the image is mirrored. Drawn in image order, row
+ * then column then (with flips) the flip, so the same rng state always augments the same
+ * batch the same way, and crop-flip draws exactly what it always has.
+ */
+export interface AugmentationDraw {
   shiftY: Int8Array;
   shiftX: Int8Array;
   flip: Uint8Array;
 }
 
-export function drawCropFlip(rng: Rng, count: number): CropFlipDraw {
+export function drawAugmentation(
+  rng: Rng,
+  count: number,
+  { translate, flip: flips }: Augmentation,
+): AugmentationDraw {
   const shiftY = new Int8Array(count);
   const shiftX = new Int8Array(count);
   const flip = new Uint8Array(count);
   for (let i = 0; i < count; i++) {
-    shiftY[i] = rng.int(0, 2 * CROP_PADDING) - CROP_PADDING;
-    shiftX[i] = rng.int(0, 2 * CROP_PADDING) - CROP_PADDING;
-    flip[i] = rng.uniform() < 0.5 ? 1 : 0;
+    shiftY[i] = rng.int(0, 2 * translate) - translate;
+    shiftX[i] = rng.int(0, 2 * translate) - translate;
+    if (flips) flip[i] = rng.uniform() < 0.5 ? 1 : 0;
   }
   return { shiftY, shiftX, flip };
 }

@@ -1,4 +1,10 @@
-export { CROP_PADDING } from './augmentation.js';
+export {
+  type Augmentation,
+  type AugmentSetting,
+  CROP_FLIP,
+  CROP_PADDING,
+  resolveAugmentation,
+} from './augmentation.js';
 export {
   type Batch,
   type BatchOptions,

@@ -1,11 +1,14 @@
 import { Rng, selectBackend, tf } from '@prunefuse/engine';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { drawCropFlip } from '../src/augmentation.js';
+import { drawAugmentation } from '../src/augmentation.js';
 import {
+  type Augmentation,
   type BatchGeometry,
+  CROP_FLIP,
   epochBatches,
   makeBatch,
   orderedBatches,
+  resolveAugmentation,
   type Split,
 } from '../src/index.js';
 
@@ -37,15 +40,21 @@ function randomSplit(geometry: BatchGeometry, size: number, seed: number): Split
   return { images, labels: Int32Array.from({ length: size }, (_, i) => i % 7), size };
 }
 
-/** The expected batch by tfjs ops, image by image: zero-pad 4, slice the crop, mirror, normalise. */
+/**
+ * The expected batch by tfjs ops, image by image: zero-pad by the translation, slice the
+ * crop, mirror, normalise.
+ */
 function referenceBatch(
   split: Split,
   indices: number[],
   geometry: BatchGeometry,
-  rng: Rng | null,
+  augmentation: { rng: Rng; with: Augmentation } | null,
 ): Float32Array {
   const { height: h, width: w, channels: c } = geometry.shape;
-  const draw = rng ? drawCropFlip(rng, indices.length) : null;
+  const draw = augmentation
+    ? drawAugmentation(augmentation.rng, indices.length, augmentation.with)
+    : null;
+  const pad = augmentation?.with.translate ?? 0;
   return tf.tidy(() => {
     const images = indices.map((index, i) => {
       let image: tf.Tensor3D = tf.tensor3d(
@@ -55,11 +64,11 @@ function referenceBatch(
       );
       if (draw) {
         const padded = tf.pad(image, [
-          [4, 4],
-          [4, 4],
+          [pad, pad],
+          [pad, pad],
           [0, 0],
         ]);
-        image = tf.slice(padded, [4 + draw.shiftY[i]!, 4 + draw.shiftX[i]!, 0], [h, w, c]);
+        image = tf.slice(padded, [pad + draw.shiftY[i]!, pad + draw.shiftX[i]!, 0], [h, w, c]);
         if (draw.flip[i]) image = tf.reverse(image, 1);
       }
       return image
@@ -99,7 +108,7 @@ describe('makeBatch', () => {
     const batch = makeBatch(split, indices, { dataset: COLOUR, augment: true, rng: new Rng(5) });
     expectClose(
       batch.x.dataSync() as Float32Array,
-      referenceBatch(split, indices, COLOUR, new Rng(5)),
+      referenceBatch(split, indices, COLOUR, { rng: new Rng(5), with: CROP_FLIP }),
     );
     const plain = makeBatch(split, indices, { dataset: COLOUR, augment: false });
     expect(
@@ -108,8 +117,44 @@ describe('makeBatch', () => {
     tf.dispose([batch, plain]);
   });
 
+  it('translates by up to ±2 pixels without flipping, as pad 2/slice do, on any dataset', () => {
+    const translate2 = { translate: 2, flip: false };
+    const split = randomSplit(DIGITS, 32, 6);
+    const indices = Array.from({ length: 32 }, (_, i) => i);
+    const batch = makeBatch(split, indices, {
+      dataset: DIGITS,
+      augment: translate2,
+      rng: new Rng(8),
+    });
+    expectClose(
+      batch.x.dataSync() as Float32Array,
+      referenceBatch(split, indices, DIGITS, { rng: new Rng(8), with: translate2 }),
+    );
+    const draw = drawAugmentation(new Rng(3), 4000, translate2);
+    expect(new Set(draw.shiftY)).toEqual(new Set([-2, -1, 0, 1, 2]));
+    expect(new Set(draw.shiftX)).toEqual(new Set([-2, -1, 0, 1, 2]));
+    expect(draw.flip.every((f) => f === 0)).toBe(true);
+    tf.dispose(batch);
+  });
+
+  it("resolves true to the dataset's own augmentation and checks an explicit one", () => {
+    expect(resolveAugmentation(true, COLOUR)).toEqual({ translate: 4, flip: true });
+    expect(resolveAugmentation(true, DIGITS)).toBeNull();
+    expect(resolveAugmentation(false, COLOUR)).toBeNull();
+    expect(resolveAugmentation({ translate: 2, flip: false }, DIGITS)).toEqual({
+      translate: 2,
+      flip: false,
+    });
+    expect(() => resolveAugmentation({ translate: 1.5, flip: false }, DIGITS)).toThrow(
+      /augment.translate must be a whole number of pixels >= 0, got 1.5/,
+    );
+    expect(() => resolveAugmentation({ translate: 4, flip: false }, DIGITS)).toThrow(
+      /would shift a 4x4 image out of view; at most 3/,
+    );
+  });
+
   it('draws every shift in -4..4 and flips about half the images', () => {
-    const draw = drawCropFlip(new Rng(3), 4000);
+    const draw = drawAugmentation(new Rng(3), 4000, CROP_FLIP);
     expect(new Set(draw.shiftY)).toEqual(new Set([-4, -3, -2, -1, 0, 1, 2, 3, 4]));
     expect(new Set(draw.shiftX)).toEqual(new Set([-4, -3, -2, -1, 0, 1, 2, 3, 4]));
     const flips = draw.flip.reduce((a, b) => a + b, 0);
