@@ -15,6 +15,7 @@ export {
 } from './batch.js';
 export { dataBenchCases } from './bench.js';
 export { resolveBudget } from './budget.js';
+export { type DatasetFacts, datasetFacts } from './catalog.js';
 export { dataRoot, defaultDataDir, FASHION_MNIST_DEBIAN_DIR, resolveDataDir } from './data-dir.js';
 export {
   type AugmentationKind,
@@ -28,7 +29,6 @@ export {
   type Split,
 } from './dataset.js';
 export { DatasetFileError } from './dataset-file-error.js';
-export { type DatasetFacts, datasetFacts } from './catalog.js';
 export { DownloadError, type FetchFunction } from './download.js';
 export { type FetchOptions, type FetchReport, fetchDataset } from './fetch.js';
 export { type DatasetInfo, datasetInfo, type SplitInfo } from './info.js';
