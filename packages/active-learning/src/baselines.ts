@@ -1,4 +1,4 @@
-import { FrozenWeights, type MethodFactory, scratchTarget } from '@prunefuse/prunefuse';
+import { FrozenWeights, type MethodFactory, scratchTarget } from '@prunefuse/loop';
 import type { TrainingConfig } from '@prunefuse/results';
 
 /**

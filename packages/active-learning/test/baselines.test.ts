@@ -1,7 +1,7 @@
 import { loadDataset } from '@prunefuse/data';
 import { selectBackend, tf } from '@prunefuse/engine';
 import { architecture, buildNetwork, type Network } from '@prunefuse/models';
-import { activeLearningLoop, type MethodSetup } from '@prunefuse/prunefuse';
+import { activeLearningLoop, type MethodSetup } from '@prunefuse/loop';
 import type { TrainingConfig } from '@prunefuse/results';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { activeLearningMethod, fullDataMethod, randomMethod } from '../src/index.js';

@@ -11,7 +11,7 @@ import type {
   TrainingConfig,
 } from '@prunefuse/results';
 import { acquire, leastConfidence, spearman, topKOverlap } from '@prunefuse/selection';
-import { predict } from '../training/index.js';
+import { predict } from './training/index.js';
 import { FrozenWeights } from './frozen-weights.js';
 import type { Method, MethodFactory } from './method.js';
 import { type TrainingOutcome, trainOnLabelled } from './train-on-labelled.js';

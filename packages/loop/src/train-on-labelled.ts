@@ -2,7 +2,7 @@ import { type Dataset, epochBatches, orderedBatches } from '@prunefuse/data';
 import type { Rng } from '@prunefuse/engine';
 import { countMacs, type Network } from '@prunefuse/models';
 import type { EpochRecord, TrainingConfig } from '@prunefuse/results';
-import { evaluateNetwork, type Teacher, trainNetwork } from '../training/index.js';
+import { evaluateNetwork, type Teacher, trainNetwork } from './training/index.js';
 
 export interface TrainingOutcome {
   epochs: EpochRecord[];

@@ -5,10 +5,10 @@ import type { BudgetConfig, RunEvent, TrainingConfig } from '@prunefuse/results'
 import { beforeAll, describe, expect, test } from 'vitest';
 import {
   activeLearningLoop,
+  FrozenWeights,
   type LoopOutcome,
   type LoopSetup,
   type MethodFactory,
-  pruneFuseMethod,
   scratchTarget,
 } from '../src/index.js';
 
@@ -53,16 +53,25 @@ function setup(overrides: Partial<LoopSetup> = {}): LoopSetup {
   };
 }
 
-const prunefuse = pruneFuseMethod({
-  prune: 0.5,
-  criterion: 'magnitude',
-  fusion: true,
-  kd: true,
-  fill: 'init',
-  kdLambda: 0.5,
-  kdTemperature: 4,
-  selectorTraining: TRAINING,
-});
+/**
+ * A method shaped like PruneFuse as the loop sees it, without the pruning (which is the
+ * prunefuse package's, above this one): θ itself selects, retrained from its initial
+ * weights every round, and each milestone's target asks for the selector trained on
+ * exactly its labelled set and distils from it.
+ */
+const distillingSelector: MethodFactory = ({ dense }) => {
+  const initial = FrozenWeights.of(dense);
+  return {
+    name: 'prunefuse',
+    selector: { spec: dense.spec, training: TRAINING, fresh: () => initial.network() },
+    buildTarget: async ({ trainedSelector, freshTarget, train }) => {
+      const teacher = { network: await trainedSelector(), lambda: 0.5, temperature: 4 };
+      const network = freshTarget();
+      return { ...(await train(network, { teacher })), network, init: 'scratch', kd: true };
+    },
+    dispose: () => initial.dispose(),
+  };
+};
 
 /** Wraps a method, recording the initial weights of every selector it hands out. */
 function observed(factory: MethodFactory) {
@@ -100,7 +109,7 @@ function labelledInOrder(outcome: LoopOutcome): number[] {
 
 describe('activeLearningLoop', () => {
   test('labels exactly up to each milestone, never twice, retraining the selector from scratch', async () => {
-    const { wrapped, fresh, targets } = observed(prunefuse);
+    const { wrapped, fresh, targets } = observed(distillingSelector);
     const events: RunEvent[] = [];
     const outcome = await activeLearningLoop(setup({ onEvent: (e) => events.push(e) }), wrapped);
 
@@ -119,7 +128,7 @@ describe('activeLearningLoop', () => {
     ]);
     expect(outcome.targets.map((t) => t.labelled)).toEqual([50, 90]);
     expect(targets).toEqual([50, 90]);
-    expect(outcome.targets.every((t) => t.init === 'fused' && t.kd)).toBe(true);
+    expect(outcome.targets.every((t) => t.kd)).toBe(true);
 
     // One fresh selector per labelled-set size (20, 40, 50, 70, 90), each from the same weights.
     expect(fresh).toHaveLength(5);
@@ -160,7 +169,7 @@ describe('activeLearningLoop', () => {
 
   test('a target that does not use the selector leaves the milestone selector untrained', async () => {
     const scratch: MethodFactory = (methodSetup) => ({
-      ...prunefuse(methodSetup),
+      ...distillingSelector(methodSetup),
       buildTarget: scratchTarget,
     });
     const { wrapped, fresh } = observed(scratch);
@@ -176,9 +185,9 @@ describe('activeLearningLoop', () => {
   });
 
   test('the same seed selects the same indices; another seed does not', async () => {
-    const a = await activeLearningLoop(setup(), prunefuse);
-    const b = await activeLearningLoop(setup(), prunefuse);
-    const c = await activeLearningLoop(setup({ seed: 12 }), prunefuse);
+    const a = await activeLearningLoop(setup(), distillingSelector);
+    const b = await activeLearningLoop(setup(), distillingSelector);
+    const c = await activeLearningLoop(setup({ seed: 12 }), distillingSelector);
     expect(labelledInOrder(b)).toEqual(labelledInOrder(a));
     expect(b.targets.map((t) => t.accuracy)).toEqual(a.targets.map((t) => t.accuracy));
     expect(labelledInOrder(c)).not.toEqual(labelledInOrder(a));
@@ -188,7 +197,7 @@ describe('activeLearningLoop', () => {
     for (const acquisition of ['k-centers', 'entropy'] as const) {
       const outcome = await activeLearningLoop(
         setup({ acquisition, budget: { ...BUDGET, milestones: [50] } }),
-        prunefuse,
+        distillingSelector,
       );
       const labelled = labelledInOrder(outcome);
       expect(new Set(labelled).size).toBe(50);
@@ -198,7 +207,7 @@ describe('activeLearningLoop', () => {
   test('records rank agreement between the selector and θ when asked', async () => {
     const outcome = await activeLearningLoop(
       setup({ rankAgreement: true, budget: { ...BUDGET, milestones: [40] } }),
-      prunefuse,
+      distillingSelector,
     );
     for (const round of outcome.rounds) {
       expect(round.rankAgreement?.k).toBe(20);
@@ -226,18 +235,18 @@ describe('activeLearningLoop', () => {
 
   test('rejects budgets that cannot be met, naming the problem', async () => {
     await expect(
-      activeLearningLoop(setup({ budget: { ...BUDGET, milestones: [10] } }), prunefuse),
+      activeLearningLoop(setup({ budget: { ...BUDGET, milestones: [10] } }), distillingSelector),
     ).rejects.toThrow('milestone 10 is below 20');
     await expect(
-      activeLearningLoop(setup({ budget: { ...BUDGET, milestones: [500] } }), prunefuse),
+      activeLearningLoop(setup({ budget: { ...BUDGET, milestones: [500] } }), distillingSelector),
     ).rejects.toThrow("milestone 500 exceeds the training split's 200");
   });
 
   test('tensor memory does not grow across runs and rounds', async () => {
-    await activeLearningLoop(setup({ budget: { ...BUDGET, milestones: [40] } }), prunefuse);
+    await activeLearningLoop(setup({ budget: { ...BUDGET, milestones: [40] } }), distillingSelector);
     const before = tf.memory().numTensors;
-    await activeLearningLoop(setup(), prunefuse);
-    await activeLearningLoop(setup({ acquisition: 'k-centers' }), prunefuse);
+    await activeLearningLoop(setup(), distillingSelector);
+    await activeLearningLoop(setup({ acquisition: 'k-centers' }), distillingSelector);
     expect(tf.memory().numTensors).toBe(before);
   });
 });

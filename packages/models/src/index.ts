@@ -9,7 +9,7 @@ export { countMacs, countParams, type LayerCost, layerCosts } from './count.js';
 export { networkFromWeights } from './graph-network.js';
 export { type ChannelGroup, channelGroups } from './groups.js';
 export { initialWeights } from './init.js';
-export type { ForwardOutput, NamedWeights, Network } from './network.js';
+export type { ForwardOutput, LabelledBatch, NamedWeights, Network } from './network.js';
 export {
   type PytorchReference,
   type PytorchRow,

@@ -6,6 +6,12 @@ export interface ForwardOutput {
   features: tf.Tensor2D;
 }
 
+/** A labelled batch a network trains or is scored on: [n, H, W, C] images, [n] int32 labels. */
+export interface LabelledBatch {
+  x: tf.Tensor4D;
+  y: tf.Tensor1D;
+}
+
 /** Weights by name, `${layer}/${kind}` (kernel, bias, gamma, beta, movingMean, movingVariance). */
 export type NamedWeights = Map<string, tf.Tensor>;
 

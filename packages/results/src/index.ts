@@ -31,3 +31,10 @@ export {
   RunJournal,
   readJournal,
 } from './journal.js';
+export {
+  PRUNEFUSE_DEFAULTS,
+  describeRun,
+  methodLabel,
+  methodOptions,
+  usesAcquisition,
+} from './method-label.js';

@@ -1,6 +1,5 @@
-import type { MacsByPhase, ResultsStore } from '@prunefuse/results';
+import { type MacsByPhase, methodOptions, type ResultsStore } from '@prunefuse/results';
 import type { DescribeDataset, ExpandedRun } from './config/expand.js';
-import { methodOptions } from './describe-run.js';
 import { estimateMacs, type ForwardMacs } from './macs-estimate.js';
 import { planRun } from './plan.js';
 
@@ -33,7 +32,7 @@ export function dryRunRows(
     return {
       id,
       method: config.method.name,
-      options: methodOptions(config.method),
+      options: methodOptions(config.method).join(' '),
       arch: config.arch,
       acquisition: config.acquisition,
       seed: config.seed,

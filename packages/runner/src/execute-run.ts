@@ -1,7 +1,8 @@
 import { type Dataset, datasetFacts, loadDataset } from '@prunefuse/data';
 import { activeLearningMethod, fullDataMethod, randomMethod } from '@prunefuse/active-learning';
 import { architecture, countMacs, countParams } from '@prunefuse/models';
-import { activeLearningLoop, type MethodFactory, pruneFuseMethod } from '@prunefuse/prunefuse';
+import { activeLearningLoop, type MethodFactory } from '@prunefuse/loop';
+import { pruneFuseMethod } from '@prunefuse/prunefuse';
 import type { DatasetName, RunConfig, RunRecord } from '@prunefuse/results';
 import { svpMethod } from '@prunefuse/svp';
 import type { DatasetFacts } from './config/expand.js';

@@ -20,8 +20,4 @@ export {
   type SweepSummary,
   runSweep,
 } from './sweep.js';
-export type { RunEnvironment, TrackedRun, Tracker } from './tracking.js';
 export { type ProgressStream, type SweepProgress, createProgress } from './progress/reporter.js';
-export { MlflowClient, MlflowError } from './mlflow/client.js';
-export { MlflowTracker } from './mlflow/tracker.js';
-export { type SyncSummary, syncStore } from './mlflow/sync.js';

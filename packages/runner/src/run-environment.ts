@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { type BackendChoice, environmentRecord, selectBackend } from '@prunefuse/engine';
-import type { RunEnvironment } from './tracking.js';
+import type { RunEnvironment } from '@prunefuse/tracking';
 
 /** Selects the backend (printed by the engine) and describes where runs will compute. */
 export async function prepareEnvironment(choice: BackendChoice): Promise<RunEnvironment> {

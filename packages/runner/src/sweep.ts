@@ -1,7 +1,7 @@
 import type { ClaimHolder, ResultsStore, RunConfig, RunEvent, RunRecord } from '@prunefuse/results';
 import type { ExpandedRun } from './config/expand.js';
 import type { SweepProgress } from './progress/reporter.js';
-import type { RunEnvironment, Tracker } from './tracking.js';
+import type { RunEnvironment, Tracker } from '@prunefuse/tracking';
 
 /** What a run gets besides its config while it executes. */
 export interface RunContext {

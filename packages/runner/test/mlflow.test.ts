@@ -2,13 +2,16 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ResultsStore } from '@prunefuse/results';
+import {
+  MlflowClient,
+  MlflowError,
+  MlflowTracker,
+  SyncMarkers,
+  syncStore,
+} from '@prunefuse/tracking';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { expandSweep } from '../src/config/expand.js';
 import { parseExperiment } from '../src/config/load.js';
-import { MlflowClient, MlflowError } from '../src/mlflow/client.js';
-import { SyncMarkers } from '../src/mlflow/sync-marker.js';
-import { syncStore } from '../src/mlflow/sync.js';
-import { MlflowTracker } from '../src/mlflow/tracker.js';
 import type { SweepProgress } from '../src/progress/reporter.js';
 import { runSweep } from '../src/sweep.js';
 import { describeTestDataset } from './fixtures/datasets.js';

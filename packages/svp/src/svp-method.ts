@@ -1,6 +1,6 @@
 import { deriveSeed } from '@prunefuse/engine';
 import { architecture, buildNetwork } from '@prunefuse/models';
-import { FrozenWeights, type MethodFactory, scratchTarget } from '@prunefuse/prunefuse';
+import { FrozenWeights, type MethodFactory, scratchTarget } from '@prunefuse/loop';
 import type { TrainingConfig } from '@prunefuse/results';
 
 export interface SvpOptions {

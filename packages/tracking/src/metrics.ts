@@ -1,6 +1,11 @@
-import type { EpochRecord, RunConfig, RunEvent, RunRecord } from '@prunefuse/results';
-import { describeRun } from '../describe-run.js';
-import type { RunEnvironment } from '../tracking.js';
+import {
+  describeRun,
+  type EpochRecord,
+  type RunConfig,
+  type RunEvent,
+  type RunRecord,
+} from '@prunefuse/results';
+import type { RunEnvironment } from './tracker-interface.js';
 import type { MlflowMetric, MlflowParam, MlflowTag } from './client.js';
 
 /**

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { RunConfig, RunRecord } from '@prunefuse/results';
-import type { RunEnvironment } from '../tracking.js';
+import type { RunEnvironment } from './tracker-interface.js';
 import type { MlflowClient, MlflowRunInfo } from './client.js';
 import { finalMetrics, runName, runParams, runTags } from './metrics.js';
 import type { SyncMarkers } from './sync-marker.js';

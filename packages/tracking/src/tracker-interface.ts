@@ -1,5 +1,4 @@
-import type { RunEvent, RunRecord } from '@prunefuse/results';
-import type { ExpandedRun } from './config/expand.js';
+import type { RunConfig, RunEvent, RunRecord } from '@prunefuse/results';
 
 /** Where a run was computed: the record's environment (backend, device, versions, commit). */
 export type RunEnvironment = RunRecord['environment'];
@@ -9,8 +8,14 @@ export type RunEnvironment = RunRecord['environment'];
  * the results store, never a condition for it: implementations report their own failures
  * and never throw into the sweep.
  */
+/** What a tracker needs of a run of the sweep: its id and resolved config. */
+export interface TrackedRunIdentity {
+  id: string;
+  config: RunConfig;
+}
+
 export interface Tracker {
-  startRun(run: ExpandedRun, environment: RunEnvironment): TrackedRun;
+  startRun(run: TrackedRunIdentity, environment: RunEnvironment): TrackedRun;
 }
 
 export interface TrackedRun {

@@ -1,6 +1,10 @@
 import type { ResultsStore, RunEvent, RunRecord } from '@prunefuse/results';
-import type { ExpandedRun } from '../config/expand.js';
-import type { RunEnvironment, TrackedRun, Tracker } from '../tracking.js';
+import type {
+  RunEnvironment,
+  TrackedRun,
+  TrackedRunIdentity,
+  Tracker,
+} from './tracker-interface.js';
 import type { MlflowClient, MlflowMetric, MlflowRunInfo } from './client.js';
 import { MetricSteps } from './metrics.js';
 import { closeRun, openRun } from './run-upload.js';
@@ -49,7 +53,7 @@ export class MlflowTracker implements Tracker {
     return this.failure === null;
   }
 
-  startRun(run: ExpandedRun, environment: RunEnvironment): TrackedRun {
+  startRun(run: TrackedRunIdentity, environment: RunEnvironment): TrackedRun {
     return new LiveRun(this, run, environment);
   }
 
@@ -82,7 +86,7 @@ class LiveRun implements TrackedRun {
 
   constructor(
     private readonly tracker: MlflowTracker,
-    private readonly run: ExpandedRun,
+    private readonly run: TrackedRunIdentity,
     environment: RunEnvironment,
   ) {
     this.lastFlush = tracker.now();

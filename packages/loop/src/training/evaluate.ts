@@ -1,6 +1,5 @@
 import { tf } from '@prunefuse/engine';
-import type { Network } from '@prunefuse/models';
-import type { LabelledBatch } from '../pruning/criteria.js';
+import type { LabelledBatch, Network } from '@prunefuse/models';
 import type { EvaluationResult } from './train.js';
 
 /**

@@ -1,7 +1,6 @@
 import { tf } from '@prunefuse/engine';
-import { type Network, SgdMomentum } from '@prunefuse/models';
+import { type LabelledBatch, type Network, SgdMomentum } from '@prunefuse/models';
 import type { EpochRecord, TrainingConfig } from '@prunefuse/results';
-import type { LabelledBatch } from '../pruning/criteria.js';
 import { crossEntropy, distillationLoss } from './loss.js';
 import { learningRateAt } from './schedule.js';
 

@@ -1,8 +1,7 @@
 import { makeBatch } from '@prunefuse/data';
+import { type BuiltTarget, FrozenWeights, type MethodFactory, type MethodSetup } from '@prunefuse/loop';
 import type { TrainingConfig, PruningCriterion as CriterionName } from '@prunefuse/results';
 import { fuseInto } from '../fusion/fuse-into.js';
-import { FrozenWeights } from '../loop/frozen-weights.js';
-import type { BuiltTarget, MethodFactory, MethodSetup } from '../loop/method.js';
 import { criterionByName } from '../pruning/criteria.js';
 import { type PrunedNetwork, pruneAtInit } from '../pruning/prune-at-init.js';
 

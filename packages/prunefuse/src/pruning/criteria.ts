@@ -1,5 +1,5 @@
 import { tf } from '@prunefuse/engine';
-import { type Network, weightSpecs } from '@prunefuse/models';
+import { type LabelledBatch, type Network, weightSpecs } from '@prunefuse/models';
 import type { PruningCriterion as CriterionName } from '@prunefuse/results';
 
 /**
@@ -11,12 +11,6 @@ import type { PruningCriterion as CriterionName } from '@prunefuse/results';
 export interface PruningCriterion {
   readonly name: string;
   channelScores(network: Network): Map<string, Float64Array>;
-}
-
-/** A labelled batch, e.g. a Batch of @prunefuse/data: [n, H, W, C] images, [n] int32 labels. */
-export interface LabelledBatch {
-  x: tf.Tensor4D;
-  y: tf.Tensor1D;
 }
 
 /** L2 norm of each output channel's filter (kernel[..., c]), the paper's criterion. */

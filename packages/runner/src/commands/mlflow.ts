@@ -1,7 +1,6 @@
 import { ResultsStore } from '@prunefuse/results';
 import type { Command } from 'commander';
-import { authHeadersFromEnv, MlflowClient } from '../mlflow/client.js';
-import { syncStore } from '../mlflow/sync.js';
+import { authHeadersFromEnv, MlflowClient, syncStore } from '@prunefuse/tracking';
 import { printJson, printText } from '../output.js';
 
 export function registerMlflow(program: Command): void {

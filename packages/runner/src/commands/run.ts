@@ -1,4 +1,10 @@
 import path from 'node:path';
+import {
+  authHeadersFromEnv,
+  MlflowClient,
+  MlflowTracker,
+  type RunEnvironment,
+} from '@prunefuse/tracking';
 import { BACKEND_NAMES, type BackendChoice, parseBackendChoice } from '@prunefuse/engine';
 import { writeReport } from '@prunefuse/report';
 import { ResultsStore } from '@prunefuse/results';
@@ -9,14 +15,11 @@ import { dryRunRows, formatMacs } from '../dry-run.js';
 import * as wired from '../execute-run.js';
 import { FILTER_SYNTAX, parseFilter } from '../filter.js';
 import { countForwardMacs, type ForwardMacs } from '../macs-estimate.js';
-import { authHeadersFromEnv, MlflowClient } from '../mlflow/client.js';
-import { MlflowTracker } from '../mlflow/tracker.js';
 import { formatTable, printJson, printText } from '../output.js';
 import { paperBaselineIfPresent } from './report.js';
 import { createProgress, type ProgressStream } from '../progress/reporter.js';
 import { prepareEnvironment } from '../run-environment.js';
 import { type ExecuteRun, runSweep } from '../sweep.js';
-import type { RunEnvironment } from '../tracking.js';
 
 /** What `run` needs from the packages that compute; tests pass their own. */
 export interface RunDependencies {

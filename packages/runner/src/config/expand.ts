@@ -1,19 +1,19 @@
 import { resolveBudget } from '@prunefuse/data';
 import type { InputShape } from '@prunefuse/models';
-import type {
-  AcquisitionName,
-  BudgetConfig,
-  DatasetName,
-  MethodConfig,
-  RunConfig,
-  TrainingConfig,
+import {
+  type AcquisitionName,
+  type BudgetConfig,
+  type DatasetName,
+  type MethodConfig,
+  PRUNEFUSE_DEFAULTS,
+  type RunConfig,
+  type TrainingConfig,
 } from '@prunefuse/results';
 import { runId } from '../run-id.js';
 import type { LoadedExperiment } from './load.js';
 import {
   type ExperimentFile,
   type MethodEntry,
-  PRUNEFUSE_DEFAULTS,
   type Quantity,
   TRAINING_DEFAULTS,
   type TrainingOverrides,

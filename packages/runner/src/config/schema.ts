@@ -4,6 +4,7 @@ import {
   ACQUISITION_NAMES,
   DATASET_NAMES,
   METHOD_NAMES,
+  PRUNEFUSE_DEFAULTS,
   PRUNING_CRITERIA,
   SCHEDULE_NAMES,
   type TrainingConfig,
@@ -35,17 +36,6 @@ export const TRAINING_DEFAULTS: TrainingConfig = {
   augment: true,
   evalEvery: 1,
 };
-
-/** PruneFuse defaults; the paper does not publish its KD λ and T (see paper-summary). */
-export const PRUNEFUSE_DEFAULTS = {
-  prune: 0.5,
-  criterion: 'magnitude',
-  fusion: true,
-  kd: true,
-  fill: 'init',
-  kdLambda: 0.5,
-  kdTemperature: 4,
-} as const;
 
 export const BACKEND_CHOICES = ['auto', ...BACKEND_NAMES] as const;
 

@@ -1,6 +1,6 @@
 import type { RunEvent } from '@prunefuse/results';
 import type { ExpandedRun } from '../config/expand.js';
-import { describeRun } from '../describe-run.js';
+import { describeRun } from '@prunefuse/results';
 import { planRun, plannedEpochs } from '../plan.js';
 
 export type RunOutcome = 'finished' | 'failed' | 'finished-elsewhere';
