@@ -1,10 +1,12 @@
-import type { RunRecord } from '@prunefuse/results';
-import { writeFileAtomic } from '@prunefuse/results';
+import {
+  ACQUISITION_NAMES,
+  readJsonFile,
+  type RunRecord,
+  writeFileAtomic,
+} from '@prunefuse/results';
 import { z } from 'zod';
 import { summarizeRuns } from './aggregate.js';
 import { type GroupKey, groupKeyText } from './groups.js';
-import { readJsonFile } from './json-file.js';
-import { ACQUISITION_NAMES } from '@prunefuse/results';
 
 /**
  * How far a measured value may move against the baseline before `check` fails:

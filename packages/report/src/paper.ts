@@ -1,10 +1,14 @@
-import type { MethodConfig } from '@prunefuse/results';
 import { z } from 'zod';
 import type { GroupSummary } from './aggregate.js';
 import { groupKeyText } from './groups.js';
-import { readJsonFile } from './json-file.js';
 import type { Stat } from './stats.js';
-import { ACQUISITION_NAMES, DATASET_NAMES, METHOD_NAMES } from '@prunefuse/results';
+import {
+  ACQUISITION_NAMES,
+  DATASET_NAMES,
+  METHOD_NAMES,
+  type MethodConfig,
+  readJsonFile,
+} from '@prunefuse/results';
 
 /**
  * Which measured runs a published figure is comparable with. Options left out match any

@@ -4,6 +4,7 @@ export {
   PRUNING_CRITERIA,
   SCHEDULE_NAMES,
   METHOD_NAMES,
+  runRecordSchema,
 } from './record.js';
 export type {
   DatasetName,
@@ -21,8 +22,15 @@ export type {
   TargetRecord,
   RunRecord,
 } from './record.js';
-export { ResultsStore, type IndexEntry, type FailureRecord } from './store.js';
+export {
+  ResultsStore,
+  type IndexEntry,
+  type FailureRecord,
+  type RecordState,
+  type Cleanup,
+} from './store.js';
 export { writeFileAtomic } from './atomic-write.js';
+export { readJsonFile, fieldPath } from './json-file.js';
 export { type ClaimAttempt, type ClaimHolder, RunClaim } from './run-claim.js';
 export {
   type RunEvent,
@@ -31,6 +39,18 @@ export {
   RunJournal,
   readJournal,
 } from './journal.js';
+export {
+  TRAINING_MACS_PER_FORWARD,
+  type ForwardCosts,
+  type RunPlan,
+  inferenceMacs,
+  labelledSizes,
+  planMacs,
+  planRun,
+  plannedEpochs,
+  selectionMacsUpTo,
+  trainingMacs,
+} from './cost-model.js';
 export {
   PRUNEFUSE_DEFAULTS,
   describeRun,

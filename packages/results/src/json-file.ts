@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
 
 /**
- * Reads a hand-edited JSON file and validates it, with errors that name the file and
- * the field: `baselines/quick.json: entries[3].accuracyPct: expected number`.
+ * Reads a JSON file and validates it, with errors that name the file and the field:
+ * `baselines/quick.json: not a valid regression baseline: entries[3].accuracyPct:
+ * expected number, received string`.
  */
 export function readJsonFile<T>(file: string, schema: z.ZodType<T>, what: string): T {
   let text: string;
@@ -30,7 +31,8 @@ export function readJsonFile<T>(file: string, schema: z.ZodType<T>, what: string
   return result.data;
 }
 
-function fieldPath(path: readonly PropertyKey[]): string {
+/** `entries[3].accuracyPct`, as a user would write it. */
+export function fieldPath(path: readonly PropertyKey[]): string {
   if (path.length === 0) return '(top level)';
   return path
     .map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i ? '.' : ''}${String(part)}`))

@@ -1,10 +1,20 @@
-import type { DatasetName } from '@prunefuse/data';
-import type { EnvironmentRecord } from '@prunefuse/engine';
+import { DATASET_NAMES } from '@prunefuse/data';
+import { BACKEND_NAMES, type EnvironmentRecord } from '@prunefuse/engine';
+import { z } from 'zod';
 
 /**
  * The vocabulary of results: what one resolved run asks for (RunConfig) and what it
  * produced (RunRecord). Plain JSON data, so that the store, the report, the regression
  * check and MLflow all read the same shape.
+ *
+ * The zod schemas below are the one definition: the TypeScript types are inferred from
+ * them, and every record read from a store is checked against runRecordSchema, so a
+ * damaged or hand-edited record is refused with the field that is wrong instead of
+ * flowing into a report.
+ *
+ * The schema checks what a writer of this program guarantees: types, integer counts,
+ * non-negative sizes and compute. It does not bound measured figures (accuracy, loss):
+ * a figure out of its range is a finding about the measurement, reported by `check`.
  */
 
 export { DATASET_NAMES, type DatasetName } from '@prunefuse/data';
@@ -24,45 +34,55 @@ export type PruningCriterion = (typeof PRUNING_CRITERIA)[number];
 export const SCHEDULE_NAMES = ['svp-step', 'cosine', 'constant'] as const;
 export type ScheduleName = (typeof SCHEDULE_NAMES)[number];
 
-export interface TrainingConfig {
-  epochs: number;
-  batchSize: number;
+const count = z.number().int().nonnegative();
+const positiveCount = z.number().int().positive();
+const nonNegative = z.number().nonnegative();
+const fraction = z.number().min(0).max(1);
+
+const trainingConfigSchema = z.object({
+  epochs: positiveCount,
+  batchSize: positiveCount,
   /** Peak learning rate; 'svp-step' warms up at lr/10 for its first segment. */
-  lr: number;
-  schedule: ScheduleName;
-  momentum: number;
-  weightDecay: number;
-  augment: boolean;
+  lr: z.number().positive(),
+  schedule: z.enum(SCHEDULE_NAMES),
+  momentum: fraction,
+  weightDecay: nonNegative,
+  augment: z.boolean(),
   /** Evaluate on the test split every this many epochs (and always after the last). */
-  evalEvery: number;
-}
+  evalEvery: positiveCount,
+});
+export type TrainingConfig = z.infer<typeof trainingConfigSchema>;
 
-export type MethodConfig =
-  | {
-      name: 'prunefuse';
-      /** Fraction of channels removed per prunable group, 0 <= prune < 1. */
-      prune: number;
-      criterion: PruningCriterion;
-      /** false: the target is trained from scratch on the selected set (ablation). */
-      fusion: boolean;
-      /** false: the fused target is fine-tuned with cross-entropy only (ablation). */
-      kd: boolean;
-      /** What unpruned positions of the fused target hold: θ's own init (paper) or zeros. */
-      fill: 'init' | 'zero';
-      kdLambda: number;
-      kdTemperature: number;
-    }
-  | {
-      name: 'svp';
-      /** The proxy architecture that selects, e.g. resnet20 for a resnet56 target. */
-      proxyArch: string;
-      /** The proxy's own, shorter schedule. */
-      proxyTraining: TrainingConfig;
-    }
-  | { name: 'active-learning' }
-  | { name: 'random' }
-  | { name: 'full' };
-
+const methodConfigSchema = z.discriminatedUnion('name', [
+  z.object({
+    name: z.literal('prunefuse'),
+    /**
+     * Fraction of channels removed per prunable group, 0 < prune < 1: unpruned
+     * (prune 0) selection is standard active learning.
+     */
+    prune: z.number().gt(0).lt(1),
+    criterion: z.enum(PRUNING_CRITERIA),
+    /** false: the target is trained from scratch on the selected set (ablation). */
+    fusion: z.boolean(),
+    /** false: the fused target is fine-tuned with cross-entropy only (ablation). */
+    kd: z.boolean(),
+    /** What unpruned positions of the fused target hold: θ's own init (paper) or zeros. */
+    fill: z.enum(['init', 'zero']),
+    kdLambda: fraction,
+    kdTemperature: z.number().positive(),
+  }),
+  z.object({
+    name: z.literal('svp'),
+    /** The proxy architecture that selects, e.g. resnet20 for a resnet56 target. */
+    proxyArch: z.string().min(1),
+    /** The proxy's own, shorter schedule. */
+    proxyTraining: trainingConfigSchema,
+  }),
+  z.object({ name: z.literal('active-learning') }),
+  z.object({ name: z.literal('random') }),
+  z.object({ name: z.literal('full') }),
+]);
+export type MethodConfig = z.infer<typeof methodConfigSchema>;
 export type MethodName = MethodConfig['name'];
 
 /** Written as a record so that the compiler rejects a list that misses or misspells a method. */
@@ -74,117 +94,156 @@ export const METHOD_NAMES = Object.keys({
   full: true,
 } satisfies Record<MethodName, true>) as MethodName[];
 
-export interface BudgetConfig {
+const budgetConfigSchema = z.object({
   /** Size of the initial labelled set s0 (drawn by seed). */
-  initial: number;
+  initial: positiveCount,
   /** Labelled-set sizes at which the target is built and measured, ascending. */
-  milestones: number[];
+  milestones: z.array(positiveCount).min(1),
   /** Samples labelled per selection round (the last round before a milestone may label fewer). */
-  roundSize: number;
+  roundSize: positiveCount,
   /** Draw s0 with the same count per class. */
-  classBalancedInitial: boolean;
-}
+  classBalancedInitial: z.boolean(),
+});
+export type BudgetConfig = z.infer<typeof budgetConfigSchema>;
 
-export interface RunConfig {
+const runConfigSchema = z.object({
   /** The experiment (config file stem) this run belongs to. */
-  experiment: string;
-  dataset: {
-    name: DatasetName;
-    dataDir: string | null;
+  experiment: z.string().min(1),
+  dataset: z.object({
+    name: z.enum(DATASET_NAMES),
+    dataDir: z.string().nullable(),
     /** Use only the first N training / test examples of the (seeded) split; null for all. */
-    trainSubset: number | null;
-    testSubset: number | null;
-  };
+    trainSubset: positiveCount.nullable(),
+    testSubset: positiveCount.nullable(),
+  }),
   /** The target architecture θ. */
-  arch: string;
-  method: MethodConfig;
-  acquisition: AcquisitionName;
-  budget: BudgetConfig;
+  arch: z.string().min(1),
+  method: methodConfigSchema,
+  acquisition: z.enum(ACQUISITION_NAMES),
+  budget: budgetConfigSchema,
   /** Training of the selector (θp, the proxy, or θ itself) each round. */
-  selectorTraining: TrainingConfig;
+  selectorTraining: trainingConfigSchema,
   /** Training of the final target at each milestone (fine-tuning for fused targets). */
-  targetTraining: TrainingConfig;
+  targetTraining: trainingConfigSchema,
   /** Record Spearman and top-k overlap between selector and full-model scores each round. */
-  rankAgreement: boolean;
-  seed: number;
-  backend: string;
-}
+  rankAgreement: z.boolean(),
+  seed: z.number().int(),
+  backend: z.string().min(1),
+});
+export type RunConfig = z.infer<typeof runConfigSchema>;
 
-export interface EpochRecord {
-  epoch: number;
-  lr: number;
-  trainLoss: number;
-  trainAccuracy: number;
+const epochRecordSchema = z.object({
+  epoch: count,
+  lr: z.number(),
+  trainLoss: z.number(),
+  trainAccuracy: z.number(),
   /** Present on epochs where the test split was evaluated. */
-  testAccuracy?: number;
-  testLoss?: number;
-  seconds: number;
-}
+  testAccuracy: z.number().optional(),
+  testLoss: z.number().optional(),
+  seconds: nonNegative,
+});
+export type EpochRecord = z.infer<typeof epochRecordSchema>;
 
-export interface MacsByPhase {
+const macsByPhaseSchema = z.object({
   /** Training the selector (θp, proxy or θ): every round's and every target's θp*. */
-  selectorTraining: number;
-  /** Forward passes of the selector over the unlabelled pool, all rounds. */
-  poolScoring: number;
+  selectorTraining: nonNegative,
+  /**
+   * Forward passes of the selector that choose, all rounds: the unlabelled pool, and for
+   * k-centres the labelled set too (its embeddings are the centres).
+   */
+  poolScoring: nonNegative,
   /** Training (or fine-tuning) the target, all milestones; KD teacher forwards included. */
-  targetTraining: number;
-  total: number;
-}
+  targetTraining: nonNegative,
+  total: nonNegative,
+});
+export type MacsByPhase = z.infer<typeof macsByPhaseSchema>;
 
-export interface RoundRecord {
-  round: number;
+const roundRecordSchema = z.object({
+  round: count,
   /** Labelled-set size the selector was trained on this round. */
-  labelled: number;
-  selectorAccuracy: number | null;
-  selectorLoss: number | null;
+  labelled: positiveCount,
+  selectorAccuracy: z.number().nullable(),
+  selectorLoss: z.number().nullable(),
   /** Training the selector for this round; 0 when it was already trained for a target. */
-  trainSeconds: number;
-  selectionSeconds: number;
+  trainSeconds: nonNegative,
+  /** Scoring the pool and acquiring; the rank-agreement measurement is not included. */
+  selectionSeconds: nonNegative,
   /** selectorTraining is 0 when the selector was already trained for a milestone's target. */
-  macs: { selectorTraining: number; poolScoring: number };
+  macs: z.object({ selectorTraining: nonNegative, poolScoring: nonNegative }),
   /** Indices (into the training split) labelled by this round, in selection order. */
-  selected: number[];
-  epochs: EpochRecord[];
-  rankAgreement?: { spearman: number; topKOverlap: number; k: number };
-}
+  selected: z.array(count),
+  epochs: z.array(epochRecordSchema),
+  /**
+   * Measurement only, never charged to the method: θ trained on the same labelled set and
+   * both networks' uncertainty rankings of the pool compared; its own time and MACs.
+   */
+  rankAgreement: z
+    .object({
+      spearman: z.number(),
+      topKOverlap: z.number(),
+      k: positiveCount,
+      seconds: nonNegative,
+      macs: nonNegative,
+    })
+    .optional(),
+});
+export type RoundRecord = z.infer<typeof roundRecordSchema>;
 
-export interface TargetRecord {
+const targetRecordSchema = z.object({
   /** Labelled-set size the target was trained on. */
-  labelled: number;
+  labelled: positiveCount,
   /** labelled / training-set size. */
-  fraction: number;
-  accuracy: number;
-  loss: number;
+  fraction,
+  accuracy: z.number(),
+  loss: z.number(),
   /** How the target was initialised: fused from θp*, or from scratch. */
-  init: 'fused' | 'scratch';
-  kd: boolean;
-  trainSeconds: number;
+  init: z.enum(['fused', 'scratch']),
+  kd: z.boolean(),
+  trainSeconds: nonNegative,
   /** Training (or fine-tuning) this target, KD teacher forwards included. */
-  macs: number;
+  macs: nonNegative,
   /**
    * Training the selector on exactly this labelled set because this target asked for it
    * first (θp* for PruneFuse's fusion and distillation); 0 when the target did not use it.
    * The next round selects with that same selector and is not charged for it again.
    */
-  selectorTrainingMacs: number;
-  epochs: EpochRecord[];
-}
+  selectorTrainingMacs: nonNegative,
+  epochs: z.array(epochRecordSchema),
+  /**
+   * Present when training blew up without producing a NaN (see divergence.ts): the
+   * figures are those of a broken model, and `check` fails on them.
+   */
+  diverged: z.object({ reason: z.string().min(1) }).optional(),
+});
+export type TargetRecord = z.infer<typeof targetRecordSchema>;
 
-export interface RunRecord {
-  schema: 1;
-  id: string;
-  config: RunConfig;
-  environment: EnvironmentRecord & { gitCommit: string | null };
-  startedAt: string;
-  finishedAt: string;
-  wallSeconds: number;
-  params: { target: number; selector: number | null };
+// The engine owns the environment's type: the schema must produce it (checked here), and
+// what the engine produces must fit the schema (checked where a record is built).
+const environmentSchema = z.object({
+  backend: z.enum(BACKEND_NAMES),
+  device: z.string(),
+  versions: z.object({ tfjs: z.string(), node: z.string(), os: z.string() }),
+  cpu: z.object({ model: z.string(), cores: positiveCount }),
+  memoryGiB: nonNegative,
+  gitCommit: z.string().nullable(),
+}) satisfies z.ZodType<EnvironmentRecord & { gitCommit: string | null }>;
+
+export const runRecordSchema = z.object({
+  schema: z.literal(1),
+  id: z.string().min(1),
+  config: runConfigSchema,
+  environment: environmentSchema,
+  startedAt: z.iso.datetime(),
+  finishedAt: z.iso.datetime(),
+  wallSeconds: nonNegative,
+  params: z.object({ target: positiveCount, selector: positiveCount.nullable() }),
   /** Forward MACs of one example through the target and the selector. */
-  macsPerExample: { target: number; selector: number | null };
-  trainSize: number;
-  testSize: number;
-  initialLabelled: number[];
-  rounds: RoundRecord[];
-  targets: TargetRecord[];
-  macs: MacsByPhase;
-}
+  macsPerExample: z.object({ target: nonNegative, selector: nonNegative.nullable() }),
+  trainSize: positiveCount,
+  testSize: positiveCount,
+  initialLabelled: z.array(count),
+  rounds: z.array(roundRecordSchema),
+  targets: z.array(targetRecordSchema),
+  macs: macsByPhaseSchema,
+});
+export type RunRecord = z.infer<typeof runRecordSchema>;

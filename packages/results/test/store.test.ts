@@ -84,11 +84,11 @@ describe('ResultsStore records and index', () => {
   it('names the file when a record is unreadable', () => {
     const store = ResultsStore.open(root);
     writeFileSync(store.recordPath('bad'), '{"schema": 1, "id": "ba');
-    expect(() => store.read('bad')).toThrow(
-      `${store.recordPath('bad')}: not a readable run record`,
-    );
+    expect(() => store.read('bad')).toThrow(`${store.recordPath('bad')}: not valid JSON`);
     writeFileSync(store.recordPath('other'), JSON.stringify(fakeRecord('else')));
-    expect(() => store.read('other')).toThrow("expected a run record with schema 1 and id 'other'");
+    expect(() => store.read('other')).toThrow(
+      `${store.recordPath('other')}: not a valid run record:\n  id: expected 'other', got 'else'`,
+    );
   });
 
   it('keeps every record when two processes write to the store at once', async () => {
