@@ -39,3 +39,27 @@ export function locateFiles(name: DatasetName, dir: string): string {
   const nested = path.join(dir, officialFolder);
   return existsSync(path.join(nested, first)) ? nested : dir;
 }
+
+/**
+ * What a run of dataset `name` would miss in `dataDir` (null: the default folder), as
+ * one message naming the folder, the missing files and how to get them; null when every
+ * required file is there. Checks presence only (loading validates contents), so that a
+ * sweep can refuse to start before creating anything.
+ */
+export function missingDatasetFiles(name: DatasetName, dataDir: string | null): string | null {
+  const { requiredFiles } = CATALOG[name];
+  if (requiredFiles.length === 0) return null;
+  const dir = locateFiles(name, resolveDataDir(name, dataDir));
+  // Fashion-MNIST's files may also lie gunzipped beside where the .gz would be.
+  const present = (file: string) =>
+    existsSync(path.join(dir, file)) ||
+    (file.endsWith('.gz') && existsSync(path.join(dir, file.slice(0, -'.gz'.length))));
+  const missing = requiredFiles.filter((file) => !present(file));
+  if (missing.length === 0) return null;
+  const fetch = `pnpm prunefuse data fetch ${name}${dataDir === null ? '' : ` --data-dir ${dataDir}`}`;
+  const remedy =
+    name === 'fashion-mnist' && dataDir === null
+      ? `install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist) or run ${fetch}`
+      : `run ${fetch}`;
+  return `${name}: ${dir} lacks ${missing.join(', ')}; ${remedy}`;
+}

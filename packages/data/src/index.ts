@@ -16,7 +16,13 @@ export {
 export { dataBenchCases } from './bench.js';
 export { resolveBudget } from './budget.js';
 export { type DatasetFacts, datasetFacts } from './catalog.js';
-export { dataRoot, defaultDataDir, FASHION_MNIST_DEBIAN_DIR, resolveDataDir } from './data-dir.js';
+export {
+  dataRoot,
+  defaultDataDir,
+  FASHION_MNIST_DEBIAN_DIR,
+  missingDatasetFiles,
+  resolveDataDir,
+} from './data-dir.js';
 export {
   type AugmentationKind,
   type BatchGeometry,
