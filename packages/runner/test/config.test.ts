@@ -40,7 +40,28 @@ describe('experiment schema errors', () => {
   it('names the file, line, column, field path, what was expected and what was found', () => {
     const text = VALID.replace('prune: 0.5', 'prune: 1.5');
     expect(problems(text)).toEqual([
-      'experiments/test.yaml:6:12: methods[0].prune: expected a number in [0, 1), got 1.5',
+      'experiments/test.yaml:6:12: methods[0].prune: expected a number strictly between 0 and 1, got 1.5',
+    ]);
+  });
+
+  it('refuses prune 0: unpruned selection is the active-learning method', () => {
+    expect(problems(VALID.replace('prune: 0.5', 'prune: 0'))).toEqual([
+      'experiments/test.yaml:6:12: methods[0].prune: expected a number strictly between 0 and 1, got 0',
+    ]);
+  });
+
+  it('refuses an unknown architecture with its position, as every other field', () => {
+    const text = VALID.replace('arch: resnet8-digits', 'arch: [resnet8-digits, resnet57]').replace(
+      '  - random',
+      '  - { name: svp, proxyArch: resnet2 }',
+    );
+    expect(problems(text)).toEqual([
+      expect.stringMatching(
+        /^experiments\/test\.yaml:3:24: arch\[1\]: expected one of .*resnet56.*, got 'resnet57'$/,
+      ),
+      expect.stringMatching(
+        /^experiments\/test\.yaml:7:29: methods\[1\]\.proxyArch: expected one of .*resnet20.*, got 'resnet2'$/,
+      ),
     ]);
   });
 
@@ -65,7 +86,7 @@ seeds: 1.5
 epochs: 3
 `;
     expect(problems(text)).toEqual([
-      'experiments/test.yaml:6:18: methods[0].prune[1]: expected a number in [0, 1), got 1',
+      'experiments/test.yaml:6:18: methods[0].prune[1]: expected a number strictly between 0 and 1, got 1',
       "experiments/test.yaml:7:9: methods[0].kd: expected true or false, got 'yes please'",
       'experiments/test.yaml:8:5: methods[1]: expected a method: one of prunefuse, svp, active-learning, random, full, ' +
         "got 'svpp'",

@@ -1,5 +1,6 @@
 import { resolveBudget } from '@prunefuse/data';
 import { BACKEND_NAMES } from '@prunefuse/engine';
+import { architectureNames } from '@prunefuse/models';
 import {
   ACQUISITION_NAMES,
   DATASET_NAMES,
@@ -51,6 +52,12 @@ function numberIn(low: number, high: number, highIncluded: boolean) {
   return highIncluded ? atLeast.max(high, what) : atLeast.lt(high, what);
 }
 
+/** Strictly between `low` and `high`. */
+function numberBetween(low: number, high: number) {
+  const what = expected(`a number strictly between ${low} and ${high}`);
+  return z.number(what).gt(low, what).lt(high, what);
+}
+
 const positiveNumber = z
   .number(expected('a positive number'))
   .positive(expected('a positive number'));
@@ -60,7 +67,8 @@ const positiveInt = z
   .positive(expected('a positive integer'));
 const integer = z.number(expected('an integer')).int(expected('an integer'));
 const boolean = z.boolean(expected('true or false'));
-const name = z.string(expected('a name')).min(1, expected('a non-empty name'));
+/** An architecture the models package builds; a misspelt one is refused here, with its line. */
+const architectureName = oneOf(architectureNames() as [string, ...string[]]);
 
 /** A mapping that rejects unknown fields, naming the ones it knows. */
 function fields<Shape extends z.ZodRawShape>(shape: Shape) {
@@ -113,7 +121,8 @@ export type TrainingOverrides = z.infer<typeof trainingOverrides>;
 
 const prunefuseEntry = fields({
   name: z.literal('prunefuse'),
-  prune: oneOrMany(numberIn(0, 1, false)).default([PRUNEFUSE_DEFAULTS.prune]),
+  /** Unpruned selection (prune 0) is standard active learning: the `active-learning` method. */
+  prune: oneOrMany(numberBetween(0, 1)).default([PRUNEFUSE_DEFAULTS.prune]),
   criterion: oneOrMany(oneOf(PRUNING_CRITERIA)).default([PRUNEFUSE_DEFAULTS.criterion]),
   fusion: oneOrMany(boolean).default([PRUNEFUSE_DEFAULTS.fusion]),
   kd: oneOrMany(boolean).default([PRUNEFUSE_DEFAULTS.kd]),
@@ -125,7 +134,7 @@ const prunefuseEntry = fields({
 const svpEntry = fields({
   name: z.literal('svp'),
   /** The proxy architecture, e.g. resnet20 for a resnet56 target (SVP's choice). */
-  proxyArch: oneOrMany(name),
+  proxyArch: oneOrMany(architectureName),
   /** The proxy's schedule: selectorTraining with these overrides. */
   proxyTraining: trainingOverrides.default({}),
 });
@@ -168,7 +177,7 @@ export const experimentFileSchema = fields({
   description: z.string(expected('text')).optional(),
   dataset,
   /** The target architecture θ. */
-  arch: oneOrMany(name),
+  arch: oneOrMany(architectureName),
   methods: z
     .array(methodEntry, expected('a list of methods'))
     .min(1, expected('at least one method')),
