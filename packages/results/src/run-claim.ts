@@ -112,8 +112,10 @@ export class RunClaim {
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     worker.unref();
     return {
-      // The worker handles the message between two renewals, never inside one.
+      // The worker handles the message between two renewals, never inside one; ref() so
+      // that the process waits for it rather than ending with the stop unsettled.
       stop: async () => {
+        worker.ref();
         worker.postMessage('stop');
         await exited;
       },

@@ -1,7 +1,8 @@
+import os from 'node:os';
 import type { ClaimHolder, ResultsStore, RunConfig, RunEvent, RunRecord } from '@prunefuse/results';
+import type { RunEnvironment, Tracker } from '@prunefuse/tracking';
 import type { ExpandedRun } from './config/expand.js';
 import type { SweepProgress } from './progress/reporter.js';
-import type { RunEnvironment, Tracker } from '@prunefuse/tracking';
 
 /** What a run gets besides its config while it executes. */
 export interface RunContext {
@@ -54,7 +55,8 @@ export interface SweepSummary {
  *   the sweep goes on; a later sweep retries it;
  * - runs claimed by another live sweep are waited for, so that when this function
  *   returns every run is finished or has failed; a claim whose process died meanwhile
- *   is taken over and the run executed here.
+ *   (or, from another host, whose lease expired) is taken over and the run executed here;
+ * - while a run executes, its claim's lease is renewed (see RunClaim.keepAlive).
  */
 export async function runSweep(options: SweepOptions): Promise<SweepSummary> {
   const { runs, store, progress } = options;
@@ -97,6 +99,9 @@ export async function runSweep(options: SweepOptions): Promise<SweepSummary> {
           continue;
         }
         progressed = true;
+        if (attempt.tookOver) progress.log(describeTakeover(run.id, attempt.tookOver));
+        // Other hosts see the claim alive as long as this process renews its lease.
+        const renewal = attempt.claim.keepAlive();
         try {
           if (store.has(run.id)) {
             summary.finishedElsewhere.push(run.id);
@@ -106,6 +111,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepSummary> {
           environment ??= options.environment();
           await executeClaimed(run, await environment, options, summary);
         } finally {
+          await renewal.stop();
           attempt.claim.release();
         }
       }
@@ -162,6 +168,14 @@ async function executeClaimed(
 
 function describeHolder(holder: ClaimHolder): string {
   return `pid ${holder.pid} on ${holder.hostname} (since ${holder.startedAt})`;
+}
+
+function describeTakeover(id: string, stale: ClaimHolder): string {
+  const why =
+    stale.hostname === os.hostname()
+      ? 'that process is gone'
+      : `its lease expired at ${stale.expiresAt} (that host stopped renewing it)`;
+  return `run ${id}: taking over the claim of ${describeHolder(stale)}: ${why}`;
 }
 
 function sleep(ms: number): Promise<void> {
