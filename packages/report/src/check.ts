@@ -1,5 +1,6 @@
 import type { RunRecord } from '@prunefuse/results';
 import { type BudgetSummary, summarizeRuns } from './aggregate.js';
+import { measuredProblems } from './measured-problems.js';
 import {
   type BaselineEntry,
   type BaselineKey,
@@ -8,7 +9,8 @@ import {
   type RegressionBaseline,
 } from './baseline.js';
 
-export type CheckStatus = 'pass' | 'regressed' | 'missing' | 'improved';
+/** invalid: a measured value is not a sound figure, or a run of the entry diverged. */
+export type CheckStatus = 'pass' | 'regressed' | 'missing' | 'improved' | 'invalid';
 
 export type CheckedMetric =
   | 'accuracyPct'
@@ -43,8 +45,13 @@ export interface CheckRow {
 }
 
 export interface CheckResult {
-  /** false when any entry regressed or is missing. */
+  /** false when any entry regressed, is missing or invalid, or any run has a problem. */
   ok: boolean;
+  /**
+   * Runs whose figures are unsound (non-finite, out of range) or that diverged, in the
+   * baseline or not: each fails the check.
+   */
+  problems: string[];
   rows: CheckRow[];
   counts: Record<CheckStatus, number>;
   /** Measured groups and budgets the baseline does not cover (new methods): reported, never failed. */
@@ -65,14 +72,36 @@ export function checkAgainstBaseline(
       measured.set(key, { ...budget, params: summary.params });
     }
   }
-  const rows = baseline.entries.map((entry) =>
-    checkEntry(baseline, entry, measured.get(baselineKeyText(entry))),
-  );
+  const unsound = new Set<string>();
+  const problems = records.flatMap((record) => {
+    const found = measuredProblems(record);
+    if (found.length > 0) unsound.add(record.id);
+    return found;
+  });
+  const rows = baseline.entries.map((entry) => {
+    const found = measured.get(baselineKeyText(entry));
+    const row = checkEntry(baseline, entry, found);
+    const invalid =
+      found?.runIds.some((id) => unsound.has(id)) ||
+      row.metrics.some((m) => m.status === 'invalid');
+    return invalid ? { ...row, status: 'invalid' as const } : row;
+  });
   const covered = new Set(rows.map((r) => r.keyText));
-  const counts: Record<CheckStatus, number> = { pass: 0, regressed: 0, missing: 0, improved: 0 };
+  const counts: Record<CheckStatus, number> = {
+    pass: 0,
+    regressed: 0,
+    missing: 0,
+    improved: 0,
+    invalid: 0,
+  };
   for (const row of rows) counts[row.status] += 1;
   return {
-    ok: counts.regressed === 0 && counts.missing === 0,
+    ok:
+      counts.regressed === 0 &&
+      counts.missing === 0 &&
+      counts.invalid === 0 &&
+      problems.length === 0,
+    problems,
     rows,
     counts,
     unbaselined: [...measured.keys()].filter((k) => !covered.has(k)).sort(),
@@ -138,6 +167,7 @@ function checkEntry(
 
 function rowStatus(metrics: readonly MetricCheck[], seedsMissing: boolean): CheckStatus {
   const statuses = new Set(metrics.map((m) => m.status));
+  if (statuses.has('invalid')) return 'invalid';
   if (seedsMissing || statuses.has('missing')) return 'missing';
   if (statuses.has('regressed')) return 'regressed';
   if (statuses.has('improved')) return 'improved';
@@ -146,6 +176,18 @@ function rowStatus(metrics: readonly MetricCheck[], seedsMissing: boolean): Chec
 
 function accuracyCheck(baseline: number, measured: number | null, dropPoints: number): MetricCheck {
   const delta = measured === null ? null : measured - baseline;
+  if (measured !== null && !Number.isFinite(measured)) {
+    return {
+      metric: 'accuracyPct',
+      baseline,
+      measured,
+      delta,
+      deltaPct: null,
+      tolerance: dropPoints,
+      toleranceUnit: 'points',
+      status: 'invalid',
+    };
+  }
   return {
     metric: 'accuracyPct',
     baseline,
@@ -179,6 +221,9 @@ function growthCheck(
     return { ...base, measured: null, delta: null, deltaPct: null, status: 'missing' };
   }
   const delta = measured - baseline;
+  if (!Number.isFinite(measured)) {
+    return { ...base, measured, delta, deltaPct: null, status: 'invalid' };
+  }
   if (baseline === 0) {
     // Any work where the baseline did none is growth beyond every percentage.
     return {

@@ -82,7 +82,9 @@ describe('checkAgainstBaseline', () => {
       regressed: 0,
       missing: 0,
       improved: 0,
+      invalid: 0,
     });
+    expect(result.problems).toEqual([]);
     expect(result.unbaselined).toEqual([]);
     const row = result.rows[0]!;
     expect(row.metrics.map((m) => m.metric)).toEqual([
@@ -210,6 +212,58 @@ describe('checkAgainstBaseline', () => {
       'quick | cifar10 | resnet20 | prunefuse p=0.9 | least-confidence | b=1500',
       'quick | cifar10 | resnet20 | prunefuse p=0.9 | least-confidence | b=500',
     ]);
+  });
+
+  it('fails a non-finite accuracy instead of comparing it (NaN is never a pass)', () => {
+    const records = structuredClone(fixtureSweep());
+    const svp = records.find(isSvp)!;
+    svp.targets[0]!.accuracy = Number.NaN;
+    const result = checkAgainstBaseline(records, baseline);
+    expect(result.ok).toBe(false);
+    const row = result.rows.find(
+      (r) => r.key.method === 'svp resnet8' && r.key.budget === svp.targets[0]!.labelled,
+    )!;
+    expect(row.status).toBe('invalid');
+    expect(row.metrics[0]).toMatchObject({ metric: 'accuracyPct', status: 'invalid' });
+    expect(result.problems).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^run ${svp.id} \\(svp .*\\): targets\\[0\\] \\(\\d+ labelled\\)\\.accuracy is NaN, expected a share in \\[0, 1\\]$`,
+        ),
+      ),
+    ]);
+    // the run is unsound at every budget it measured
+    expect(result.counts.invalid).toBe(3);
+  });
+
+  it('fails an accuracy outside [0, 1] and negative compute, even in groups the baseline does not know', () => {
+    const unknown = fixtureRun({ method: METHODS.prunefuse(0.9), seed: 0 });
+    unknown.targets[1]!.accuracy = 1.7;
+    unknown.macs.poolScoring = -1;
+    const result = checkAgainstBaseline([...fixtureSweep(), unknown], baseline);
+    expect(result.ok).toBe(false);
+    expect(result.rows.every((r) => r.status === 'pass')).toBe(true);
+    expect(result.problems).toEqual([
+      expect.stringContaining(
+        'targets[1] (1000 labelled).accuracy is 1.7, expected a share in [0, 1]',
+      ),
+      expect.stringContaining('macs.poolScoring is -1, expected a MAC count >= 0'),
+    ]);
+  });
+
+  it('fails a run whose training diverged, whatever its accuracy', () => {
+    const records = structuredClone(fixtureSweep());
+    const svp = records.find(isSvp)!;
+    svp.targets[2]!.diverged = { reason: "final training loss 9.1 above the first epoch's 2.3" };
+    const result = checkAgainstBaseline(records, baseline);
+    expect(result.ok).toBe(false);
+    expect(result.problems).toEqual([
+      expect.stringMatching(
+        /targets\[2\] \(\d+ labelled\) diverged: final training loss 9\.1 above the first epoch's 2\.3$/,
+      ),
+    ]);
+    // every row holding that run is marked, not only the diverged budget's
+    expect(statuses(result, 'svp resnet8')).toEqual(['invalid', 'invalid', 'invalid']);
   });
 
   it('applies a per-entry tolerance over the file default', () => {

@@ -14,7 +14,8 @@ export function registerCheck(program: Command): void {
     .command('check')
     .description(
       'Compare a results store with a regression baseline: exit 1 when accuracy dropped, MACs or ' +
-        'parameters grew beyond tolerance, or a baseline run is missing',
+        'parameters grew beyond tolerance, a baseline run is missing, a measured value is not a ' +
+        'sound figure (non-finite, out of range) or a run diverged',
     )
     .argument('<store>', 'results store directory')
     .requiredOption('--baseline <file>', 'baseline file, e.g. baselines/quick.json')
@@ -46,12 +47,16 @@ function formatCheck(result: CheckResult): string {
       ];
     }),
   );
-  const { pass, improved, regressed, missing } = result.counts;
-  const lines = [
-    table,
+  const { pass, improved, regressed, missing, invalid } = result.counts;
+  const lines = [table];
+  if (result.problems.length > 0) {
+    lines.push('', 'unsound runs (each fails the check):', ...result.problems.map((p) => `  ${p}`));
+  }
+  lines.push(
     '',
-    `${pass} pass, ${improved} improved, ${regressed} regressed, ${missing} missing: ${result.ok ? 'OK' : 'FAIL'}`,
-  ];
+    `${pass} pass, ${improved} improved, ${regressed} regressed, ${missing} missing, ${invalid} invalid, ` +
+      `${result.problems.length} problems: ${result.ok ? 'OK' : 'FAIL'}`,
+  );
   if (improved > 0) lines.push('improved entries pass; record a new baseline to keep the gain');
   if (result.unbaselined.length) {
     lines.push(`not in the baseline (not checked): ${result.unbaselined.join('; ')}`);
@@ -65,10 +70,17 @@ function metric(row: CheckRow, name: MetricCheck['metric']): MetricCheck {
 
 function problems(row: CheckRow): string[] {
   const found: string[] = [];
+  if (row.status === 'invalid') found.push('unsound measurements (listed below the table)');
   if (row.seeds.measured.length === 0) found.push('no measured runs');
   else if (row.seeds.missing.length) found.push(`seeds missing: ${row.seeds.missing.join(', ')}`);
   for (const m of row.metrics) {
-    if (m.status === 'pass' || m.metric === 'accuracyPct' || m.measured === null) continue;
+    if (
+      m.status === 'pass' ||
+      m.status === 'invalid' ||
+      m.metric === 'accuracyPct' ||
+      m.measured === null
+    )
+      continue;
     const change = m.deltaPct === null ? `from 0 to ${m.measured}` : `${signed(m.deltaPct, 1)}%`;
     found.push(`${m.metric} ${m.status} ${change} (tolerance ${m.tolerance}%)`);
   }
