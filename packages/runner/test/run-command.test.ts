@@ -193,6 +193,34 @@ describe('prunefuse run', () => {
   });
 });
 
+describe('prunefuse run --shard', () => {
+  it('n processes given shards 0/n..n-1/n execute every run exactly once between them', async () => {
+    const out = path.join(dir, 'store');
+    const executed: string[][] = [];
+    for (const shard of ['0/2', '1/2']) {
+      stdout = '';
+      await cli(['run', config, '--out', out, '--shard', shard, '--json']);
+      const summary = JSON.parse(stdout) as { shard: unknown; executed: string[] };
+      expect(summary.shard).toEqual({ index: Number(shard[0]), count: 2 });
+      executed.push(summary.executed);
+    }
+    expect(executed.map((ids) => ids.length)).toEqual([2, 1]);
+    expect(executed.flat().sort()).toEqual(new ResultsStore(out).ids());
+    expect(new ResultsStore(out).ids()).toHaveLength(3);
+  });
+
+  it('reads a Slurm array task from the environment with --shard auto', async () => {
+    const out = path.join(dir, 'store');
+    vi.stubEnv('SLURM_ARRAY_TASK_ID', '2');
+    vi.stubEnv('SLURM_ARRAY_TASK_COUNT', '3');
+    await cli(['run', config, '--out', out, '--shard', 'auto', '--dry-run', '--json']);
+    vi.unstubAllEnvs();
+    const listing = JSON.parse(stdout) as { shard: unknown; runs: unknown[] };
+    expect(listing.shard).toEqual({ index: 2, count: 3 });
+    expect(listing.runs).toHaveLength(1);
+  });
+});
+
 describe('the prunefuse CLI', () => {
   it('reports a bad config on stderr with file, line and field, exit 1, nothing on stdout', () => {
     const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');

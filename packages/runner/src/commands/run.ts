@@ -19,6 +19,7 @@ import { formatTable, printJson, printText } from '../output.js';
 import { paperBaselineIfPresent } from './report.js';
 import { createProgress, type ProgressStream } from '../progress/reporter.js';
 import { prepareEnvironment } from '../run-environment.js';
+import { parseShard, runsInShard, SHARD_SYNTAX } from '../shard.js';
 import { type ExecuteRun, runSweep } from '../sweep.js';
 
 /** What `run` needs from the packages that compute; tests pass their own. */
@@ -45,6 +46,7 @@ interface RunOptions {
   filter?: string;
   json?: boolean;
   mlflow?: string;
+  shard?: string;
 }
 
 export function registerRun(program: Command, dependencies: RunDependencies = WIRED): void {
@@ -64,6 +66,12 @@ export function registerRun(program: Command, dependencies: RunDependencies = WI
     )
     .option('--dry-run', 'list the expanded runs with estimated MACs and status; run nothing')
     .option('--filter <expr>', `only runs matching: ${FILTER_SYNTAX}`)
+    .addOption(
+      new Option(
+        '--shard <i/n|auto>',
+        `only this process's share of the runs, for n processes on one store: ${SHARD_SYNTAX}`,
+      ).env('PRUNEFUSE_SHARD'),
+    )
     .option('--mlflow <uri>', 'track runs in this MLflow server (default: $MLFLOW_TRACKING_URI)')
     .option('--json', 'print one JSON document on stdout')
     .action(async (configFile: string, options: RunOptions) => {
@@ -81,9 +89,14 @@ async function runCommand(
   const experiment = readExperiment(configFile);
   const sweep = expandSweep(experiment, deps.describeDataset);
   const matches = options.filter ? parseFilter(options.filter, sweep.runs) : () => true;
-  const runs: ExpandedRun[] = sweep.runs
-    .filter(matches)
-    .map((run) => (backend ? { ...run, config: { ...run.config, backend } } : run));
+  const shard = options.shard === undefined ? null : parseShard(options.shard);
+  const selected = sweep.runs.filter(matches);
+  const runs: ExpandedRun[] = (shard ? runsInShard(selected, shard) : selected).map((run) =>
+    backend ? { ...run, config: { ...run.config, backend } } : run,
+  );
+  const sweepName = shard
+    ? `${sweep.experiment} (shard ${shard.index}/${shard.count})`
+    : sweep.experiment;
   const root = options.out ?? path.join('results', sweep.experiment);
 
   if (options.dryRun) {
@@ -97,6 +110,7 @@ async function runCommand(
         experiment: sweep.experiment,
         config: configFile,
         store: root,
+        shard,
         runs: rows,
         pendingMacs,
       });
@@ -129,7 +143,7 @@ async function runCommand(
     );
     const pending = rows.filter((r) => r.status !== 'finished').length;
     return printText(
-      `${sweep.experiment}: ${rows.length} runs, ${rows.length - pending} finished, ${pending} to run ` +
+      `${sweepName}: ${rows.length} runs, ${rows.length - pending} finished, ${pending} to run ` +
         `(about ${formatMacs(pendingMacs)} MACs); store ${root}`,
     );
   }
@@ -155,8 +169,10 @@ async function runCommand(
     tracker,
   });
   if (summary.failed.length > 0) process.exitCode = 1;
+  // Shards finish at different times: the report is rendered once, after the last
+  // (`prunefuse slurm submit` runs it as a dependent job).
   const report =
-    experiment.file.report && store.records().length > 0
+    experiment.file.report && !shard && store.records().length > 0
       ? await writeReport(root, path.join(root, 'report'), {
           title: `PruneFuse report: ${sweep.experiment}`,
           ...paperBaselineIfPresent(),
@@ -173,12 +189,13 @@ async function runCommand(
     return printJson({
       experiment: sweep.experiment,
       store: root,
+      shard,
       ...summary,
       mlflow,
       report: report?.out ?? null,
     });
   const lines = [
-    `${sweep.experiment}: ${summary.total} runs: ${summary.executed.length} executed, ` +
+    `${sweepName}: ${summary.total} runs: ${summary.executed.length} executed, ` +
       `${summary.skipped.length} already finished, ${summary.finishedElsewhere.length} finished by another sweep, ` +
       `${summary.failed.length} failed; store ${root}`,
     ...summary.failed.map((f) => `  failed ${f.id}: ${f.message}`),
