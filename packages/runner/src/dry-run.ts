@@ -3,7 +3,8 @@ import type { DescribeDataset, ExpandedRun } from './config/expand.js';
 import { estimateMacs, type ForwardMacs } from './macs-estimate.js';
 import { planRun } from './plan.js';
 
-export type RunStatus = 'finished' | 'failed' | 'pending';
+/** damaged: runs/ holds a record that cannot be read; `run` moves it aside and computes the run again. */
+export type RunStatus = 'finished' | 'damaged' | 'failed' | 'pending';
 
 /** One line of `run --dry-run`. */
 export interface DryRunRow {
@@ -37,10 +38,16 @@ export function dryRunRows(
       acquisition: config.acquisition,
       seed: config.seed,
       milestones: config.budget.milestones,
-      status: store?.has(id) ? 'finished' : failed.has(id) ? 'failed' : 'pending',
+      status: runStatus(store, id, failed),
       estimatedMacs: estimateMacs(config, planRun(config, trainSize), facts, forwardMacs),
     };
   });
+}
+
+function runStatus(store: ResultsStore | null, id: string, failed: ReadonlySet<string>): RunStatus {
+  const state = store?.inspect(id).state ?? 'absent';
+  if (state !== 'absent') return state;
+  return failed.has(id) ? 'failed' : 'pending';
 }
 
 /** A MAC count for people: 1.23 T, 45.6 G. */
