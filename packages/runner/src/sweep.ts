@@ -46,6 +46,9 @@ export interface SweepSummary {
 
 /**
  * Runs every run of `runs` that the store does not hold yet, one at a time:
+ * - first the leftovers of killed sweeps are cleaned up (ResultsStore.cleanLeftovers);
+ * - a run whose record is damaged is not finished: its record is moved aside and the
+ *   run executed again;
  * - a run is executed only under its claim (see @prunefuse/results run-claim), and the
  *   store is checked again once claimed, so two sweeps on one store never execute the
  *   same run and a run finished by the other one is not redone;
@@ -67,6 +70,10 @@ export async function runSweep(options: SweepOptions): Promise<SweepSummary> {
     finishedElsewhere: [],
     failed: [],
   };
+  const cleanup = store.cleanLeftovers();
+  for (const adopted of cleanup.adopted)
+    progress.log(`adopted the record a killed sweep left: ${adopted}`);
+  for (const removed of cleanup.removed) progress.log(`removed ${removed}`);
   const pending = runs.filter((run) => {
     if (!store.has(run.id)) return true;
     summary.skipped.push(run.id);
@@ -108,6 +115,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepSummary> {
             progress.runEnded(run.id, 'finished-elsewhere');
             continue;
           }
+          setAsideDamaged(run.id, store, progress);
           environment ??= options.environment();
           await executeClaimed(run, await environment, options, summary);
         } finally {
@@ -164,6 +172,21 @@ async function executeClaimed(
   summary.executed.push(run.id);
   await tracked?.finish(record, store.recordPath(run.id));
   progress.runEnded(run.id, 'finished');
+}
+
+/**
+ * A record that cannot be read (truncated, empty, hand-edited, from an incompatible
+ * version) does not count as finished: it is moved to runs/damaged/ with the reason, never
+ * deleted, and the run computed again. Called under the run's claim.
+ */
+function setAsideDamaged(id: string, store: ResultsStore, progress: SweepProgress): void {
+  const found = store.inspect(id);
+  if (found.state !== 'damaged') return;
+  const moved = store.moveAside(id, found.reason);
+  if (moved)
+    progress.log(
+      `run ${id}: damaged record moved to ${moved}; computing it again\n  ${found.reason}`,
+    );
 }
 
 function describeHolder(holder: ClaimHolder): string {

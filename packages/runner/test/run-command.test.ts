@@ -244,7 +244,7 @@ describe('the prunefuse CLI', () => {
     expect(result.status).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr).toContain(
-      `${bad}:6:18: methods[0].prune[1]: expected a number in [0, 1), got 1.7`,
+      `${bad}:6:18: methods[0].prune[1]: expected a number strictly between 0 and 1, got 1.7`,
     );
   });
 });

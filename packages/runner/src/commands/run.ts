@@ -1,13 +1,13 @@
 import path from 'node:path';
+import { BACKEND_NAMES, type BackendChoice, parseBackendChoice } from '@prunefuse/engine';
+import { writeReport } from '@prunefuse/report';
+import { describeRun, ResultsStore } from '@prunefuse/results';
 import {
   authHeadersFromEnv,
   MlflowClient,
   MlflowTracker,
   type RunEnvironment,
 } from '@prunefuse/tracking';
-import { BACKEND_NAMES, type BackendChoice, parseBackendChoice } from '@prunefuse/engine';
-import { writeReport } from '@prunefuse/report';
-import { ResultsStore } from '@prunefuse/results';
 import { type Command, Option } from 'commander';
 import { type DescribeDataset, type ExpandedRun, expandSweep } from '../config/expand.js';
 import { readExperiment } from '../config/load.js';
@@ -16,11 +16,12 @@ import * as wired from '../execute-run.js';
 import { FILTER_SYNTAX, parseFilter } from '../filter.js';
 import { countForwardMacs, type ForwardMacs } from '../macs-estimate.js';
 import { formatTable, printJson, printText } from '../output.js';
-import { paperBaselineIfPresent } from './report.js';
 import { createProgress, type ProgressStream } from '../progress/reporter.js';
 import { prepareEnvironment } from '../run-environment.js';
 import { parseShard, runsInShard, SHARD_SYNTAX } from '../shard.js';
+import { preflight } from '../preflight.js';
 import { type ExecuteRun, runSweep } from '../sweep.js';
+import { paperBaselineIfPresent } from './report.js';
 
 /** What `run` needs from the packages that compute; tests pass their own. */
 export interface RunDependencies {
@@ -148,6 +149,21 @@ async function runCommand(
     );
   }
 
+  const backendChoice =
+    backend ?? parseBackendChoice(runs[0]?.config.backend ?? 'auto', `${configFile}: backend`);
+  // Checked before the store exists, so that a sweep that cannot start leaves nothing.
+  const existing = ResultsStore.exists(root) ? new ResultsStore(root) : null;
+  const toRun = runs.filter((run) => !existing?.has(run.id));
+  const prepared =
+    toRun.length > 0
+      ? await preflight({
+          sweep: configFile,
+          runs: toRun,
+          backend: backendChoice,
+          describeDataset: deps.describeDataset,
+          environment: deps.environment,
+        })
+      : null;
   const store = ResultsStore.open(root);
   const progress = createProgress(deps.progressStream);
   const trackingUri = options.mlflow ?? process.env.MLFLOW_TRACKING_URI;
@@ -161,14 +177,12 @@ async function runCommand(
     runs,
     store,
     execute: deps.executeRun,
-    environment: () =>
-      deps.environment(
-        backend ?? parseBackendChoice(runs[0]?.config.backend ?? 'auto', `${configFile}: backend`),
-      ),
+    environment: async () => prepared ?? deps.environment(backendChoice),
     progress,
     tracker,
   });
   if (summary.failed.length > 0) process.exitCode = 1;
+  const diverged = divergedTargets(store, runs);
   // Shards finish at different times: the report is rendered once, after the last
   // (`prunefuse slurm submit` runs it as a dependent job).
   const report =
@@ -191,6 +205,7 @@ async function runCommand(
       store: root,
       shard,
       ...summary,
+      diverged,
       mlflow,
       report: report?.out ?? null,
     });
@@ -200,10 +215,30 @@ async function runCommand(
       `${summary.failed.length} failed; store ${root}`,
     ...summary.failed.map((f) => `  failed ${f.id}: ${f.message}`),
   ];
+  if (diverged.length > 0) {
+    lines.push(
+      `${diverged.length} target(s) diverged: their figures are those of a broken model, and \`check\` fails on them`,
+      ...diverged.map(
+        (d) => `  diverged ${d.id} (${d.run}) at ${d.labelled} labelled: ${d.reason}`,
+      ),
+    );
+  }
   if (report) lines.push(`report: ${report.out}`);
   if (mlflow && !mlflow.ok)
     lines.push(
       `MLflow: not all runs reached ${trackingUri}; run: pnpm prunefuse mlflow sync ${root}`,
     );
   printText(lines.join('\n'));
+}
+
+/** Targets of the sweep's finished runs that the training loop flagged as diverged. */
+function divergedTargets(store: ResultsStore, runs: readonly ExpandedRun[]) {
+  return runs.flatMap(({ id }) => {
+    const found = store.inspect(id);
+    if (found.state !== 'finished') return [];
+    const run = describeRun(found.record.config);
+    return found.record.targets.flatMap(({ labelled, diverged }) =>
+      diverged ? [{ id, run, labelled, reason: diverged.reason }] : [],
+    );
+  });
 }
