@@ -1,5 +1,6 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { GroupSummary } from './aggregate.js';
+import { expectedTargetInit } from './method-label.js';
 import type { Panel } from './panels.js';
 import { mean } from './stats.js';
 
@@ -12,36 +13,104 @@ export interface Chart {
   spec: TopLevelSpec;
 }
 
-export type ChartKind =
-  | 'accuracy-vs-budget'
-  | 'accuracy-vs-macs'
-  | 'round-curves'
-  | 'pruning-ablation'
-  | 'convergence'
-  | 'rank-agreement';
+export const CHART_KINDS = [
+  'accuracy-vs-budget',
+  'accuracy-vs-macs',
+  'round-curves',
+  'learning-curves',
+  'pruning-ablation',
+  'convergence',
+  'rank-agreement',
+] as const;
+export type ChartKind = (typeof CHART_KINDS)[number];
 
-const WIDTH = 380;
-const HEIGHT = 240;
-const FACET_WIDTH = 240;
+/** A figure a panel leaves out, with the one line that says why, so no section goes missing silently. */
+export interface MissingChart {
+  kind: ChartKind;
+  title: string;
+  reason: string;
+}
+
+export interface PanelFigures {
+  charts: Chart[];
+  missing: MissingChart[];
+}
+
+/**
+ * Plot area of a one-view chart, in px: the page is 1,280 px wide less its margins, and
+ * the y axis and its title take the rest. Legends sit below the plot so that the plot
+ * keeps the whole width; views side by side share it.
+ */
+const WIDTH = 1080;
+const HEIGHT = 320;
+/** Room for a view's y axis labels and title beside the next view. */
+const VIEW_GAP = 80;
+/** Between facets that share one y axis: Vega-Lite's facet spacing. */
+const FACET_SPACING = 20;
+
+function viewWidth(columns: number, gap = VIEW_GAP): number {
+  return Math.floor((WIDTH - (columns - 1) * gap) / columns);
+}
+
+/** Beyond this many values, ticks at every data point would overlap; the axis picks its own. */
+const MAX_DATA_TICKS = 16;
+
+/** Axis ticks exactly at the values the data has (rounds, budgets, ratios), where they fit. */
+function dataTicks(values: readonly number[]): { values?: number[] } {
+  const distinct = [...new Set(values)].sort((a, b) => a - b);
+  return distinct.length <= MAX_DATA_TICKS ? { values: distinct } : {};
+}
 
 type Row = Record<string, string | number | null>;
 
+const TITLES: Record<ChartKind, string> = {
+  'accuracy-vs-budget': 'Accuracy vs labelling budget',
+  'accuracy-vs-macs': 'Accuracy vs compute spent',
+  'round-curves': 'Selector and target accuracy per round',
+  'learning-curves': 'Learning curves per epoch',
+  'pruning-ablation': 'Pruning-ratio ablation',
+  convergence: 'Convergence: fused vs trained from scratch',
+  'rank-agreement': 'Rank agreement with the full model',
+};
+
+/** What a panel needs for each figure, said where the figure would be. */
+const NOT_RUN: Record<ChartKind, string> = {
+  'accuracy-vs-budget': 'no method here built a target below the full training set',
+  'accuracy-vs-macs': 'no method here built a target',
+  'round-curves': 'no method here trains a selector (random and full data select without one)',
+  'learning-curves': 'no run here recorded per-epoch training',
+  'pruning-ablation':
+    'not run: PruneFuse ran at fewer than two pruning ratios here (a sweep such as prune: [0.5, 0.7, 0.8] draws it)',
+  convergence:
+    'not run: no fused and from-scratch PruneFuse targets at the same budget and ratio here (fusion: [true, false] draws it)',
+  'rank-agreement':
+    'not recorded: these runs did not measure rank agreement (rankAgreement: true records it)',
+};
+
 /**
- * The figures of one panel. Each appears only when its data is there: a budget reached
- * (below the full training set, for the budget axis), a pruning-ratio sweep, fused and
- * scratch targets side by side, recorded rank agreement.
+ * The figures of one panel, and a line for each figure whose data is not there: a budget
+ * reached (below the full training set, for the budget axis), a pruning-ratio sweep,
+ * fused and scratch targets side by side, recorded rank agreement.
  */
-export function panelCharts(panel: Panel): Chart[] {
+export function panelFigures(panel: Panel): PanelFigures {
   const methods = panel.summaries.map((s) => s.group.key.method);
-  const charts = [
-    accuracyVsBudget(panel, methods),
-    accuracyVsMacs(panel, methods),
-    roundCurves(panel, methods),
-    pruningAblation(panel),
-    convergence(panel),
-    rankAgreement(panel, methods),
-  ];
-  return charts.filter((c): c is Chart => c !== null);
+  const built: Record<ChartKind, Chart | null> = {
+    'accuracy-vs-budget': accuracyVsBudget(panel, methods),
+    'accuracy-vs-macs': accuracyVsMacs(panel, methods),
+    'round-curves': roundCurves(panel, methods),
+    'learning-curves': learningCurves(panel, methods),
+    'pruning-ablation': pruningAblation(panel),
+    convergence: convergence(panel),
+    'rank-agreement': rankAgreement(panel, methods),
+  };
+  const charts: Chart[] = [];
+  const missing: MissingChart[] = [];
+  for (const kind of CHART_KINDS) {
+    const chart = built[kind];
+    if (chart) charts.push(chart);
+    else missing.push({ kind, title: TITLES[kind], reason: NOT_RUN[kind] });
+  }
+  return { charts, missing };
 }
 
 /**
@@ -55,7 +124,24 @@ function methodColor(methods: readonly string[], present: ReadonlySet<unknown>) 
     type: 'nominal',
     title: 'method',
     scale: { domain: [...methods], scheme: 'tableau10' },
-    legend: { values: methods.filter((m) => present.has(m)) },
+    legend: { values: methods.filter((m) => present.has(m)), symbolType: 'stroke' },
+  } as const;
+}
+
+/** Solid and dashed lines for the two kinds of model a figure sets side by side, in the legend as lines. */
+function lineStyle(field: string, title: string, domain: readonly string[]) {
+  return {
+    field,
+    type: 'nominal',
+    title,
+    scale: {
+      domain: [...domain],
+      range: [
+        [1, 0],
+        [6, 4],
+      ],
+    },
+    legend: { symbolType: 'stroke', symbolStrokeColor: '#333' },
   } as const;
 }
 
@@ -63,12 +149,37 @@ function present(values: readonly Row[], field = 'method'): Set<unknown> {
   return new Set(values.map((v) => v[field]));
 }
 
-/** Legends show whole method labels; Vega cuts them at 160 px by default. */
-const CONFIG = { legend: { labelLimit: 400 } } as const;
+/**
+ * Text at 13-14 px (Vega's 10-11 px defaults read as footnotes on a 1,280 px page), and
+ * legends below the plot with whole method labels (Vega cuts them at 160 px by default).
+ */
+const CONFIG = {
+  font: 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif',
+  axis: { labelFontSize: 13, titleFontSize: 14, titleFontWeight: 'normal' },
+  header: { labelFontSize: 14, titleFontSize: 14 },
+  legend: {
+    orient: 'bottom',
+    direction: 'vertical',
+    labelFontSize: 13,
+    titleFontSize: 14,
+    labelLimit: 400,
+    symbolSize: 300,
+    symbolStrokeWidth: 2.5,
+  },
+  line: { strokeWidth: 2 },
+  point: { size: 50 },
+} as const;
 
 function percent(fraction: number): string {
   return `${Math.round(fraction * 1000) / 10}%`;
 }
+
+const ACCURACY_AXIS = {
+  field: 'accuracy',
+  type: 'quantitative',
+  title: 'test accuracy (%)',
+  scale: { zero: false },
+} as const;
 
 function accuracyVsBudget(panel: Panel, methods: readonly string[]): Chart | null {
   const values: Row[] = panel.summaries
@@ -76,6 +187,7 @@ function accuracyVsBudget(panel: Panel, methods: readonly string[]): Chart | nul
     .flatMap((s) =>
       s.budgets.map((b) => ({
         method: s.group.key.method,
+        curve: BUDGET_CURVES[0],
         budget: b.fraction * 100,
         accuracy: b.accuracyPct.mean,
         low: b.accuracyPct.mean - (b.accuracyPct.std ?? 0),
@@ -87,24 +199,25 @@ function accuracyVsBudget(panel: Panel, methods: readonly string[]): Chart | nul
   const references: Row[] = panel.summaries
     .filter((s) => s.group.method.name === 'full')
     .flatMap((s) =>
-      s.budgets.map((b) => ({ method: s.group.key.method, accuracy: b.accuracyPct.mean })),
+      s.budgets.map((b) => ({
+        method: s.group.key.method,
+        curve: BUDGET_CURVES[1],
+        accuracy: b.accuracyPct.mean,
+      })),
     );
   if (values.length === 0) return null;
   const color = methodColor(methods, present([...values, ...references]));
-  const y = {
-    field: 'accuracy',
-    type: 'quantitative',
-    title: 'test accuracy (%)',
-    scale: { zero: false },
-  } as const;
   const x = {
     field: 'budget',
     type: 'quantitative',
     title: 'labelling budget (% of training set)',
+    axis: dataTicks(values.map((v) => v.budget as number)),
   } as const;
+  // The line-style legend tells the swept budgets from the full-data level, when there is one.
+  const style = references.length ? { strokeDash: lineStyle('curve', 'line', BUDGET_CURVES) } : {};
   return {
     kind: 'accuracy-vs-budget',
-    title: 'Accuracy vs labelling budget',
+    title: TITLES['accuracy-vs-budget'],
     caption:
       'Test accuracy of each method’s final target at each budget; mean over seeds, bars ±1 std. ' +
       'Dashed level: training on the full training set, where run.',
@@ -116,19 +229,24 @@ function accuracyVsBudget(panel: Panel, methods: readonly string[]): Chart | nul
         {
           data: { values },
           mark: { type: 'line', point: true },
-          encoding: { x, y, color },
+          encoding: { x, y: ACCURACY_AXIS, color, ...style },
         },
         {
           data: { values },
           mark: { type: 'rule' },
-          encoding: { x, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' }, color },
+          encoding: {
+            x,
+            y: { field: 'low', type: 'quantitative' },
+            y2: { field: 'high' },
+            color,
+          },
         },
         ...(references.length
           ? [
               {
                 data: { values: references },
-                mark: { type: 'rule' as const, strokeDash: [6, 4] },
-                encoding: { y, color },
+                mark: { type: 'rule' as const },
+                encoding: { y: ACCURACY_AXIS, color, ...style },
               },
             ]
           : []),
@@ -136,6 +254,8 @@ function accuracyVsBudget(panel: Panel, methods: readonly string[]): Chart | nul
     },
   };
 }
+
+const BUDGET_CURVES = ['at each budget', 'full training set'] as const;
 
 const MAC_PHASES = ['selection', 'target training', 'total'] as const;
 
@@ -159,7 +279,7 @@ function accuracyVsMacs(panel: Panel, methods: readonly string[]): Chart | null 
   if (values.length === 0) return null;
   return {
     kind: 'accuracy-vs-macs',
-    title: 'Accuracy vs compute spent',
+    title: TITLES['accuracy-vs-macs'],
     caption:
       'Each point is one budget. Selection: selector training in every round up to the budget plus pool ' +
       'scoring in the rounds that chose its examples. Target training: training (or fine-tuning) the final ' +
@@ -169,17 +289,12 @@ function accuracyVsMacs(panel: Panel, methods: readonly string[]): Chart | null 
       data: { values },
       facet: { column: { field: 'phase', type: 'nominal', sort: [...MAC_PHASES], title: null } },
       spec: {
-        width: FACET_WIDTH,
+        width: viewWidth(MAC_PHASES.length, FACET_SPACING),
         height: HEIGHT,
         mark: { type: 'line', point: true },
         encoding: {
           x: { field: 'macs', type: 'quantitative', title: 'MACs', axis: { format: '~s' } },
-          y: {
-            field: 'accuracy',
-            type: 'quantitative',
-            title: 'test accuracy (%)',
-            scale: { zero: false },
-          },
+          y: ACCURACY_AXIS,
           order: { field: 'budget', type: 'quantitative' },
           color: methodColor(methods, present(values)),
         },
@@ -188,6 +303,8 @@ function accuracyVsMacs(panel: Panel, methods: readonly string[]): Chart | null 
     },
   };
 }
+
+const MODELS = ['selector', 'target'] as const;
 
 /** Selector accuracy each round beside the target accuracy at each budget, means over seeds. */
 function roundCurves(panel: Panel, methods: readonly string[]): Chart | null {
@@ -205,17 +322,17 @@ function roundCurves(panel: Panel, methods: readonly string[]): Chart | null {
       }
     }
     for (const [labelled, accuracies] of byLabelled) {
-      values.push({ method, curve: 'selector', labelled, accuracy: mean(accuracies) * 100 });
+      values.push({ method, model: 'selector', labelled, accuracy: mean(accuracies) * 100 });
     }
     if (byLabelled.size === 0) continue;
     for (const b of summary.budgets) {
-      values.push({ method, curve: 'target', labelled: b.labelled, accuracy: b.accuracyPct.mean });
+      values.push({ method, model: 'target', labelled: b.labelled, accuracy: b.accuracyPct.mean });
     }
   }
   if (values.length === 0) return null;
   return {
     kind: 'round-curves',
-    title: 'Selector and target accuracy per round',
+    title: TITLES['round-curves'],
     caption:
       'Solid: the selector (θp for PruneFuse, the proxy for SVP, θ for active learning) after training ' +
       'on each round’s labelled set. Dashed: the final target at each budget. Means over seeds.',
@@ -226,24 +343,106 @@ function roundCurves(panel: Panel, methods: readonly string[]): Chart | null {
       data: { values },
       mark: { type: 'line', point: true },
       encoding: {
-        x: { field: 'labelled', type: 'quantitative', title: 'labelled examples' },
-        y: {
-          field: 'accuracy',
+        x: {
+          field: 'labelled',
           type: 'quantitative',
-          title: 'test accuracy (%)',
-          scale: { zero: false },
+          title: 'labelled examples',
+          axis: dataTicks(values.map((v) => v.labelled as number)),
         },
+        y: ACCURACY_AXIS,
         color: methodColor(methods, present(values)),
-        strokeDash: {
-          field: 'curve',
-          type: 'nominal',
-          title: 'model',
-          sort: ['selector', 'target'],
-        },
+        strokeDash: lineStyle('model', 'model', MODELS),
         order: { field: 'labelled', type: 'quantitative' },
       },
     },
   };
+}
+
+const CURVE_MEASURES = ['test accuracy (%)', 'training loss'] as const;
+
+/**
+ * Per-epoch training of the selector and the target at each budget, means over seeds:
+ * the selector is the last one trained on at most that many examples (the one that chose
+ * the budget's last examples, or θp* trained on the budget itself), the target is the
+ * method's own.
+ */
+function learningCurves(panel: Panel, methods: readonly string[]): Chart | null {
+  const sums = new Map<string, { row: Row; values: number[] }>();
+  const add = (row: Row, value: number | undefined) => {
+    if (value === undefined) return;
+    const id = JSON.stringify(row);
+    const entry = sums.get(id) ?? { row, values: [] };
+    entry.values.push(value);
+    sums.set(id, entry);
+  };
+  for (const summary of panel.summaries) {
+    const method = summary.group.key.method;
+    const init = expectedTargetInit(summary.group.method);
+    for (const run of summary.group.runs) {
+      for (const target of run.targets.filter((t) => t.init === init)) {
+        const budget = `b = ${percent(target.fraction)} (${target.labelled})`;
+        const selector = run.rounds
+          .filter((r) => r.labelled <= target.labelled && r.epochs.length > 0)
+          .at(-1);
+        const curves = [
+          { model: 'target', epochs: target.epochs },
+          { model: 'selector', epochs: selector?.epochs ?? [] },
+        ];
+        for (const { model, epochs } of curves) {
+          for (const e of epochs) {
+            const at = { method, model, budget, labelled: target.labelled, epoch: e.epoch };
+            add({ ...at, measure: CURVE_MEASURES[0] }, maybePercent(e.testAccuracy));
+            add({ ...at, measure: CURVE_MEASURES[1] }, e.trainLoss);
+          }
+        }
+      }
+    }
+  }
+  if (sums.size === 0) return null;
+  const values: Row[] = [...sums.values()].map(({ row, values }) => ({
+    ...row,
+    value: mean(values),
+  }));
+  const budgets = new Set(values.map((v) => v.budget)).size;
+  return {
+    kind: 'learning-curves',
+    title: TITLES['learning-curves'],
+    caption:
+      'Test accuracy (on the epochs where it was evaluated) and training loss per epoch (cross-entropy, with ' +
+      'the KD term for distilled targets), for each budget: ' +
+      'solid, the selector trained last on at most that budget (the one that chose its last examples, or ' +
+      'θp* on the budget itself); dashed, the method’s target. Means over seeds.',
+    spec: {
+      config: CONFIG,
+      data: { values },
+      facet: {
+        row: { field: 'measure', type: 'nominal', title: null, sort: [...CURVE_MEASURES] },
+        column: { field: 'budget', type: 'nominal', title: null, sort: { field: 'labelled' } },
+      },
+      spec: {
+        width: viewWidth(budgets),
+        height: HEIGHT * 0.7,
+        mark: { type: 'line', point: { size: 20 } },
+        encoding: {
+          x: {
+            field: 'epoch',
+            type: 'quantitative',
+            title: 'epoch',
+            axis: { tickMinStep: 1, format: 'd' },
+          },
+          y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
+          color: methodColor(methods, present(values)),
+          strokeDash: lineStyle('model', 'model', MODELS),
+          order: { field: 'epoch', type: 'quantitative' },
+        },
+      },
+      resolve: { scale: { y: 'independent' } },
+    },
+  };
+}
+
+function maybePercent(fraction: number | undefined): number | undefined {
+  return fraction === undefined ? undefined : fraction * 100;
 }
 
 /** Accuracy and selection cost against the pruning ratio p, one line per budget. */
@@ -268,44 +467,49 @@ function pruningAblation(panel: Panel): Chart | null {
         selectionMacs: b.macs.selection,
       })),
     );
+  const variants = [...new Set(values.map((v) => v.variant as string))];
   const encoding = {
-    x: { field: 'p', type: 'quantitative', title: 'pruning ratio p' },
+    x: {
+      field: 'p',
+      type: 'quantitative',
+      title: 'pruning ratio p',
+      axis: dataTicks(values.map((v) => v.p as number)),
+    },
     color: {
       field: 'budget',
       type: 'ordinal',
       title: 'budget',
       sort: { field: 'labelled' },
       scale: { scheme: 'viridis' },
+      legend: { symbolType: 'stroke' },
     },
-    strokeDash: { field: 'variant', type: 'nominal', title: 'variant' },
+    strokeDash: {
+      field: 'variant',
+      type: 'nominal',
+      title: 'variant',
+      sort: variants,
+      legend: { symbolType: 'stroke', symbolStrokeColor: '#333' },
+    },
     order: { field: 'p', type: 'quantitative' },
   } as const;
   return {
     kind: 'pruning-ablation',
-    title: 'Pruning-ratio ablation',
+    title: TITLES['pruning-ablation'],
     caption:
-      'PruneFuse target accuracy and the selection MACs spent to reach each budget, against the fraction ' +
-      'of channels pruned from the selector. Means over seeds.',
+      'PruneFuse target accuracy and the selection MACs spent to reach each budget (colour), against the ' +
+      'fraction of channels pruned from the selector; one line style per PruneFuse variant. Means over seeds.',
     spec: {
       config: CONFIG,
       data: { values },
       hconcat: [
         {
-          width: FACET_WIDTH,
+          width: viewWidth(2),
           height: HEIGHT,
           mark: { type: 'line', point: true },
-          encoding: {
-            ...encoding,
-            y: {
-              field: 'accuracy',
-              type: 'quantitative',
-              title: 'test accuracy (%)',
-              scale: { zero: false },
-            },
-          },
+          encoding: { ...encoding, y: ACCURACY_AXIS },
         },
         {
-          width: FACET_WIDTH,
+          width: viewWidth(2),
           height: HEIGHT,
           mark: { type: 'line', point: true },
           encoding: {
@@ -322,6 +526,9 @@ function pruningAblation(panel: Panel): Chart | null {
     },
   };
 }
+
+const INITS = ['fused', 'scratch'] as const;
+const CONVERGENCE_COLUMNS = 3;
 
 /**
  * The paper's Figure 4 comparison: test accuracy per epoch of fused targets against
@@ -385,24 +592,34 @@ function convergence(panel: Panel): Chart | null {
     );
   return {
     kind: 'convergence',
-    title: 'Convergence: fused vs trained from scratch',
+    title: TITLES.convergence,
     caption:
-      'Test accuracy per evaluated epoch of the target, fused from the trained pruned network or ' +
-      'initialised at random, on the same budget (the paper’s Figure 4 comparison). Means over seeds.',
+      'Test accuracy per evaluated epoch of the target, fused from the trained pruned network (solid) or ' +
+      'initialised at random (dashed), on the same budget (the paper’s Figure 4 comparison). Means over seeds.',
     spec: {
       config: CONFIG,
       data: { values },
       facet: { field: 'facet', type: 'nominal', title: null, sort: { field: 'labelled' } },
-      columns: 3,
+      columns: Math.min(CONVERGENCE_COLUMNS, compared.size),
       spec: {
-        width: FACET_WIDTH,
+        width: viewWidth(Math.min(CONVERGENCE_COLUMNS, compared.size)),
         height: HEIGHT * 0.75,
-        mark: { type: 'line' },
+        mark: { type: 'line', point: { size: 20 } },
         encoding: {
-          x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
-          y: { field: 'accuracy', type: 'quantitative', title: 'test accuracy (%)' },
-          color: { field: 'series', type: 'nominal', title: 'target' },
-          strokeDash: { field: 'init', type: 'nominal', title: 'init', sort: ['fused', 'scratch'] },
+          x: {
+            field: 'epoch',
+            type: 'quantitative',
+            title: 'epoch',
+            axis: dataTicks(values.map((v) => v.epoch as number)),
+          },
+          y: { ...ACCURACY_AXIS, scale: { zero: false } },
+          color: {
+            field: 'series',
+            type: 'nominal',
+            title: 'target',
+            legend: { symbolType: 'stroke' },
+          },
+          strokeDash: lineStyle('init', 'init', INITS),
           order: { field: 'epoch', type: 'quantitative' },
         },
       },
@@ -410,26 +627,35 @@ function convergence(panel: Panel): Chart | null {
   };
 }
 
+const RANK_MEASURES = ['Spearman ρ', 'top-k overlap'] as const;
+
 /** Spearman ρ and top-k overlap between the selector's and the full model's pool scores. */
 function rankAgreement(panel: Panel, methods: readonly string[]): Chart | null {
   const values: Row[] = panel.summaries.flatMap((s) => rankRows(s));
   if (values.length === 0) return null;
   return {
     kind: 'rank-agreement',
-    title: 'Rank agreement with the full model',
+    title: TITLES['rank-agreement'],
     caption:
       'How alike the selector and the dense model rank the unlabelled pool each round: Spearman ' +
       'correlation of their uncertainty scores and the overlap of their top-k picks. Means over seeds.',
     spec: {
       config: CONFIG,
       data: { values },
-      facet: { column: { field: 'measure', type: 'nominal', title: null } },
+      facet: {
+        column: { field: 'measure', type: 'nominal', title: null, sort: [...RANK_MEASURES] },
+      },
       spec: {
-        width: FACET_WIDTH,
+        width: viewWidth(RANK_MEASURES.length, FACET_SPACING),
         height: HEIGHT,
         mark: { type: 'line', point: true },
         encoding: {
-          x: { field: 'labelled', type: 'quantitative', title: 'labelled examples' },
+          x: {
+            field: 'labelled',
+            type: 'quantitative',
+            title: 'labelled examples',
+            axis: dataTicks(values.map((v) => v.labelled as number)),
+          },
           y: { field: 'value', type: 'quantitative', title: null },
           color: methodColor(methods, present(values)),
           order: { field: 'labelled', type: 'quantitative' },
@@ -452,7 +678,7 @@ function rankRows(summary: GroupSummary): Row[] {
   }
   const method = summary.group.key.method;
   return [...byLabelled].flatMap(([labelled, m]) => [
-    { method, labelled, measure: 'Spearman ρ', value: mean(m.spearman) },
-    { method, labelled, measure: 'top-k overlap', value: mean(m.overlap) },
+    { method, labelled, measure: RANK_MEASURES[0], value: mean(m.spearman) },
+    { method, labelled, measure: RANK_MEASURES[1], value: mean(m.overlap) },
   ]);
 }

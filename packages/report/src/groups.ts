@@ -40,6 +40,15 @@ function replicateConfig(run: RunRecord): Record<string, unknown> {
 }
 
 /**
+ * A run's settings other than its seed and method, as text: two methods are compared
+ * (the report's claims) only where these agree.
+ */
+export function settingsBesideMethod(run: RunRecord): string {
+  const { method: _method, ...settings } = replicateConfig(run);
+  return JSON.stringify([...flatten(settings)].sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/**
  * Groups runs by experiment, dataset, architecture, method label and acquisition. When
  * runs sharing those differ in some other setting (a sweep over epochs, say), each
  * distinct configuration becomes its own group and its label names the differing

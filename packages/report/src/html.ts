@@ -2,11 +2,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { RunRecord } from '@prunefuse/results';
 import ejs from 'ejs';
-import { summarizeGroup } from './aggregate.js';
-import { type ChartKind, panelCharts } from './charts.js';
+import { type GroupSummary, summarizeGroup } from './aggregate.js';
+import { type ChartKind, panelFigures } from './charts.js';
+import { testClaims, type Verdict } from './claims.js';
+import { formatDuration } from './duration.js';
 import { groupRuns } from './groups.js';
-import { comparePaper, type PaperBaseline } from './paper.js';
 import { panelsOf, panelTitle } from './panels.js';
+import { comparePaper, type PaperBaseline } from './paper.js';
 import { kdSettings, provenanceRows } from './provenance.js';
 import { resultTable } from './results-table.js';
 import { renderSvg } from './svg.js';
@@ -24,6 +26,10 @@ export interface ReportContents {
   tables: string[];
   /** One entry per chart, `kind: section`, in page order. */
   charts: string[];
+  /** One entry per figure a section could not draw, `kind: section`, in page order. */
+  notDrawn: string[];
+  /** The paper's claims and what the runs here say of each. */
+  claims: { id: string; title: string; verdict: Verdict | 'mixed' }[];
 }
 
 /**
@@ -67,36 +73,68 @@ export async function composeReport(
   const summaries = groups.map(summarizeGroup);
   const tables: string[] = [];
   const charts: string[] = [];
+  const notDrawn: string[] = [];
   const sections = [];
-  for (const [index, panel] of panelsOf(summaries).entries()) {
+  const panels = panelsOf(summaries);
+  const claims = testClaims(panels);
+  tables.push('claims');
+  for (const [index, panel] of panels.entries()) {
     const title = panelTitle(panel);
     tables.push(`results: ${title}`);
     const figures: { kind: ChartKind; title: string; caption: string; svg: string }[] = [];
-    for (const chart of panelCharts(panel)) {
+    const drawn = panelFigures(panel);
+    for (const chart of drawn.charts) {
       figures.push({ ...chart, svg: await renderSvg(chart.spec, `${chart.kind} (${title})`) });
       charts.push(`${chart.kind}: ${title}`);
     }
-    sections.push({ id: `section-${index + 1}`, title, table: resultTable(panel), figures });
+    notDrawn.push(...drawn.missing.map((m) => `${m.kind}: ${title}`));
+    sections.push({
+      id: `section-${index + 1}`,
+      title,
+      table: resultTable(panel),
+      figures,
+      missing: drawn.missing,
+    });
   }
-  const paper = options.paper
-    ? {
-        source: options.paper.paper,
-        note: options.paper.note,
-        rows: comparePaper(options.paper, summaries),
-      }
-    : null;
-  if (paper) tables.push('paper vs measured');
+  const paper = options.paper ? paperSection(options.paper, summaries) : null;
+  if (paper?.rows.length) tables.push('paper vs measured');
   tables.push('provenance');
   const html = template()({
     title: options.title ?? 'PruneFuse report',
     overview: overview(records),
     kdSettings: kdSettings(records),
+    claims,
     sections,
     paper,
     provenance: provenanceRows(groups),
     format: FORMAT,
   });
-  return { html, tables, charts };
+  return {
+    html,
+    tables,
+    charts,
+    notDrawn,
+    claims: claims.map(({ id, title, verdict }) => ({ id, title, verdict })),
+  };
+}
+
+/**
+ * The published figures that some measured group matches; the rest are only counted, so
+ * that a report on data the paper never used says so in one line.
+ */
+function paperSection(paper: PaperBaseline, summaries: readonly GroupSummary[]) {
+  const compared = comparePaper(paper, summaries);
+  const rows = compared.filter((c) => c.matches.length > 0);
+  const unmatched = compared.filter((c) => c.matches.length === 0);
+  return {
+    source: paper.paper,
+    note: paper.note,
+    rows,
+    unmatched: {
+      count: unmatched.length,
+      datasets: [...new Set(unmatched.map((c) => c.entry.dataset))].sort(),
+    },
+  };
 }
 
 function overview(records: readonly RunRecord[]) {
@@ -118,5 +156,6 @@ const FORMAT = {
   gap: (points: number) => `${points >= 0 ? '+' : '−'}${Math.abs(points).toFixed(2)}`,
   budget: (fraction: number) => `${Math.round(fraction * 1000) / 10}%`,
   count: (n: number) => n.toLocaleString('en-US'),
-  seconds: (s: number) => (s < 120 ? `${s.toFixed(1)} s` : `${(s / 60).toFixed(1)} min`),
+  duration: formatDuration,
+  ratio: (r: number) => (r < 0.01 ? r.toExponential(1) : r.toFixed(2)),
 };

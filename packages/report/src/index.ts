@@ -1,36 +1,38 @@
-export { type ReportOptions, type ReportContents, renderReport, composeReport } from './html.js';
-export { type WrittenReport, REPORT_FILE, writeReport } from './write-report.js';
-export { readStoreRecords } from './store-records.js';
-export { methodLabel } from './method-label.js';
-export { type Stat, summarize } from './stats.js';
-export { type GroupKey, groupKeyText } from './groups.js';
 export { type BudgetSummary, type GroupSummary, summarizeRuns } from './aggregate.js';
 export {
-  type PaperBaseline,
-  type PaperEntry,
-  type PaperComparison,
-  type PaperMatch,
-  paperBaselineSchema,
-  loadPaperBaseline,
-  comparePaper,
-} from './paper.js';
-export {
-  type Tolerances,
-  type RegressionBaseline,
   type BaselineEntry,
   type BaselineKey,
-  DEFAULT_TOLERANCES,
-  regressionBaselineSchema,
-  baselineKeyText,
-  loadRegressionBaseline,
   baselineFromRecords,
+  baselineKeyText,
+  DEFAULT_TOLERANCES,
+  loadRegressionBaseline,
+  type RegressionBaseline,
+  regressionBaselineSchema,
+  type Tolerances,
   writeRegressionBaseline,
 } from './baseline.js';
 export {
-  type CheckStatus,
   type CheckedMetric,
-  type MetricCheck,
-  type CheckRow,
   type CheckResult,
+  type CheckRow,
+  type CheckStatus,
   checkAgainstBaseline,
+  type MetricCheck,
 } from './check.js';
+export { CLAIM_IDS, type ClaimId, type Verdict } from './claims.js';
+export { formatDuration } from './duration.js';
+export { type GroupKey, groupKeyText } from './groups.js';
+export { composeReport, type ReportContents, type ReportOptions, renderReport } from './html.js';
+export { methodLabel } from './method-label.js';
+export {
+  comparePaper,
+  loadPaperBaseline,
+  type PaperBaseline,
+  type PaperComparison,
+  type PaperEntry,
+  type PaperMatch,
+  paperBaselineSchema,
+} from './paper.js';
+export { type Stat, summarize } from './stats.js';
+export { readStoreRecords } from './store-records.js';
+export { REPORT_FILE, type WrittenReport, writeReport } from './write-report.js';

@@ -11,7 +11,11 @@ export interface TableCell {
   mean: number;
   std: number | null;
   n: number;
-  /** Highest mean of its column; only marked where at least two methods reached the budget. */
+  /**
+   * Highest mean of its column by more than the spread: its lead over the runner-up
+   * exceeds the larger of the two standard deviations. Never with one seed, which has
+   * no spread to measure the lead against.
+   */
   best: boolean;
 }
 
@@ -34,9 +38,9 @@ export function resultTable(panel: Panel): ResultTable {
   }));
   ordered.forEach((_, column) => {
     const cells = rows.flatMap((r) => (r.cells[column] ? [r.cells[column]] : []));
-    if (cells.length < 2) return;
-    const top = Math.max(...cells.map((c) => c.mean));
-    for (const cell of cells) cell.best = cell.mean === top;
+    const [top, runnerUp] = [...cells].sort((a, b) => b.mean - a.mean);
+    if (!top || !runnerUp || top.std === null || runnerUp.std === null) return;
+    top.best = top.mean - runnerUp.mean > Math.max(top.std, runnerUp.std);
   });
   return { columns: ordered, rows };
 }

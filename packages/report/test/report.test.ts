@@ -17,6 +17,7 @@ const ALL_KINDS = [
   'accuracy-vs-budget',
   'accuracy-vs-macs',
   'round-curves',
+  'learning-curves',
   'pruning-ablation',
   'convergence',
   'rank-agreement',
@@ -33,38 +34,59 @@ describe('composeReport', () => {
       title: 'Quick sweep',
     });
     expect(tables).toEqual([
+      'claims',
       'results: quick · cifar10 · resnet20 · least-confidence',
-      'paper vs measured',
       'provenance',
     ]);
     expect(charts.map((c) => c.split(':')[0])).toEqual(ALL_KINDS);
     expect(count(html, /<table /)).toBe(3);
-    expect(count(html, /<figure class="chart"/)).toBe(6);
-    expect(count(html, /<svg /)).toBe(6);
+    expect(count(html, /<figure class="chart"/)).toBe(7);
+    expect(count(html, /<svg /)).toBe(7);
     expect(html).toContain('<title>Quick sweep</title>');
     // Nothing that a browser would fetch or run.
     expect(html).toContain(`http-equiv="Content-Security-Policy" content="default-src 'none'`);
     expect(html).not.toMatch(/<script|<link|<img|<iframe|\ssrc=|\shref=|url\(|@import/i);
-    // Paper vs measured, clearly labelled, and honest about having nothing to compare.
-    expect(html).toContain('<span class="badge paper">paper</span>');
-    expect(html).toContain('<span class="badge measured">measured</span>');
-    expect(count(html, /no measured run matches/)).toBe(3);
-    expect(html).toContain('93.69');
+    // No published figure is for this data: one line says so, no table of empty rows.
+    expect(count(html, /data-paper="unmatched"/)).toBe(1);
+    expect(html).not.toContain('93.69');
     // The unpublished KD settings are stated.
     expect(html).toContain('does not publish its distillation weight λ and temperature T');
-    // One provenance row per run.
+    // One provenance row per run, wall times in one format.
     expect(count(html, /<details><summary>/)).toBe(18);
+    expect(html).toMatch(/<td>5m0\ds<\/td>/);
+    expect(html).not.toMatch(/\d s<|\d min</);
+    // The table's caption does not repeat the section heading.
+    expect(html).toContain('<caption>Test accuracy (%) by labelling budget</caption>');
   });
 
-  it('shows the mean ± std per cell and marks the best of each column', async () => {
+  it('shows the mean ± std per cell and shades a best mean only where it leads by more than the spread', async () => {
     const html = await renderReport(fixtureSweep());
-    const table = html.slice(html.indexOf('<table class="results"'), html.indexOf('</table>'));
+    const start = html.indexOf('<table class="results"');
+    const table = html.slice(start, html.indexOf('</table>', start));
     expect(count(table, /<tr>/)).toBe(1 + 9);
-    // Three budgets with several methods each; the 100% column has only full data.
-    expect(count(table, /class="best"/)).toBe(3);
     expect(table).toMatch(
       /<td>\d+\.\d\d <span class="std">± \d+\.\d\d<\/span> <span class="n">n=2<\/span><\/td>/,
     );
+
+    const seeds = [0, 1, 2];
+    const clearLead = [
+      ...seeds.map((seed) => fixtureRun({ method: METHODS.random(), seed })),
+      ...seeds.map((seed) =>
+        fixtureRun({ method: METHODS.activeLearning(), seed, accuracyShift: 5 }),
+      ),
+    ];
+    const shaded = (h: string) => count(h, /<td class="best">/);
+    expect(shaded(await renderReport(clearLead))).toBe(3);
+    // One seed has no spread to weigh a lead against.
+    expect(shaded(await renderReport(clearLead.filter((r) => r.config.seed === 0)))).toBe(0);
+    // Active learning's 2.6-point bonus cancelled: the lead is within the seeds' noise.
+    const tie = [
+      ...seeds.map((seed) => fixtureRun({ method: METHODS.random(), seed })),
+      ...seeds.map((seed) =>
+        fixtureRun({ method: METHODS.activeLearning(), seed, accuracyShift: -2.6 }),
+      ),
+    ];
+    expect(shaded(await renderReport(tie))).toBe(0);
   });
 
   it('sets measured runs beside the published figure they match, with the gap', async () => {
@@ -81,33 +103,47 @@ describe('composeReport', () => {
       html.indexOf('<section id="paper"'),
       html.indexOf('<section id="provenance"'),
     );
-    expect(section).not.toContain('no measured run matches');
+    expect(section).not.toContain('data-paper="unmatched"');
     expect(section).toContain('prunefuse p=0.5 · resnet20 · 1,500 labelled');
     expect(section).toMatch(/class="gap neg">−\d+\.\d\d</);
   });
 
-  it('leaves out the charts whose data was not recorded', async () => {
+  it('says in one line which figures it could not draw, and why', async () => {
     const runs = [METHODS.random(), METHODS.prunefuse(0.5)].map((method) =>
       fixtureRun({ method, seed: 0 }),
     );
-    const { charts, tables } = await composeReport(runs);
-    expect(charts.map((c) => c.split(':')[0])).toEqual([
-      'accuracy-vs-budget',
-      'accuracy-vs-macs',
-      'round-curves',
-    ]);
-    expect(tables).toEqual([
-      'results: quick · cifar10 · resnet20 · least-confidence',
-      'provenance',
-    ]);
+    const { charts, notDrawn, tables, html } = await composeReport(runs);
+    const setting = 'quick · cifar10 · resnet20 · least-confidence';
+    expect(charts).toEqual(
+      ['accuracy-vs-budget', 'accuracy-vs-macs', 'round-curves', 'learning-curves'].map(
+        (kind) => `${kind}: ${setting}`,
+      ),
+    );
+    expect(notDrawn).toEqual(
+      ['pruning-ablation', 'convergence', 'rank-agreement'].map((kind) => `${kind}: ${setting}`),
+    );
+    expect(html).toMatch(
+      /<p class="not-drawn" data-not-drawn="pruning-ablation"><strong>Pruning-ratio ablation:<\/strong> not run: PruneFuse ran at fewer than two pruning ratios/,
+    );
+    expect(html).toContain('data-not-drawn="convergence"');
+    expect(html).toContain('data-not-drawn="rank-agreement"');
+    expect(tables).toEqual(['claims', `results: ${setting}`, 'provenance']);
 
     const fullOnly = await composeReport([fixtureRun({ method: METHODS.full(), seed: 0 })]);
-    expect(fullOnly.charts).toEqual([
-      'accuracy-vs-macs: quick · cifar10 · resnet20 · no acquisition function',
+    expect(fullOnly.charts.map((c) => c.split(':')[0])).toEqual([
+      'accuracy-vs-macs',
+      'learning-curves',
+    ]);
+    expect(fullOnly.notDrawn.map((c) => c.split(':')[0])).toEqual([
+      'accuracy-vs-budget',
+      'round-curves',
+      'pruning-ablation',
+      'convergence',
+      'rank-agreement',
     ]);
     const noTarget = { ...fixtureRun({ method: METHODS.svp(), seed: 0 }), targets: [] };
     const empty = await composeReport([noTarget]);
-    expect(empty.charts).toEqual(['round-curves: quick · cifar10 · resnet20 · least-confidence']);
+    expect(empty.charts).toEqual([`round-curves: ${setting}`]);
     expect(empty.html).toContain('<th class="row" scope="row">svp resnet8</th>');
   });
 
@@ -143,6 +179,7 @@ describe('writeReport', () => {
     expect(written.charts).toEqual([
       'accuracy-vs-budget: quick · cifar10 · resnet20 · no acquisition function',
       'accuracy-vs-macs: quick · cifar10 · resnet20 · no acquisition function',
+      'learning-curves: quick · cifar10 · resnet20 · no acquisition function',
     ]);
   });
 
