@@ -271,7 +271,9 @@ async function prepareWebgpu(): Promise<string> {
   } catch (error) {
     throw new BackendUnavailableError(
       'webgpu',
-      `could not load Dawn (npm package 'webgpu', dawn.node): ${messageOf(error)}`,
+      `could not load Dawn (npm package 'webgpu', dawn.node): ${messageOf(error)}. It is an ` +
+        'optional dependency, installed where its prebuilt binary fits the platform: run ' +
+        "'pnpm install' again, or use another backend (--backend wasm)",
     );
   }
   Object.assign(globalThis, dawn.globals);

@@ -1,20 +1,21 @@
 import { type Dataset, initialLabelledSet, LabelledPool, orderedBatches } from '@prunefuse/data';
 import { deriveSeed, Rng } from '@prunefuse/engine';
 import { buildNetwork, countMacs, type ModelSpec, type Network } from '@prunefuse/models';
-import type {
-  AcquisitionName,
-  BudgetConfig,
-  MacsByPhase,
-  RoundRecord,
-  RunEvent,
-  TargetRecord,
-  TrainingConfig,
+import {
+  type AcquisitionName,
+  type BudgetConfig,
+  inferenceMacs,
+  type MacsByPhase,
+  type RoundRecord,
+  type RunEvent,
+  type TargetRecord,
+  type TrainingConfig,
 } from '@prunefuse/results';
 import { acquire, leastConfidence, spearman, topKOverlap } from '@prunefuse/selection';
-import { predict } from './training/index.js';
 import { FrozenWeights } from './frozen-weights.js';
 import type { Method, MethodFactory } from './method.js';
 import { type TrainingOutcome, trainOnLabelled } from './train-on-labelled.js';
+import { predict } from './training/index.js';
 
 export interface LoopSetup {
   dataset: Dataset;
@@ -25,8 +26,8 @@ export interface LoopSetup {
   targetTraining: TrainingConfig;
   /**
    * Also train θ itself each round and compare its uncertainty ranking of the pool with
-   * the selector's (Spearman, top-k overlap). Measurement only: its MACs are not charged
-   * to the method.
+   * the selector's (Spearman, top-k overlap). Measurement only: its MACs and time are
+   * recorded with the measurement, never charged to the method.
    */
   rankAgreement: boolean;
   seed: number;
@@ -76,7 +77,7 @@ export async function activeLearningLoop(
       `method '${method.name}' has no selector model, so it cannot use acquisition '${setup.acquisition}'`,
     );
   }
-  const macs: MacsByPhase = { selectorTraining: 0, poolScoring: 0, targetTraining: 0, total: 0 };
+  const spent = new MacsLedger();
   const rounds: RoundRecord[] = [];
   const targets: TargetRecord[] = [];
 
@@ -101,7 +102,7 @@ export async function activeLearningLoop(
     });
     try {
       const outcome = await train(network);
-      macs.selectorTraining += outcome.macs;
+      spent.charge('selectorTraining', outcome.macs);
       return { ...outcome, network, labelled: labelled.length };
     } catch (error) {
       network.dispose();
@@ -118,23 +119,24 @@ export async function activeLearningLoop(
     for (const milestone of budget.milestones) {
       while (pool.labelledCount < milestone) {
         const k = Math.min(budget.roundSize, milestone - pool.labelledCount);
+        const current = await selectors.current();
         rounds.push(
           await selectionRound(
-            setup,
-            pool,
-            k,
-            rounds.length,
-            await selectors.current(),
-            method.selector?.training ?? null,
-            denseInitial,
-            macs,
-            rng,
+            { setup, pool, method, denseInitial, rng, spent },
+            {
+              k,
+              round: rounds.length,
+              current,
+            },
           ),
         );
         setup.onEvent?.({ type: 'round', round: withoutEpochs(rounds.at(-1)!) });
       }
-      const target = await buildTarget(setup, method, pool, selectors, denseInitial, rng);
-      macs.targetTraining += target.macs;
+      const target = await buildTarget(
+        { setup, pool, method, denseInitial, rng, spent },
+        selectors,
+      );
+      spent.charge('targetTraining', target.macs);
       targets.push(target);
       setup.onEvent?.({ type: 'target', target: withoutEpochs(target) });
     }
@@ -144,14 +146,46 @@ export async function activeLearningLoop(
     dense.dispose();
     denseInitial.dispose();
   }
-  macs.total = macs.selectorTraining + macs.poolScoring + macs.targetTraining;
   return {
     initialLabelled: Array.from(initial),
     rounds,
     targets,
-    macs,
+    macs: spent.totals(),
     params: { targetSpec: setup.targetSpec, selectorSpec: method.selector?.spec ?? null },
   };
+}
+
+/**
+ * The MACs a run spends, by phase, each charged once where it is spent (the cost model's
+ * formulas are in @prunefuse/results).
+ */
+class MacsLedger {
+  private readonly spent = { selectorTraining: 0, poolScoring: 0, targetTraining: 0 };
+
+  charge(phase: keyof MacsLedger['spent'], macs: number): void {
+    this.spent[phase] += macs;
+  }
+
+  totals(): MacsByPhase {
+    const { selectorTraining, poolScoring, targetTraining } = this.spent;
+    return {
+      selectorTraining,
+      poolScoring,
+      targetTraining,
+      total: selectorTraining + poolScoring + targetTraining,
+    };
+  }
+}
+
+/** What every step of one run shares. */
+interface RunState {
+  setup: LoopSetup;
+  pool: LabelledPool;
+  method: Method;
+  /** θ in its initial state, for the rank-agreement reference. */
+  denseInitial: FrozenWeights;
+  rng: Rng;
+  spent: MacsLedger;
 }
 
 /**
@@ -186,30 +220,30 @@ class SelectorForLabelledSet {
 }
 
 async function selectionRound(
-  setup: LoopSetup,
-  pool: LabelledPool,
-  k: number,
-  round: number,
-  current: { selector: TrainedSelector; trainedNow: boolean } | null,
-  selectorTraining: TrainingConfig | null,
-  denseInitial: FrozenWeights,
-  macs: MacsByPhase,
-  rng: Rng,
+  state: RunState,
+  round: {
+    /** Examples to label this round. */
+    k: number;
+    round: number;
+    /** The selector for the current labelled set, and whether this round trained it. */
+    current: { selector: TrainedSelector; trainedNow: boolean } | null;
+  },
 ): Promise<RoundRecord> {
+  const { setup, pool, rng } = state;
   const { dataset } = setup;
+  const { k, current } = round;
   const selector = current?.selector ?? null;
   const labelledBefore = pool.labelledCount;
   const unlabelled = pool.unlabelled();
   const started = performance.now();
   let positions: Int32Array;
-  let rankAgreement: RoundRecord['rankAgreement'];
   let scoringMacs = 0;
   if (!selector) {
     positions = await acquire(
       'random',
       { poolSize: unlabelled.length },
       k,
-      rng.child('random', round),
+      rng.child('random', round.round),
     );
   } else {
     const wantsFeatures = setup.acquisition === 'k-centers';
@@ -221,10 +255,14 @@ async function selectionRound(
       wantsFeatures ? 'features' : 'probabilities',
       unlabelled.length,
     );
-    scoringMacs = countMacs(selector.network.spec) * unlabelled.length;
+    // k-centres embeds the labelled set too: its embeddings are the centres.
     const labelled = wantsFeatures
       ? await predict(selector.network, inOrder(pool.labelled()), 'features', pool.labelledCount)
       : null;
+    scoringMacs = inferenceMacs({
+      examples: unlabelled.length + (labelled ? pool.labelledCount : 0),
+      forwardMacs: countMacs(selector.network.spec),
+    });
     positions = await acquire(
       setup.acquisition,
       {
@@ -236,26 +274,17 @@ async function selectionRound(
         dim: scored.featureDim,
       },
       k,
-      rng.child('acquire', round),
+      rng.child('acquire', round.round),
     );
-    if (setup.rankAgreement) {
-      rankAgreement = await rankAgreementWithTarget(
-        setup,
-        pool,
-        selector,
-        selectorTraining!,
-        denseInitial,
-        k,
-        rng,
-      );
-    }
   }
   const selectionSeconds = (performance.now() - started) / 1000;
+  const rankAgreement =
+    selector && setup.rankAgreement ? await rankAgreementWithTarget(state, selector, k) : undefined;
   const selected = Array.from(positions, (p) => unlabelled[p]!);
   pool.label(selected);
-  macs.poolScoring += scoringMacs;
+  state.spent.charge('poolScoring', scoringMacs);
   return {
-    round,
+    round: round.round,
     labelled: labelledBefore,
     selectorAccuracy: selector?.accuracy ?? null,
     selectorLoss: selector?.loss ?? null,
@@ -277,23 +306,21 @@ async function selectionRound(
  * score the unlabelled pool by least confidence, and the rankings are compared.
  */
 async function rankAgreementWithTarget(
-  setup: LoopSetup,
-  pool: LabelledPool,
+  state: RunState,
   selector: TrainedSelector,
-  selectorTraining: TrainingConfig,
-  denseInitial: FrozenWeights,
   k: number,
-  rng: Rng,
 ): Promise<NonNullable<RoundRecord['rankAgreement']>> {
+  const { setup, pool, rng } = state;
   const { dataset } = setup;
   const labelled = pool.labelled();
   const unlabelled = pool.unlabelled();
-  const reference = denseInitial.network();
+  const started = performance.now();
+  const reference = state.denseInitial.network();
   try {
-    await trainOnLabelled({
+    const trained = await trainOnLabelled({
       dataset,
       labelled,
-      training: selectorTraining,
+      training: state.method.selector!.training,
       rng: rng.child('rank-agreement', labelled.length),
       evalBatchSize: setup.inferenceBatchSize,
     })(reference);
@@ -307,10 +334,18 @@ async function rankAgreementWithTarget(
     };
     const selectorScores = await score(selector.network);
     const referenceScores = await score(reference);
+    const scoringMacs = [selector.network, reference].reduce(
+      (total, network) =>
+        total +
+        inferenceMacs({ examples: unlabelled.length, forwardMacs: countMacs(network.spec) }),
+      0,
+    );
     return {
       spearman: spearman(selectorScores, referenceScores),
       topKOverlap: topKOverlap(selectorScores, referenceScores, k),
       k,
+      seconds: (performance.now() - started) / 1000,
+      macs: trained.macs + scoringMacs,
     };
   } finally {
     reference.dispose();
@@ -318,13 +353,10 @@ async function rankAgreementWithTarget(
 }
 
 async function buildTarget(
-  setup: LoopSetup,
-  method: Method,
-  pool: LabelledPool,
+  state: RunState,
   selectors: SelectorForLabelledSet,
-  denseInitial: FrozenWeights,
-  rng: Rng,
 ): Promise<TargetRecord> {
+  const { setup, pool, method, denseInitial, rng } = state;
   const { dataset } = setup;
   const labelled = pool.labelled();
   let selectorTrainingMacs = 0;

@@ -1,17 +1,13 @@
-export {
-  type Method,
-  type MethodFactory,
-  type MethodSetup,
-  type SelectorDefinition,
-  type TargetContext,
-  type BuiltTarget,
+export type {
+  Method,
+  MethodFactory,
+  MethodSetup,
+  SelectorDefinition,
+  TargetContext,
+  BuiltTarget,
 } from './method.js';
 export { type LoopSetup, type LoopOutcome, activeLearningLoop } from './active-learning-loop.js';
-export {
-  type TrainingOutcome,
-  type TrainOnLabelled,
-  TRAINING_MACS_PER_FORWARD,
-} from './train-on-labelled.js';
+export type { TrainingOutcome, TrainOnLabelled } from './train-on-labelled.js';
 export { scratchTarget } from './scratch-target.js';
 export { FrozenWeights } from './frozen-weights.js';
 export {

@@ -1,14 +1,13 @@
 import { type Dataset, epochBatches, orderedBatches } from '@prunefuse/data';
 import type { Rng } from '@prunefuse/engine';
 import { countMacs, type Network } from '@prunefuse/models';
-import type { EpochRecord, TrainingConfig } from '@prunefuse/results';
+import { type EpochRecord, type TrainingConfig, trainingMacs } from '@prunefuse/results';
 import { evaluateNetwork, type Teacher, trainNetwork } from './training/index.js';
 
 export interface TrainingOutcome {
   epochs: EpochRecord[];
   trainSeconds: number;
-  /** Multiply-accumulates spent: 3 forward-equivalents per example seen (forward and two
-   * backward products), plus one teacher forward per example under distillation. */
+  /** Multiply-accumulates spent, by the cost model's trainingMacs (KD teacher included). */
   macs: number;
   /** Test accuracy and loss after the last epoch. */
   accuracy: number;
@@ -19,9 +18,6 @@ export type TrainOnLabelled = (
   network: Network,
   options?: { teacher?: Teacher },
 ) => Promise<TrainingOutcome>;
-
-/** Backward costs about twice the forward pass: one product for activations, one for weights. */
-export const TRAINING_MACS_PER_FORWARD = 3;
 
 export interface TrainOnLabelledOptions {
   dataset: Dataset;
@@ -48,6 +44,7 @@ export function trainOnLabelled(options: TrainOnLabelledOptions): TrainOnLabelle
     const result = await trainNetwork(network, {
       training,
       teacher,
+      stepsPerEpoch: Math.ceil(labelled.length / training.batchSize),
       batches: (epoch) =>
         epochBatches(dataset.train, labelled, {
           batchSize: training.batchSize,
@@ -62,12 +59,14 @@ export function trainOnLabelled(options: TrainOnLabelledOptions): TrainOnLabelle
     if (last?.testAccuracy === undefined || last.testLoss === undefined) {
       throw new Error('training finished without evaluating its last epoch on the test split');
     }
-    const teacherMacs = teacher ? countMacs(teacher.network.spec) : 0;
     return {
       epochs: result.epochs,
       trainSeconds: (performance.now() - started) / 1000,
-      macs:
-        result.examplesSeen * (TRAINING_MACS_PER_FORWARD * countMacs(network.spec) + teacherMacs),
+      macs: trainingMacs({
+        examples: result.examplesSeen,
+        forwardMacs: countMacs(network.spec),
+        teacherForwardMacs: teacher ? countMacs(teacher.network.spec) : 0,
+      }),
       accuracy: last.testAccuracy,
       loss: last.testLoss,
     };

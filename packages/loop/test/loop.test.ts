@@ -1,6 +1,6 @@
 import { type Dataset, loadDataset } from '@prunefuse/data';
 import { selectBackend, tf } from '@prunefuse/engine';
-import { architecture, type ModelSpec } from '@prunefuse/models';
+import { architecture, countMacs, type ModelSpec } from '@prunefuse/models';
 import type { BudgetConfig, RunEvent, TrainingConfig } from '@prunefuse/results';
 import { beforeAll, describe, expect, test } from 'vitest';
 import {
@@ -201,6 +201,15 @@ describe('activeLearningLoop', () => {
       );
       const labelled = labelledInOrder(outcome);
       expect(new Set(labelled).size).toBe(50);
+      // Each round scores the unlabelled pool; k-centres also embeds the labelled set.
+      const forward = countMacs(spec);
+      expect(outcome.rounds.map((r) => r.macs.poolScoring)).toEqual(
+        outcome.rounds.map(
+          (r) =>
+            forward *
+            (dataset.train.size - r.labelled + (acquisition === 'k-centers' ? r.labelled : 0)),
+        ),
+      );
     }
   });
 
@@ -214,7 +223,15 @@ describe('activeLearningLoop', () => {
       expect(round.rankAgreement?.spearman).toBeGreaterThanOrEqual(-1);
       expect(round.rankAgreement?.spearman).toBeLessThanOrEqual(1);
       expect(round.rankAgreement?.topKOverlap).toBeGreaterThanOrEqual(0);
+      // Measured on its own, never charged to the method.
+      expect(round.rankAgreement?.seconds).toBeGreaterThan(0);
+      expect(round.rankAgreement?.macs).toBeGreaterThan(0);
     }
+    const { macs } = outcome;
+    expect(macs.selectorTraining + macs.poolScoring).toBe(
+      outcome.rounds.reduce((t, r) => t + r.macs.selectorTraining + r.macs.poolScoring, 0) +
+        outcome.targets.reduce((t, x) => t + x.selectorTrainingMacs, 0),
+    );
   });
 
   test('a method without a selector model may only select at random', async () => {
@@ -243,7 +260,10 @@ describe('activeLearningLoop', () => {
   });
 
   test('tensor memory does not grow across runs and rounds', async () => {
-    await activeLearningLoop(setup({ budget: { ...BUDGET, milestones: [40] } }), distillingSelector);
+    await activeLearningLoop(
+      setup({ budget: { ...BUDGET, milestones: [40] } }),
+      distillingSelector,
+    );
     const before = tf.memory().numTensors;
     await activeLearningLoop(setup(), distillingSelector);
     await activeLearningLoop(setup({ acquisition: 'k-centers' }), distillingSelector);

@@ -32,7 +32,11 @@ let setup: LoopSetup;
 
 beforeAll(async () => {
   await selectBackend('wasm');
-  const dataset: Dataset = await loadDataset('mnist', { seed: 3, trainSubset: 200, testSubset: 60 });
+  const dataset: Dataset = await loadDataset('mnist', {
+    seed: 3,
+    trainSubset: 200,
+    testSubset: 60,
+  });
   setup = {
     dataset,
     targetSpec: architecture('resnet8-digits', { input: dataset.shape, classes: dataset.classes }),

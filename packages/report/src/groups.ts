@@ -81,7 +81,7 @@ export function groupRuns(records: readonly RunRecord[]): RunGroup[] {
       groups.push({
         key: { ...key, method: key.method + suffix },
         method: first.config.method,
-        ablationSeries: methodLabel(first.config.method, { omitPrune: true }) + suffix,
+        ablationSeries: methodLabel(first.config, { omitPrune: true }) + suffix,
         runs: [...variant.runs].sort(
           (a, b) => a.config.seed - b.config.seed || a.id.localeCompare(b.id),
         ),
@@ -97,7 +97,7 @@ function baseKey(run: RunRecord): GroupKey {
     experiment: config.experiment,
     dataset: config.dataset.name,
     arch: config.arch,
-    method: methodLabel(config.method),
+    method: methodLabel(config),
     acquisition: usesAcquisition(config.method.name) ? config.acquisition : null,
   };
 }

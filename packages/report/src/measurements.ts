@@ -1,4 +1,4 @@
-import type { RunRecord, TargetRecord } from '@prunefuse/results';
+import { type RunRecord, selectionMacsUpTo, type TargetRecord } from '@prunefuse/results';
 import { expectedTargetInit } from './method-label.js';
 
 /** What one run achieved at one labelling budget, and the compute it took to get there. */
@@ -41,22 +41,4 @@ function measure(run: RunRecord, target: TargetRecord): BudgetMeasurement {
     accuracy: target.accuracy,
     macs: { selection, targetTraining: target.macs, total: selection + target.macs },
   };
-}
-
-/**
- * Selection compute spent to reach a budget of `labelled` examples: the rounds that chose
- * the examples (each one's selector training and pool scoring, rounds trained on fewer
- * than `labelled`), plus the selector training that targets up to this budget asked for
- * (θp* trained on a milestone's set for PruneFuse's fusion, which the next round then
- * selects with, uncharged).
- */
-export function selectionMacsUpTo(run: RunRecord, labelled: number): number {
-  let macs = 0;
-  for (const round of run.rounds) {
-    if (round.labelled < labelled) macs += round.macs.selectorTraining + round.macs.poolScoring;
-  }
-  for (const target of run.targets) {
-    if (target.labelled <= labelled) macs += target.selectorTrainingMacs;
-  }
-  return macs;
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { summarizeRuns } from '../src/aggregate.js';
 import { groupRuns } from '../src/groups.js';
 import { budgetMeasurements } from '../src/measurements.js';
+import type { MethodConfig } from '@prunefuse/results';
 import { methodLabel } from '../src/method-label.js';
 import { panelsOf } from '../src/panels.js';
 import { resultTable } from '../src/results-table.js';
@@ -23,23 +24,39 @@ describe('summarize', () => {
 });
 
 describe('methodLabel', () => {
+  const of = (method: MethodConfig) => ({
+    method,
+    arch: 'resnet20',
+    targetTraining: fixtureRun({ method, seed: 0 }).config.targetTraining,
+  });
   it('names the options that distinguish a method and leaves the paper defaults out', () => {
-    expect(methodLabel(METHODS.prunefuse(0.5))).toBe('prunefuse p=0.5');
-    expect(methodLabel(METHODS.prunefuse(0.5, { kd: false }))).toBe('prunefuse p=0.5 no-KD');
-    expect(methodLabel(METHODS.prunefuse(0.7, { fusion: false }))).toBe(
+    expect(methodLabel(of(METHODS.prunefuse(0.5)))).toBe('prunefuse p=0.5');
+    expect(methodLabel(of(METHODS.prunefuse(0.5, { kd: false })))).toBe('prunefuse p=0.5 no-KD');
+    expect(methodLabel(of(METHODS.prunefuse(0.7, { fusion: false })))).toBe(
       'prunefuse p=0.7 no-fusion',
     );
-    expect(methodLabel(METHODS.prunefuse(0.5, { fill: 'zero' }))).toBe('prunefuse p=0.5 fill=zero');
-    expect(methodLabel(METHODS.prunefuse(0.5, { criterion: 'snip' }))).toBe('prunefuse p=0.5 snip');
-    expect(methodLabel(METHODS.prunefuse(0.5, { kdLambda: 0.3, kdTemperature: 2 }))).toBe(
+    expect(methodLabel(of(METHODS.prunefuse(0.5, { fill: 'zero' })))).toBe('prunefuse p=0.5 fill=zero');
+    expect(methodLabel(of(METHODS.prunefuse(0.5, { criterion: 'snip' })))).toBe('prunefuse p=0.5 snip');
+    expect(methodLabel(of(METHODS.prunefuse(0.5, { kdLambda: 0.3, kdTemperature: 2 })))).toBe(
       'prunefuse p=0.5 λ=0.3 T=2',
     );
-    expect(methodLabel(METHODS.prunefuse(0.5, { kd: false }), { omitPrune: true })).toBe(
+    expect(methodLabel(of(METHODS.prunefuse(0.5, { kd: false })), { omitPrune: true })).toBe(
       'prunefuse no-KD',
     );
-    expect(methodLabel(METHODS.svp())).toBe('svp resnet8');
-    expect(methodLabel(METHODS.activeLearning())).toBe('active-learning');
-    expect(methodLabel(METHODS.full())).toBe('full');
+    expect(methodLabel(of(METHODS.svp()))).toBe('svp resnet8');
+    expect(methodLabel(of(METHODS.activeLearning()))).toBe('active-learning');
+    expect(methodLabel(of(METHODS.full()))).toBe('full');
+  });
+
+  it('says which SVP proxy ran: a smaller network, truncated training, or both', () => {
+    const svp = (proxyArch: string, epochs: number): MethodConfig => ({
+      name: 'svp',
+      proxyArch,
+      proxyTraining: { ...of(METHODS.random()).targetTraining, epochs },
+    });
+    expect(methodLabel(of(svp('resnet20', 12)))).toBe('svp');
+    expect(methodLabel(of(svp('resnet20', 4)))).toBe('svp truncated 4 ep');
+    expect(methodLabel(of(svp('resnet8', 4)))).toBe('svp resnet8 truncated 4 ep');
   });
 });
 

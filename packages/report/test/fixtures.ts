@@ -51,7 +51,8 @@ export const METHODS = {
       kdTemperature: 4,
       ...options,
     }) satisfies MethodConfig,
-  svp: (): MethodConfig => ({ name: 'svp', proxyArch: 'resnet8', proxyTraining: training(5) }),
+  // The paper's SVP: a smaller architecture on the target's full schedule (12 epochs here).
+  svp: (): MethodConfig => ({ name: 'svp', proxyArch: 'resnet8', proxyTraining: training(12) }),
   activeLearning: (): MethodConfig => ({ name: 'active-learning' }),
   random: (): MethodConfig => ({ name: 'random' }),
   full: (): MethodConfig => ({ name: 'full' }),
@@ -137,7 +138,7 @@ export function fixtureRun(spec: FixtureRun): RunRecord {
   const acquisition = spec.acquisition ?? 'least-confidence';
   const scale = spec.macsScale ?? 1;
   const targetEpochs = spec.targetEpochs ?? 12;
-  const selectorEpochs = method.name === 'svp' ? 5 : 8;
+  const selectorEpochs = method.name === 'svp' ? method.proxyTraining.epochs : 8;
   const selectorMacs = selectorMacsPerExample(method);
   const label = JSON.stringify(method);
 
@@ -183,6 +184,8 @@ export function fixtureRun(spec: FixtureRun): RunRecord {
                 spearman: 0.95 - method.prune * 0.4 + noise(seed, `rank${labelled}`) * 0.05,
                 topKOverlap: 0.8 - method.prune * 0.3,
                 k: ROUND_SIZE,
+                seconds: 1.5,
+                macs: 8 * labelled * 3 * TARGET_MACS,
               },
             }
           : {}),
@@ -235,7 +238,13 @@ export function fixtureRun(spec: FixtureRun): RunRecord {
     id: `${experiment}-${dataset}-${slug}-${hash(label)}-s${seed}`,
     config: {
       experiment,
-      dataset: { name: dataset, dataDir: null, trainSubset: TRAIN_SIZE, testSubset: TEST_SIZE },
+      dataset: {
+        name: dataset,
+        dataDir: null,
+        trainSubset: TRAIN_SIZE,
+        testSubset: TEST_SIZE,
+        dataSeed: 0,
+      },
       arch,
       method,
       acquisition,

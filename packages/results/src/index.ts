@@ -31,7 +31,15 @@ export {
 } from './store.js';
 export { writeFileAtomic } from './atomic-write.js';
 export { readJsonFile, fieldPath } from './json-file.js';
-export { type ClaimAttempt, type ClaimHolder, RunClaim } from './run-claim.js';
+export {
+  type ClaimAttempt,
+  type ClaimHolder,
+  isStale,
+  LEASE_MS,
+  type LeaseRenewal,
+  RunClaim,
+  readHolder,
+} from './run-claim.js';
 export {
   type RunEvent,
   type JournalEntry,

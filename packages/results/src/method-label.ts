@@ -1,4 +1,4 @@
-import type { MethodConfig, RunConfig } from './record.js';
+import type { MethodName, RunConfig } from './record.js';
 
 /**
  * PruneFuse's option defaults. The paper does not publish its KD λ and T (see
@@ -15,14 +15,20 @@ export const PRUNEFUSE_DEFAULTS = {
   kdTemperature: 4,
 } as const;
 
+/** What a method's label is made from: its config, and the target it selects for. */
+export type LabelledMethod = Pick<RunConfig, 'method' | 'arch' | 'targetTraining'>;
+
 /**
  * The options that tell a method's runs apart, e.g. ['p=0.5', 'snip', 'no-KD']. Options at
- * their defaults are left out so that the common case reads cleanly.
+ * their defaults are left out so that the common case reads cleanly. SVP names which proxy
+ * it is: a smaller architecture (the paper's setting, 'resnet20'), training truncated to
+ * fewer epochs than the target's ('truncated 10 ep'), or both.
  */
 export function methodOptions(
-  method: MethodConfig,
+  run: LabelledMethod,
   options: { omitPrune?: boolean } = {},
 ): string[] {
+  const { method } = run;
   switch (method.name) {
     case 'prunefuse': {
       const parts: string[] = [];
@@ -38,25 +44,30 @@ export function methodOptions(
       }
       return parts;
     }
-    case 'svp':
-      return [method.proxyArch];
+    case 'svp': {
+      const parts: string[] = [];
+      if (method.proxyArch !== run.arch) parts.push(method.proxyArch);
+      const epochs = method.proxyTraining.epochs;
+      if (epochs < run.targetTraining.epochs) parts.push(`truncated ${epochs} ep`);
+      return parts;
+    }
     default:
       return [];
   }
 }
 
-/** "prunefuse p=0.5", "prunefuse p=0.5 no-KD", "svp resnet20", "random". */
-export function methodLabel(method: MethodConfig, options: { omitPrune?: boolean } = {}): string {
-  return [method.name, ...methodOptions(method, options)].join(' ');
+/** "prunefuse p=0.5", "prunefuse p=0.5 no-KD", "svp resnet20", "svp truncated 10 ep", "random". */
+export function methodLabel(run: LabelledMethod, options: { omitPrune?: boolean } = {}): string {
+  return [run.method.name, ...methodOptions(run, options)].join(' ');
 }
 
 /** random and full never consult the acquisition function, so it does not distinguish their runs. */
-export function usesAcquisition(method: MethodConfig['name']): boolean {
+export function usesAcquisition(method: MethodName): boolean {
   return method !== 'random' && method !== 'full';
 }
 
 /** One line naming a run for people: method, options, arch, acquisition, seed. */
 export function describeRun(config: RunConfig): string {
   const acquisition = usesAcquisition(config.method.name) ? ` ${config.acquisition}` : '';
-  return `${methodLabel(config.method)} ${config.arch}${acquisition} seed ${config.seed}`;
+  return `${methodLabel(config)} ${config.arch}${acquisition} seed ${config.seed}`;
 }

@@ -1,4 +1,4 @@
-import { DATASET_NAMES } from '@prunefuse/data';
+import { type AugmentSetting, DATASET_NAMES } from '@prunefuse/data';
 import { BACKEND_NAMES, type EnvironmentRecord } from '@prunefuse/engine';
 import { z } from 'zod';
 
@@ -31,7 +31,7 @@ export type AcquisitionName = (typeof ACQUISITION_NAMES)[number];
 export const PRUNING_CRITERIA = ['magnitude', 'snip'] as const;
 export type PruningCriterion = (typeof PRUNING_CRITERIA)[number];
 
-export const SCHEDULE_NAMES = ['svp-step', 'cosine', 'constant'] as const;
+export const SCHEDULE_NAMES = ['svp-step', 'cosine', 'constant', 'one-cycle'] as const;
 export type ScheduleName = (typeof SCHEDULE_NAMES)[number];
 
 const count = z.number().int().nonnegative();
@@ -46,8 +46,17 @@ const trainingConfigSchema = z.object({
   lr: z.number().positive(),
   schedule: z.enum(SCHEDULE_NAMES),
   momentum: fraction,
+  /** Nesterov momentum (torch.optim.SGD's nesterov); absent, as before it existed: false. */
+  nesterov: z.boolean().optional(),
   weightDecay: nonNegative,
-  augment: z.boolean(),
+  /**
+   * true: the dataset's own augmentation (crop-flip for colour images, none for digits);
+   * false: none; or a random translation by up to ±translate pixels, then flips if `flip`.
+   */
+  augment: z.union([
+    z.boolean(),
+    z.object({ translate: count, flip: z.boolean() }),
+  ]) satisfies z.ZodType<AugmentSetting>,
   /** Evaluate on the test split every this many epochs (and always after the last). */
   evalEvery: positiveCount,
 });
@@ -115,6 +124,12 @@ const runConfigSchema = z.object({
     /** Use only the first N training / test examples of the (seeded) split; null for all. */
     trainSubset: positiveCount.nullable(),
     testSubset: positiveCount.nullable(),
+    /**
+     * Seeds the subsets, once per experiment: every run of a sweep sees the same data, so
+     * the spread over run seeds is the method's own (initialisation, initial labelled set,
+     * batch order), not data sampling.
+     */
+    dataSeed: z.number().int(),
   }),
   /** The target architecture θ. */
   arch: z.string().min(1),
@@ -134,6 +149,7 @@ export type RunConfig = z.infer<typeof runConfigSchema>;
 
 const epochRecordSchema = z.object({
   epoch: count,
+  /** The learning rate of the epoch's first step (per-step schedules move it within the epoch). */
   lr: z.number(),
   trainLoss: z.number(),
   trainAccuracy: z.number(),

@@ -1,7 +1,6 @@
 import { type MacsByPhase, methodOptions, type ResultsStore } from '@prunefuse/results';
 import type { DescribeDataset, ExpandedRun } from './config/expand.js';
 import { estimateMacs, type ForwardMacs } from './macs-estimate.js';
-import { planRun } from './plan.js';
 
 /** damaged: runs/ holds a record that cannot be read; `run` moves it aside and computes the run again. */
 export type RunStatus = 'finished' | 'damaged' | 'failed' | 'pending';
@@ -33,13 +32,13 @@ export function dryRunRows(
     return {
       id,
       method: config.method.name,
-      options: methodOptions(config.method).join(' '),
+      options: methodOptions(config).join(' '),
       arch: config.arch,
       acquisition: config.acquisition,
       seed: config.seed,
       milestones: config.budget.milestones,
       status: runStatus(store, id, failed),
-      estimatedMacs: estimateMacs(config, planRun(config, trainSize), facts, forwardMacs),
+      estimatedMacs: estimateMacs(config, trainSize, facts, forwardMacs),
     };
   });
 }

@@ -78,10 +78,10 @@ export function methodFactory(config: RunConfig): MethodFactory {
 let lastDataset: { key: string; dataset: Promise<Dataset> } | null = null;
 
 function loadRunDataset(config: RunConfig): Promise<Dataset> {
-  const { name, dataDir, trainSubset, testSubset } = config.dataset;
-  const key = JSON.stringify([name, dataDir, trainSubset, testSubset, config.seed]);
+  const { name, dataDir, trainSubset, testSubset, dataSeed } = config.dataset;
+  const key = JSON.stringify([name, dataDir, trainSubset, testSubset, dataSeed]);
   if (lastDataset?.key !== key) {
-    const dataset = loadDataset(name, { dataDir, seed: config.seed, trainSubset, testSubset });
+    const dataset = loadDataset(name, { dataDir, seed: dataSeed, trainSubset, testSubset });
     lastDataset = { key, dataset };
     dataset.catch(() => {
       if (lastDataset?.dataset === dataset) lastDataset = null;

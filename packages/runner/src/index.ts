@@ -11,8 +11,12 @@ export { ConfigError } from './config/source.js';
 export { TRAINING_DEFAULTS } from './config/schema.js';
 export { FIELDS_OUTSIDE_RUN_ID, runId } from './run-id.js';
 export { parseFilter } from './filter.js';
-export { type RunPlan, planRun } from './plan.js';
-export { type ForwardMacs, countForwardMacs, estimateMacs } from './macs-estimate.js';
+export {
+  type ForwardMacs,
+  countForwardMacs,
+  estimateMacs,
+  forwardCosts,
+} from './macs-estimate.js';
 export {
   type ExecuteRun,
   type RunContext,

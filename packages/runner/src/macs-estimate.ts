@@ -1,7 +1,12 @@
 import { architecture, countMacs, type InputShape } from '@prunefuse/models';
 import { prunedSpec } from '@prunefuse/prunefuse';
-import type { MacsByPhase, RunConfig } from '@prunefuse/results';
-import type { RunPlan } from './plan.js';
+import {
+  type ForwardCosts,
+  type MacsByPhase,
+  planMacs,
+  planRun,
+  type RunConfig,
+} from '@prunefuse/results';
 
 /**
  * Forward MACs of one example through `arch`, pruned by ratio `prune` (null: dense), for
@@ -19,44 +24,32 @@ export const countForwardMacs: ForwardMacs = (arch, prune, dataset) => {
   return countMacs(prune === null ? dense : prunedSpec(dense, prune));
 };
 
-/**
- * Estimated MACs of a run by phase. A training step costs about three forward passes
- * (forward, gradient of the input, gradient of the weights), so training is
- * epochs x examples x 3 x forward MACs; distillation adds a teacher forward per example;
- * scoring the pool is one forward per unlabelled example. Evaluation on the test split
- * and the rank-agreement measurement are not counted.
- */
+/** Forward MACs of the run's target and of the network that selects for it. */
+export function forwardCosts(
+  config: RunConfig,
+  dataset: { input: InputShape; classes: number },
+  forwardMacs: ForwardMacs,
+): ForwardCosts {
+  const { method } = config;
+  const target = forwardMacs(config.arch, null, dataset);
+  switch (method.name) {
+    case 'prunefuse':
+      return { target, selector: forwardMacs(config.arch, method.prune, dataset) };
+    case 'svp':
+      return { target, selector: forwardMacs(method.proxyArch, null, dataset) };
+    case 'active-learning':
+      return { target, selector: target };
+    default:
+      return { target, selector: null };
+  }
+}
+
+/** The cost model's estimate of a run (see @prunefuse/results cost-model). */
 export function estimateMacs(
   config: RunConfig,
-  plan: RunPlan,
+  trainSize: number,
   dataset: { input: InputShape; classes: number },
   forwardMacs: ForwardMacs,
 ): MacsByPhase {
-  const { method } = config;
-  const target = forwardMacs(config.arch, null, dataset);
-  const selector =
-    method.name === 'prunefuse'
-      ? forwardMacs(config.arch, method.prune, dataset)
-      : method.name === 'svp'
-        ? forwardMacs(method.proxyArch, null, dataset)
-        : target;
-  const selectorTraining = plan.selectorTrainings.reduce(
-    (total, phase) => total + phase.epochs * phase.labelled * 3 * selector,
-    0,
-  );
-  const poolScoring = plan.poolScorings.reduce(
-    (total, phase) => total + phase.unlabelled * selector,
-    0,
-  );
-  const targetTraining = plan.targetTrainings.reduce(
-    (total, phase) =>
-      total + phase.epochs * phase.labelled * (3 * target + (phase.distilled ? selector : 0)),
-    0,
-  );
-  return {
-    selectorTraining,
-    poolScoring,
-    targetTraining,
-    total: selectorTraining + poolScoring + targetTraining,
-  };
+  return planMacs(planRun(config, trainSize), forwardCosts(config, dataset, forwardMacs));
 }

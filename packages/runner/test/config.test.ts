@@ -157,7 +157,7 @@ describe('experiment defaults', () => {
     expect(run!.trainSize).toBe(2000);
     expect(run!.config).toEqual({
       experiment: 'small',
-      dataset: { name: 'mnist', dataDir: null, trainSubset: 2000, testSubset: null },
+      dataset: { name: 'mnist', dataDir: null, trainSubset: 2000, testSubset: null, dataSeed: 0 },
       arch: 'resnet8-digits',
       method: {
         name: 'prunefuse',

@@ -1,20 +1,22 @@
+import { labelledSizes, planRun, plannedEpochs } from '@prunefuse/results';
 import { describe, expect, it } from 'vitest';
 import { expandSweep } from '../src/config/expand.js';
 import { parseExperiment } from '../src/config/load.js';
 import { dryRunRows, formatMacs } from '../src/dry-run.js';
 import { countForwardMacs, estimateMacs, type ForwardMacs } from '../src/macs-estimate.js';
-import { labelledSizes, planRun, plannedEpochs } from '../src/plan.js';
 import { describeTestDataset } from './fixtures/datasets.js';
 
 const CONFIG = `
 dataset: { name: mnist, trainSubset: 2000 }
-arch: big
+arch: resnet56
 methods:
   - name: prunefuse
     prune: 0.5
+    fusion: [true, false]
+    kd: [true, false]
   - name: svp
-    proxyArch: small
-    proxyTraining: { epochs: 2 }
+    proxyArch: resnet20
+    proxyEpochs: 2
   - active-learning
   - random
   - full
@@ -23,12 +25,17 @@ selectorTraining: { epochs: 3 }
 targetTraining: { epochs: 5 }
 `;
 
-/** 1000 MACs for 'big', 100 for 'small'; pruning by p scales by (1-p)^2. */
+/** Stand-in costs: 1000 MACs for resnet56, 100 for resnet20; pruning by p scales by (1-p)^2. */
 const forward: ForwardMacs = (arch, prune) =>
-  (arch === 'big' ? 1000 : 100) * (1 - (prune ?? 0)) ** 2;
+  (arch === 'resnet56' ? 1000 : 100) * (1 - (prune ?? 0)) ** 2;
 
 const runs = expandSweep(parseExperiment('plan.yaml', CONFIG), describeTestDataset).runs;
 const byMethod = (name: string) => runs.find((r) => r.config.method.name === name)!;
+const pruneFuseWith = (fusion: boolean, kd: boolean) =>
+  runs.find(
+    ({ config: { method } }) =>
+      method.name === 'prunefuse' && method.fusion === fusion && method.kd === kd,
+  )!;
 const facts = describeTestDataset('mnist');
 
 describe('run plan', () => {
@@ -39,7 +46,14 @@ describe('run plan', () => {
   it('trains the selector every round, and PruneFuse once more on the final set to fuse it', () => {
     const prunefuse = planRun(byMethod('prunefuse').config, 2000);
     expect(prunefuse.selectorTrainings.map((s) => s.labelled)).toEqual([100, 200, 300, 400, 450]);
-    expect(prunefuse.poolScorings.map((s) => s.unlabelled)).toEqual([1900, 1800, 1700, 1600]);
+    expect(prunefuse.selections.map((s) => s.unlabelled)).toEqual([1900, 1800, 1700, 1600]);
+    expect(prunefuse.selections.every((s) => s.labelledEmbedded === 0)).toBe(true);
+    // θp* on the final set only when the target uses it: fused or distilled from.
+    const lastTrained = (fusion: boolean, kd: boolean) =>
+      planRun(pruneFuseWith(fusion, kd).config, 2000).selectorTrainings.at(-1)!.labelled;
+    expect([lastTrained(true, false), lastTrained(false, true), lastTrained(false, false)]).toEqual(
+      [450, 450, 400],
+    );
     expect(prunefuse.targetTrainings).toEqual([
       { labelled: 200, epochs: 5, distilled: true },
       { labelled: 450, epochs: 5, distilled: true },
@@ -59,7 +73,7 @@ describe('run plan', () => {
 describe('MAC estimate', () => {
   it('is epochs x examples x 3 x forward MACs, plus pool scoring and the KD teacher', () => {
     const run = byMethod('prunefuse');
-    const macs = estimateMacs(run.config, planRun(run.config, 2000), facts, forward);
+    const macs = estimateMacs(run.config, 2000, facts, forward);
     // θp at p = 0.5 costs 250 MACs forward
     expect(macs.selectorTraining).toBe(3 * (100 + 200 + 300 + 400 + 450) * 3 * 250);
     expect(macs.poolScoring).toBe((1900 + 1800 + 1700 + 1600) * 250);
@@ -67,13 +81,16 @@ describe('MAC estimate', () => {
     expect(macs.total).toBe(macs.selectorTraining + macs.poolScoring + macs.targetTraining);
 
     const svp = byMethod('svp');
-    const svpMacs = estimateMacs(svp.config, planRun(svp.config, 2000), facts, forward);
+    const svpMacs = estimateMacs(svp.config, 2000, facts, forward);
     expect(svpMacs.selectorTraining).toBe(2 * 1000 * 3 * 100);
     expect(svpMacs.targetTraining).toBe(5 * 650 * 3 * 1000);
 
     const al = byMethod('active-learning');
-    expect(estimateMacs(al.config, planRun(al.config, 2000), facts, forward).poolScoring).toBe(
-      7000 * 1000,
+    expect(estimateMacs(al.config, 2000, facts, forward).poolScoring).toBe(7000 * 1000);
+    // k-centres also embeds the labelled set it measures distances to.
+    const kCenters = { ...al.config, acquisition: 'k-centers' as const };
+    expect(estimateMacs(kCenters, 2000, facts, forward).poolScoring).toBe(
+      (7000 + 100 + 200 + 300 + 400) * 1000,
     );
   });
 
@@ -93,13 +110,13 @@ describe('MAC estimate', () => {
     expect(rows[0]).toMatchObject({
       method: 'prunefuse',
       options: 'p=0.5',
-      arch: 'big',
+      arch: 'resnet56',
       acquisition: 'least-confidence',
       seed: 0,
       milestones: [200, 450],
       status: 'pending',
     });
-    expect(rows[1]!.options).toBe('proxy=small 2 epochs');
+    expect(rows[4]!.options).toBe('resnet20 truncated 2 ep');
     expect(formatMacs(1_234_567_890)).toBe('1.23 G');
     expect(formatMacs(125e6)).toBe('125 M');
     expect(formatMacs(999)).toBe('999');

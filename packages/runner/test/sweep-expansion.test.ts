@@ -126,10 +126,23 @@ experiment: another-name
       { ...config, budget: { ...config.budget, milestones: [200, 600] } },
       { ...config, targetTraining: { ...config.targetTraining, epochs: 5 } },
       { ...config, dataset: { ...config.dataset, testSubset: 100 } },
+      // another subset of the data
+      { ...config, dataset: { ...config.dataset, dataSeed: 1 } },
       { ...config, method: { ...config.method, prune: 0.6 } as typeof config.method },
     ];
     for (const other of changed) expect(runId(other)).not.toBe(run!.id);
     expect(runId({ ...config, backend: 'webgpu', experiment: 'x' })).toBe(run!.id);
+  });
+
+  it('draw the data once per experiment: seeds share the subset; whole splits ignore the data seed', () => {
+    const runs = expand(GRID).runs;
+    expect(new Set(runs.map((r) => r.config.seed)).size).toBeGreaterThan(1);
+    expect(new Set(runs.map((r) => r.config.dataset.dataSeed))).toEqual(new Set([0]));
+    const whole = {
+      ...runs[0]!.config,
+      dataset: { ...runs[0]!.config.dataset, trainSubset: null },
+    };
+    expect(runId({ ...whole, dataset: { ...whole.dataset, dataSeed: 7 } })).toBe(runId(whole));
   });
 
   it('hash canonical JSON: keys sorted at every depth', () => {

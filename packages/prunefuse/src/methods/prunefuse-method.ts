@@ -1,5 +1,10 @@
 import { makeBatch } from '@prunefuse/data';
-import { type BuiltTarget, FrozenWeights, type MethodFactory, type MethodSetup } from '@prunefuse/loop';
+import {
+  type BuiltTarget,
+  FrozenWeights,
+  type MethodFactory,
+  type MethodSetup,
+} from '@prunefuse/loop';
 import type { TrainingConfig, PruningCriterion as CriterionName } from '@prunefuse/results';
 import { fuseInto } from '../fusion/fuse-into.js';
 import { criterionByName } from '../pruning/criteria.js';

@@ -78,7 +78,7 @@ export function expandSweep(loaded: LoadedExperiment, describeDataset: DescribeD
   let points = 0;
   for (const arch of file.arch) {
     for (const entry of file.methods) {
-      for (const method of methodVariants(entry, selectorTraining)) {
+      for (const method of methodVariants(entry, { arch, selectorTraining })) {
         for (const acquisition of file.acquisition) {
           for (const seed of file.seeds) {
             points++;
@@ -189,7 +189,10 @@ function training(...layers: TrainingOverrides[]): TrainingConfig {
   return merged;
 }
 
-function methodVariants(entry: MethodEntry, selectorTraining: TrainingConfig): MethodConfig[] {
+function methodVariants(
+  entry: MethodEntry,
+  target: { arch: string; selectorTraining: TrainingConfig },
+): MethodConfig[] {
   switch (entry.name) {
     case 'prunefuse':
       return product({
@@ -208,8 +211,15 @@ function methodVariants(entry: MethodEntry, selectorTraining: TrainingConfig): M
         kdTemperature: options.kd ? options.kdTemperature : PRUNEFUSE_DEFAULTS.kdTemperature,
       }));
     case 'svp': {
-      const proxyTraining = training(selectorTraining, entry.proxyTraining);
-      return entry.proxyArch.map((proxyArch) => ({ name: 'svp', proxyArch, proxyTraining }));
+      const base = training(target.selectorTraining, entry.proxyTraining);
+      return product({
+        proxyArch: entry.proxyArch ?? [target.arch],
+        epochs: entry.proxyEpochs ?? [base.epochs],
+      }).map(({ proxyArch, epochs }) => ({
+        name: 'svp',
+        proxyArch,
+        proxyTraining: { ...base, epochs },
+      }));
     }
     default:
       return [{ name: entry.name }];

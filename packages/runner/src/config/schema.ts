@@ -21,7 +21,7 @@ import { z } from 'zod';
  *
  * Sweep axes (a list means "each of these"; a single value is a list of one):
  *   arch, acquisition, seeds, and inside a method: prune, criterion, fusion, kd, fill,
- *   kdLambda, kdTemperature (prunefuse) and proxyArch (svp).
+ *   kdLambda, kdTemperature (prunefuse) and proxyArch, proxyEpochs (svp).
  * Not a sweep axis: budget.milestones are the labelled-set sizes at which one run builds
  * and measures the target, as the paper's tables do.
  */
@@ -113,8 +113,28 @@ const trainingOverrides = fields({
   lr: positiveNumber.optional(),
   schedule: oneOf(SCHEDULE_NAMES).optional(),
   momentum: numberIn(0, 1, false).optional(),
+  /** Nesterov momentum (needs momentum > 0); default false. */
+  nesterov: boolean.optional(),
   weightDecay: z.number(expected('a number >= 0')).min(0, expected('a number >= 0')).optional(),
-  augment: boolean.optional(),
+  /**
+   * true: the dataset's own augmentation; false: none; or {translate: T, flip: F}, a random
+   * translation by up to ±T pixels (zero-filled), then random horizontal flips when F.
+   */
+  augment: z
+    .union(
+      [
+        boolean,
+        fields({
+          translate: z
+            .number(expected('a whole number of pixels >= 0'))
+            .int(expected('a whole number of pixels >= 0'))
+            .min(0, expected('a whole number of pixels >= 0')),
+          flip: boolean.default(false),
+        }),
+      ],
+      expected('true, false or a mapping {translate: pixels, flip: true or false}'),
+    )
+    .optional(),
   evalEvery: positiveInt.optional(),
 });
 export type TrainingOverrides = z.infer<typeof trainingOverrides>;
@@ -131,12 +151,24 @@ const prunefuseEntry = fields({
   kdTemperature: oneOrMany(positiveNumber).default([PRUNEFUSE_DEFAULTS.kdTemperature]),
 });
 
+/**
+ * SVP's two kinds of proxy are separate options: a smaller architecture (`proxyArch`, the
+ * paper's setting: resnet20 for a resnet56 target) and truncated training (`proxyEpochs`,
+ * fewer epochs than the selector schedule). Either, both, or neither (then the proxy is the
+ * target architecture on the selector schedule: standard active learning).
+ */
 const svpEntry = fields({
   name: z.literal('svp'),
-  /** The proxy architecture, e.g. resnet20 for a resnet56 target (SVP's choice). */
-  proxyArch: oneOrMany(architectureName),
-  /** The proxy's schedule: selectorTraining with these overrides. */
-  proxyTraining: trainingOverrides.default({}),
+  /** The proxy architecture; default: the target's. */
+  proxyArch: oneOrMany(architectureName).optional(),
+  /** The proxy's epochs; default: the selector schedule's. */
+  proxyEpochs: oneOrMany(positiveInt).optional(),
+  /** The proxy's schedule otherwise: selectorTraining with these overrides (epochs: proxyEpochs). */
+  proxyTraining: trainingOverrides
+    .refine((overrides) => overrides.epochs === undefined, {
+      error: "expected the proxy's epochs as the svp option proxyEpochs, not in proxyTraining",
+    })
+    .default({}),
 });
 
 const methodEntry = z.preprocess(
@@ -165,6 +197,11 @@ const dataset = z.preprocess(
     /** Use only this many training / test examples of the seeded split; null for all. */
     trainSubset: positiveInt.nullable().default(null),
     testSubset: positiveInt.nullable().default(null),
+    /**
+     * Draws the subsets, the same for every run of the experiment, so that seeds vary the
+     * method (initialisation, initial labelled set, batch order) and not the data.
+     */
+    dataSeed: integer.default(0),
   }),
 );
 

@@ -1,7 +1,7 @@
 import type { RunEvent } from '@prunefuse/results';
 import type { ExpandedRun } from '../config/expand.js';
 import { formatDuration, formatEta as eta } from './duration.js';
-import type { ProgressStream, SweepProgress } from './reporter.js';
+import type { ProgressStream, SweepProgress } from './sweep-progress.js';
 import { describeOutcome, type RunOutcome, SweepState } from './sweep-state.js';
 
 /**

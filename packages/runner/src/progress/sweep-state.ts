@@ -1,7 +1,5 @@
-import type { RunEvent } from '@prunefuse/results';
+import { describeRun, planRun, plannedEpochs, type RunEvent } from '@prunefuse/results';
 import type { ExpandedRun } from '../config/expand.js';
-import { describeRun } from '@prunefuse/results';
-import { planRun, plannedEpochs } from '../plan.js';
 
 export type RunOutcome = 'finished' | 'failed' | 'finished-elsewhere';
 
@@ -56,7 +54,7 @@ export class SweepState {
     this.runsTotal = runs.length;
     for (const run of runs) {
       const plan = planRun(run.config, run.trainSize);
-      this.planned.set(run.id, { epochs: plannedEpochs(plan), rounds: plan.poolScorings.length });
+      this.planned.set(run.id, { epochs: plannedEpochs(plan), rounds: plan.selections.length });
       this.epochsTotal += plannedEpochs(plan);
     }
   }

@@ -2,7 +2,7 @@ import type { RunEvent } from '@prunefuse/results';
 import cliProgress from 'cli-progress';
 import type { ExpandedRun } from '../config/expand.js';
 import { formatDuration, formatEta } from './duration.js';
-import type { ProgressStream, SweepProgress } from './reporter.js';
+import type { ProgressStream, SweepProgress } from './sweep-progress.js';
 import { describeOutcome, type RunOutcome, SweepState } from './sweep-state.js';
 
 type Bar = cliProgress.SingleBar;
