@@ -1,8 +1,15 @@
 import { selectBackend, tf } from '@prunefuse/engine';
-import { buildNetwork, type Network } from '@prunefuse/models';
+import { buildNetwork, type Network, SgdMomentum } from '@prunefuse/models';
 import type { EpochRecord } from '@prunefuse/results';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { evaluateNetwork, predict, TrainingDivergedError, trainNetwork } from '../src/index.js';
+import {
+  crossEntropy,
+  evaluateNetwork,
+  learningRateAt,
+  predict,
+  TrainingDivergedError,
+  trainNetwork,
+} from '../src/index.js';
 import {
   batchesOf,
   CONV_SPEC,
@@ -92,6 +99,84 @@ describe('trainNetwork', () => {
         [0.02, 0.2, 0.2, 0.02, 0.002].map((v) => expect.closeTo(v, 12)),
       );
       for (const e of result.epochs) expect(e.seconds).toBeGreaterThan(0);
+    });
+  });
+
+  test('sets the one-cycle rate before every step and steps with Nesterov momentum', async () => {
+    const training = { ...TRAINING, epochs: 2, schedule: 'one-cycle' as const, nesterov: true };
+    const stepsPerEpoch = Math.ceil(TRAIN.size / 32);
+    const trained = await withNetwork(4, async (network) => {
+      const result = await trainNetwork(network, {
+        training,
+        stepsPerEpoch,
+        batches: (epoch) => batchesOf(TRAIN, 32, epoch),
+      });
+      // An epoch records the rate of its first step.
+      expect(result.epochs.map((e) => e.lr)).toEqual(
+        [0, 1].map((epoch) =>
+          learningRateAt('one-cycle', { epoch, step: 0, epochs: 2, stepsPerEpoch }, 0.1),
+        ),
+      );
+      return weightsOf(network);
+    });
+    // The same steps by hand: torch-semantics Nesterov SGD at the schedule's rate per step.
+    const byHand = await withNetwork(4, async (network) => {
+      const optimizer = new SgdMomentum(network.trainableVariables(), {
+        momentum: training.momentum,
+        weightDecay: training.weightDecay,
+        nesterov: true,
+      });
+      for (let epoch = 0; epoch < training.epochs; epoch++) {
+        let step = 0;
+        for (const batch of batchesOf(TRAIN, 32, epoch)) {
+          const lr = learningRateAt('one-cycle', { epoch, step, epochs: 2, stepsPerEpoch }, 0.1);
+          tf.dispose(
+            optimizer.minimize(
+              () => crossEntropy(network.apply(batch.x, { training: true }).logits, batch.y),
+              lr,
+            ),
+          );
+          tf.dispose([batch.x, batch.y]);
+          step++;
+        }
+      }
+      optimizer.dispose();
+      return weightsOf(network);
+    });
+    expect(trained).toEqual(byHand);
+    const plainMomentum = await withNetwork(4, async (network) => {
+      await trainNetwork(network, {
+        training: { ...training, nesterov: false },
+        stepsPerEpoch,
+        batches: (epoch) => batchesOf(TRAIN, 32, epoch),
+      });
+      return weightsOf(network);
+    });
+    expect(plainMomentum.get('logits/kernel')).not.toEqual(trained.get('logits/kernel'));
+  });
+
+  test('holds an epoch to the stepsPerEpoch it was promised', async () => {
+    await withNetwork(1, async (network) => {
+      await expect(
+        trainNetwork(network, {
+          training: { ...TRAINING, schedule: 'one-cycle' },
+          stepsPerEpoch: 7,
+          batches: (epoch) => batchesOf(TRAIN, 32, epoch),
+        }),
+      ).rejects.toThrow(/epoch 0 supplied more than the 7 batches stepsPerEpoch promised/);
+      await expect(
+        trainNetwork(network, {
+          training: TRAINING,
+          stepsPerEpoch: 9,
+          batches: (epoch) => batchesOf(TRAIN, 32, epoch),
+        }),
+      ).rejects.toThrow(/epoch 0 supplied 8 batches, not the 9 stepsPerEpoch promised/);
+      await expect(
+        trainNetwork(network, {
+          training: { ...TRAINING, schedule: 'one-cycle' },
+          batches: (epoch) => batchesOf(TRAIN, 32, epoch),
+        }),
+      ).rejects.toThrow(/'one-cycle' sets the rate per step: it needs stepsPerEpoch/);
     });
   });
 

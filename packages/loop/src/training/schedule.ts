@@ -13,28 +13,48 @@ const SVP_SEGMENTS = [
 const SVP_EPOCHS = 181;
 
 /**
- * The learning rate of `epoch` (0-based) out of `totalEpochs`, for a peak rate `peakLr`.
+ * PyTorch's OneCycleLR as the issue-18 setting uses it: the rate climbs from lr/25 to lr
+ * over the first 15% of the steps and anneals to lr/(25·10⁴) over the rest, both halves
+ * cosine (anneal_strategy 'cos', not three-phase). 15% rather than PyTorch's default 30%.
+ */
+const ONE_CYCLE = { peakAt: 0.15, divFactor: 25, finalDivFactor: 1e4 } as const;
+
+/** Where a step of a run is: its epoch and its step within the epoch (both 0-based). */
+export interface SchedulePosition {
+  epoch: number;
+  step: number;
+  /** The run's epochs. */
+  epochs: number;
+  /** Steps (batches) of every epoch; needed by the per-step 'one-cycle' only. */
+  stepsPerEpoch?: number;
+}
+
+/**
+ * The learning rate of one step, for a peak rate `peakLr`. All but 'one-cycle' set the
+ * rate per epoch, so every step of an epoch shares it:
  *
  * - 'constant': peakLr throughout.
- * - 'cosine': peakLr · (1 + cos(π · epoch / totalEpochs)) / 2, PyTorch's CosineAnnealingLR
- *   with T_max = totalEpochs and eta_min = 0, stepped once per epoch.
- * - 'svp-step': SVP's four segments scaled to totalEpochs. Segment s ends (exclusive) at
- *   the nearest integer to totalEpochs · C_s / 181, C = 1, 91, 136, 181 (never a half:
- *   181 is prime), clamped so that every segment keeps at least one epoch: at 181 epochs
- *   this is SVP's schedule exactly, at 10 epochs 1, 4, 3, 2 epochs. With fewer than 4
- *   epochs the warm-up is dropped and the epochs go one each to lr, lr/10, lr/100.
+ * - 'cosine': peakLr · (1 + cos(π · epoch / epochs)) / 2, PyTorch's CosineAnnealingLR
+ *   with T_max = epochs and eta_min = 0, stepped once per epoch.
+ * - 'svp-step': SVP's four segments scaled to epochs. Segment s ends (exclusive) at the
+ *   nearest integer to epochs · C_s / 181, C = 1, 91, 136, 181 (never a half: 181 is
+ *   prime), clamped so that every segment keeps at least one epoch: at 181 epochs this is
+ *   SVP's schedule exactly, at 10 epochs 1, 4, 3, 2 epochs. With fewer than 4 epochs the
+ *   warm-up is dropped and the epochs go one each to lr, lr/10, lr/100.
+ * - 'one-cycle': PyTorch's OneCycleLR over epochs · stepsPerEpoch steps, stepped once per
+ *   step (see ONE_CYCLE).
  */
 export function learningRateAt(
   schedule: ScheduleName,
-  epoch: number,
-  totalEpochs: number,
+  position: SchedulePosition,
   peakLr: number,
 ): number {
-  if (!Number.isInteger(totalEpochs) || totalEpochs < 1) {
-    throw new RangeError(`totalEpochs must be a positive integer, got ${totalEpochs}`);
+  const { epoch, step, epochs, stepsPerEpoch } = position;
+  if (!Number.isInteger(epochs) || epochs < 1) {
+    throw new RangeError(`epochs must be a positive integer, got ${epochs}`);
   }
-  if (!Number.isInteger(epoch) || epoch < 0 || epoch >= totalEpochs) {
-    throw new RangeError(`epoch must be an integer in 0..${totalEpochs - 1}, got ${epoch}`);
+  if (!Number.isInteger(epoch) || epoch < 0 || epoch >= epochs) {
+    throw new RangeError(`epoch must be an integer in 0..${epochs - 1}, got ${epoch}`);
   }
   if (!(peakLr > 0 && Number.isFinite(peakLr))) {
     throw new RangeError(`the learning rate must be a finite number > 0, got ${peakLr}`);
@@ -43,13 +63,41 @@ export function learningRateAt(
     case 'constant':
       return peakLr;
     case 'cosine':
-      return (peakLr * (1 + Math.cos((Math.PI * epoch) / totalEpochs))) / 2;
+      return (peakLr * (1 + Math.cos((Math.PI * epoch) / epochs))) / 2;
     case 'svp-step': {
-      const ends = svpSegmentEnds(totalEpochs);
+      const ends = svpSegmentEnds(epochs);
       const segment = ends.findIndex((end) => epoch < end);
       return peakLr * SVP_SEGMENTS[segment]!.factor;
     }
+    case 'one-cycle': {
+      if (stepsPerEpoch === undefined || !Number.isInteger(stepsPerEpoch) || stepsPerEpoch < 1) {
+        throw new RangeError(
+          `'one-cycle' sets the rate per step: it needs stepsPerEpoch, a positive integer, got ${stepsPerEpoch}`,
+        );
+      }
+      if (!Number.isInteger(step) || step < 0 || step >= stepsPerEpoch) {
+        throw new RangeError(`step must be an integer in 0..${stepsPerEpoch - 1}, got ${step}`);
+      }
+      return oneCycleRate(epoch * stepsPerEpoch + step, epochs * stepsPerEpoch, peakLr);
+    }
   }
+}
+
+/**
+ * torch.optim.lr_scheduler.OneCycleLR's rate at step `step` of `total` (its get_lr, in
+ * the same double arithmetic). The climb ends at step peakAt·total − 1, which is never 0
+ * for a whole `total` (it would need total = 20/3), so neither phase divides by zero.
+ */
+function oneCycleRate(step: number, total: number, peakLr: number): number {
+  const initial = peakLr / ONE_CYCLE.divFactor;
+  const final = initial / ONE_CYCLE.finalDivFactor;
+  const peakStep = ONE_CYCLE.peakAt * total - 1;
+  const lastStep = total - 1;
+  const anneal = (from: number, to: number, progress: number) =>
+    to + ((from - to) / 2) * (Math.cos(Math.PI * progress) + 1);
+  return step <= peakStep
+    ? anneal(initial, peakLr, step / peakStep)
+    : anneal(peakLr, final, (step - peakStep) / (lastStep - peakStep));
 }
 
 /** The exclusive end epoch of each SVP segment, scaled to totalEpochs. */

@@ -6,7 +6,7 @@ import { learningRateAt } from './schedule.js';
 
 export type TrainingSchedule = Pick<
   TrainingConfig,
-  'epochs' | 'lr' | 'schedule' | 'momentum' | 'weightDecay' | 'evalEvery'
+  'epochs' | 'lr' | 'schedule' | 'momentum' | 'nesterov' | 'weightDecay' | 'evalEvery'
 >;
 
 /** Knowledge distillation from a trained network (PruneFuse's fine-tuning of the fused target). */
@@ -26,6 +26,12 @@ export interface TrainOptions {
    * @prunefuse/data. The trainer disposes every batch after its step.
    */
   batches: (epoch: number) => Iterable<LabelledBatch>;
+  /**
+   * How many batches every epoch supplies, e.g. ceil(examples / batchSize). A per-step
+   * schedule ('one-cycle') needs it to know the run's length before it starts; when given,
+   * an epoch that supplies another number is an error.
+   */
+  stepsPerEpoch?: number;
   /** Train with the distillation loss from this teacher instead of plain cross-entropy. */
   teacher?: Teacher;
   /** Test-split metrics, called after every evalEvery-th epoch and after the last. */
@@ -71,29 +77,42 @@ export class TrainingDivergedError extends Error {
 const READ_BACK_EVERY = 16;
 
 /**
- * Trains `network` in place with SGD + momentum over `training.epochs` epochs, the learning
- * rate set per epoch by training.schedule. Per-epoch training loss and accuracy are averaged
+ * Trains `network` in place with SGD + momentum (Nesterov's when training.nesterov) over
+ * `training.epochs` epochs, the learning rate set before every step by training.schedule. Per-epoch training loss and accuracy are averaged
  * over examples; test metrics come from `evaluate`. `seconds` is the epoch's wall time,
  * evaluation included. Throws TrainingDivergedError when the loss stops being finite.
  */
 export async function trainNetwork(network: Network, options: TrainOptions): Promise<TrainResult> {
   const { training, teacher } = options;
   checkTraining(training);
+  const { stepsPerEpoch } = options;
   const optimizer = new SgdMomentum(network.trainableVariables(), {
     momentum: training.momentum,
     weightDecay: training.weightDecay,
+    nesterov: training.nesterov ?? false,
   });
   const records: EpochRecord[] = [];
   let examplesSeen = 0;
   try {
     for (let epoch = 0; epoch < training.epochs; epoch++) {
       const started = performance.now();
-      const lr = learningRateAt(training.schedule, epoch, training.epochs, training.lr);
-      const window = new StepWindow(epoch, lr);
+      const rateAt = (step: number) =>
+        learningRateAt(
+          training.schedule,
+          { epoch, step, epochs: training.epochs, stepsPerEpoch },
+          training.lr,
+        );
+      const window = new StepWindow(epoch);
       try {
         for (const batch of options.batches(epoch)) {
           try {
-            window.add(step(network, optimizer, batch, lr, teacher), batch.y.shape[0]);
+            if (stepsPerEpoch !== undefined && window.steps === stepsPerEpoch) {
+              throw new Error(
+                `epoch ${epoch} supplied more than the ${stepsPerEpoch} batches stepsPerEpoch promised`,
+              );
+            }
+            const lr = rateAt(window.steps);
+            window.add(step(network, optimizer, batch, lr, teacher), batch.y.shape[0], lr);
           } finally {
             tf.dispose([batch.x, batch.y]);
           }
@@ -106,10 +125,15 @@ export async function trainNetwork(network: Network, options: TrainOptions): Pro
       if (window.examples === 0) {
         throw new Error(`epoch ${epoch} supplied no training batches; is the labelled set empty?`);
       }
+      if (stepsPerEpoch !== undefined && window.steps !== stepsPerEpoch) {
+        throw new Error(
+          `epoch ${epoch} supplied ${window.steps} batches, not the ${stepsPerEpoch} stepsPerEpoch promised`,
+        );
+      }
       examplesSeen += window.examples;
       const record: EpochRecord = {
         epoch,
-        lr,
+        lr: rateAt(0),
         trainLoss: window.lossSum / window.examples,
         trainAccuracy: window.correct / window.examples,
         seconds: 0,
@@ -163,22 +187,27 @@ class StepWindow {
   lossSum = 0;
   correct = 0;
   examples = 0;
-  private steps = 0;
+  /** Steps read back so far. */
+  private readSteps = 0;
   private readonly stats: tf.Tensor1D[] = [];
   private readonly sizes: number[] = [];
+  private readonly rates: number[] = [];
 
-  constructor(
-    private readonly epoch: number,
-    private readonly lr: number,
-  ) {}
+  constructor(private readonly epoch: number) {}
 
   get pending(): number {
     return this.stats.length;
   }
 
-  add(stats: tf.Tensor1D, size: number): void {
+  /** Steps taken this epoch, read back or not. */
+  get steps(): number {
+    return this.readSteps + this.stats.length;
+  }
+
+  add(stats: tf.Tensor1D, size: number, lr: number): void {
     this.stats.push(stats);
     this.sizes.push(size);
+    this.rates.push(lr);
   }
 
   async readBack(): Promise<void> {
@@ -194,13 +223,14 @@ class StepWindow {
     this.sizes.forEach((size, i) => {
       const loss = values[2 * i]!;
       if (!Number.isFinite(loss))
-        throw new TrainingDivergedError(this.epoch, this.steps, this.lr, loss);
+        throw new TrainingDivergedError(this.epoch, this.readSteps, this.rates[i]!, loss);
       this.lossSum += loss * size;
       this.correct += values[2 * i + 1]!;
       this.examples += size;
-      this.steps++;
+      this.readSteps++;
     });
     this.sizes.length = 0;
+    this.rates.length = 0;
   }
 
   dispose(): void {
