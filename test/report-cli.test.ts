@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,7 +45,9 @@ describe('prunefuse baseline write / check', () => {
     const check = prunefuse('check', store, '--baseline', baselineFile);
     expect(check.status).toBe(0);
     expect(check.stdout).toMatch(/^status\s+run group/);
-    expect(check.stdout).toContain('25 pass, 0 improved, 0 regressed, 0 missing: OK');
+    expect(check.stdout).toContain(
+      '25 pass, 0 improved, 0 regressed, 0 missing, 0 invalid, 0 problems: OK',
+    );
   });
 
   it('exits 1 with a table naming an accuracy regression', () => {
@@ -59,7 +61,9 @@ describe('prunefuse baseline write / check', () => {
       /REGRESSED\s+quick \| cifar10 \| resnet20 \| svp resnet8 \| least-confidence \| b=500/,
     );
     expect(check.stdout).toContain('accuracy dropped more than 2.00 points');
-    expect(check.stdout).toContain('22 pass, 0 improved, 3 regressed, 0 missing: FAIL');
+    expect(check.stdout).toContain(
+      '22 pass, 0 improved, 3 regressed, 0 missing, 0 invalid, 0 problems: FAIL',
+    );
   });
 
   it('exits 1 on added MACs and on a missing run, with one JSON document under --json', () => {
@@ -73,12 +77,39 @@ describe('prunefuse baseline write / check', () => {
     expect(check.status).toBe(1);
     const result = JSON.parse(check.stdout);
     expect(result.ok).toBe(false);
-    expect(result.counts).toEqual({ pass: 19, improved: 0, regressed: 3, missing: 3 });
+    expect(result.counts).toEqual({ pass: 19, improved: 0, regressed: 3, missing: 3, invalid: 0 });
     const svp = result.rows.find((r: { keyText: string }) => r.keyText.includes('svp resnet8'));
     expect(svp.metrics.find((m: { metric: string }) => m.metric === 'macs.total')).toMatchObject({
       status: 'regressed',
       tolerance: 1,
     });
+  });
+
+  it('exits 1 on a diverged run, naming it below the table', () => {
+    const runs = fixtureSweep();
+    const svp = runs.find(isSvp)!;
+    svp.targets[0]!.diverged = { reason: 'test accuracy 0.1 at chance (1/10 classes)' };
+    const check = prunefuse('check', fixtureStore(runs), '--baseline', baselineFile);
+    expect(check.status).toBe(1);
+    expect(check.stdout).toMatch(/INVALID\s+quick \| cifar10 \| resnet20 \| svp resnet8/);
+    expect(check.stdout).toContain('unsound runs (each fails the check):');
+    expect(check.stdout).toContain(
+      `run ${svp.id} (svp resnet8 resnet20 least-confidence seed ${svp.config.seed}): targets[0] ` +
+        `(${svp.targets[0]!.labelled} labelled) diverged: test accuracy 0.1 at chance (1/10 classes)`,
+    );
+  });
+
+  it('names a damaged record and its failing field', () => {
+    const damaged = fixtureStore(fixtureSweep());
+    const [first] = readdirSync(path.join(damaged, 'runs'));
+    const file = path.join(damaged, 'runs', first!);
+    const record = JSON.parse(readFileSync(file, 'utf8'));
+    writeFileSync(file, JSON.stringify({ ...record, targets: undefined }));
+    const check = prunefuse('check', damaged, '--baseline', baselineFile);
+    expect(check.status).toBe(1);
+    expect(check.stderr).toContain(
+      `${file}: not a valid run record:\n  targets: Invalid input: expected array, received undefined`,
+    );
   });
 
   it('names the baseline file when it cannot be read', () => {
@@ -91,6 +122,37 @@ describe('prunefuse baseline write / check', () => {
 });
 
 describe('prunefuse report', () => {
+  it('writes next to the store by default, and never over a page git tracks unless --out names it', () => {
+    const store = fixtureStore(fixtureSweep());
+    const report = prunefuse('report', store, '--no-paper', '--json');
+    expect(report.status).toBe(0);
+    const page = path.join(store, 'report', 'index.html');
+    expect(JSON.parse(report.stdout).out).toBe(page);
+
+    const git = (...args: string[]) => spawnSync('git', args, { cwd: store, encoding: 'utf8' });
+    git('init', '-q');
+    git('add', 'report/index.html');
+    git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'sample');
+    const committed = readFileSync(page, 'utf8');
+    const refused = prunefuse('report', store, '--no-paper', '--title', 'other');
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain(
+      `${page} is tracked by git; pass --out ${path.join(store, 'report')} to replace it`,
+    );
+    expect(readFileSync(page, 'utf8')).toBe(committed);
+    const named = prunefuse(
+      'report',
+      store,
+      '--no-paper',
+      '--title',
+      'other',
+      '--out',
+      path.join(store, 'report'),
+    );
+    expect(named.status).toBe(0);
+    expect(readFileSync(page, 'utf8')).not.toBe(committed);
+  });
+
   it('writes <out>/index.html and lists its tables and charts under --json', () => {
     const store = fixtureStore(fixtureSweep());
     const out = path.join(mkdtempSync(path.join(tmpdir(), 'prunefuse-cli-report-')), 'quick');

@@ -77,6 +77,7 @@ function dependencies(overrides: Partial<RunDependencies> = {}): RunDependencies
       environmentCalls += 1;
       return TEST_ENVIRONMENT;
     },
+    gitCommit: () => TEST_ENVIRONMENT.gitCommit,
     progressStream: { isTTY: false, write: (chunk: string) => (stderr += chunk) },
     ...overrides,
   };
@@ -235,7 +236,10 @@ seeds: [1, 2, 3]
     await expect(failure).rejects.toThrow(
       /the sweep cannot start \(2 problems; nothing was created\)/,
     );
-    const message = await failure.catch((error: Error) => error.message);
+    const message = await failure.then(
+      () => '',
+      (error: Error) => error.message,
+    );
     expect(message.split('\n').slice(1)).toEqual([
       `  dataset cifar10: ${cifar} lacks data_batch_1.bin, data_batch_2.bin, data_batch_3.bin, data_batch_4.bin, data_batch_5.bin, test_batch.bin; run pnpm prunefuse data fetch cifar10 --data-dir ${cifar}`,
       '  backend webgpu: backend webgpu is not available here: no GPU adapter',

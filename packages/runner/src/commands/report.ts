@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { loadPaperBaseline, type PaperBaseline, writeReport } from '@prunefuse/report';
+import { loadPaperBaseline, type PaperBaseline, REPORT_FILE, writeReport } from '@prunefuse/report';
+import { isTrackedByGit } from '../git-tracked.js';
 import { printJson, printText } from '../output.js';
 
 const DEFAULT_PAPER = 'baselines/paper.json';
@@ -22,7 +23,7 @@ export function registerReport(program: Command): void {
     .argument('<store>', 'results store directory')
     .option(
       '--out <dir>',
-      'output directory; the page is <dir>/index.html (default: reports/<store name>)',
+      'output directory; the page is <dir>/index.html (default: <store>/report, beside the runs)',
     )
     .option('--paper <file>', 'published figures to set beside the measured ones', DEFAULT_PAPER)
     .option('--no-paper', 'leave the published figures out')
@@ -31,7 +32,16 @@ export function registerReport(program: Command): void {
     .action(async (store: string, options: ReportOptions, command: Command) => {
       const name = path.basename(path.resolve(store));
       const isDefault = command.getOptionValueSource('paper') === 'default';
-      const written = await writeReport(store, options.out ?? path.join('reports', name), {
+      const outDir = options.out ?? path.join(store, 'report');
+      const page = path.join(outDir, REPORT_FILE);
+      // A default location must never replace a committed page (a sample report); naming
+      // it with --out says that is meant.
+      if (options.out === undefined && isTrackedByGit(page)) {
+        throw new Error(
+          `${page} is tracked by git; pass --out ${outDir} to replace it, or --out another folder`,
+        );
+      }
+      const written = await writeReport(store, outDir, {
         title: options.title ?? `PruneFuse report: ${name}`,
         ...paperOption(options.paper, isDefault),
       });
