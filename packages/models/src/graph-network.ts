@@ -1,7 +1,7 @@
 import { tf } from '@prunefuse/engine';
 import { addRelu } from './add-relu.js';
 import { batchNormTraining } from './batch-norm-training.js';
-import type { ForwardOutput, NamedWeights, Network } from './network.js';
+import type { ForwardOutput, LayerObserver, NamedWeights, Network } from './network.js';
 import { INPUT, inputsOf, type LayerSpec, type ModelSpec } from './spec.js';
 import { weightSpecs } from './weights.js';
 
@@ -82,7 +82,7 @@ class GraphNetwork implements Network {
     return [...this.trainable];
   }
 
-  apply(x: tf.Tensor4D, options: { training: boolean }): ForwardOutput {
+  apply(x: tf.Tensor4D, options: { training: boolean; observe?: LayerObserver }): ForwardOutput {
     const { height, width, channels } = this.spec.input;
     const [, h, w, c] = x.shape;
     if (x.rank !== 4 || h !== height || w !== width || c !== channels) {
@@ -108,6 +108,10 @@ class GraphNetwork implements Network {
             step.output,
             this.foldedConv(step, outputs.get(step.conv.input)! as tf.Tensor4D),
           );
+        }
+        if (options.observe) {
+          const name = stepOutput(step);
+          options.observe(name, outputs.get(name)!);
         }
         for (const name of releaseAfter[i]!) outputs.get(name)!.dispose();
       });
@@ -271,6 +275,11 @@ function stepLayer(step: Step): LayerSpec {
     case 'add-relu':
       return step.add;
   }
+}
+
+/** The name a step's output goes by. */
+function stepOutput(step: Step): string {
+  return step.kind === 'layer' ? step.layer.name : step.output;
 }
 
 /**

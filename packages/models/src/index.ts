@@ -9,8 +9,15 @@ export { countMacs, countParams, type LayerCost, layerCosts } from './count.js';
 export { networkFromWeights } from './graph-network.js';
 export { type ChannelGroup, channelGroups } from './groups.js';
 export { initialWeights } from './init.js';
-export type { ForwardOutput, LabelledBatch, NamedWeights, Network } from './network.js';
+export type {
+  ForwardOutput,
+  LabelledBatch,
+  LayerObserver,
+  NamedWeights,
+  Network,
+} from './network.js';
 export {
+  PYTORCH_INSTALL_COMMAND,
   type PytorchReference,
   type PytorchRow,
   runPytorchReference,
@@ -29,6 +36,7 @@ export { profileTrainingStep, type TrainingProfile } from './training-profile.js
 export {
   BENCH_INPUT_SHAPES,
   compareTrainingStep,
+  compareWithFloat64,
   type StepAgreement,
   type TrainingStepFixture,
   type TrainingStepOptions,

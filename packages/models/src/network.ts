@@ -1,6 +1,13 @@
 import type { tf } from '@prunefuse/engine';
 import type { ModelSpec } from './spec.js';
 
+/**
+ * Sees each layer's output as a forward pass computes it (inside the pass's tidy: keep
+ * with tf.keep what must outlive it). Layers fused into one step report the step's output
+ * under the last fused layer's name, e.g. a ReLU's output but not the batch norm's before it.
+ */
+export type LayerObserver = (layer: string, output: tf.Tensor) => void;
+
 export interface ForwardOutput {
   logits: tf.Tensor2D;
   features: tf.Tensor2D;
@@ -30,7 +37,7 @@ export interface Network {
    * updates its moving statistics in place (call it inside the optimizer's loss closure);
    * otherwise it uses the moving statistics and changes nothing.
    */
-  apply(x: tf.Tensor4D, options: { training: boolean }): ForwardOutput;
+  apply(x: tf.Tensor4D, options: { training: boolean; observe?: LayerObserver }): ForwardOutput;
   /** Copies of every weight (caller disposes). */
   getWeights(): NamedWeights;
   /** Assigns weights by name; shapes must match; every variable must be given. */

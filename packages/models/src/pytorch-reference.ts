@@ -2,22 +2,78 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+/** What installs PyTorch for Debian's /usr/bin/python3 (version 1.13, CPU). */
+export const PYTORCH_INSTALL_COMMAND = 'apt-get install python3-torch';
+
 /**
- * The PyTorch twin of the model bench cases. torch/ sits beside src/ and dist/ in the
+ * A script of the PyTorch twins of models code. torch/ sits beside src/ and dist/ in the
  * package, and beside the file itself in the single-file bundle.
  */
-function pytorchBenchScript(): string {
+function torchScript(file: string): string {
   const candidates = [
-    new URL('../torch/resnet_bench.py', import.meta.url),
-    new URL('./torch/resnet_bench.py', import.meta.url),
+    new URL(`../torch/${file}`, import.meta.url),
+    new URL(`./torch/${file}`, import.meta.url),
   ];
   const found = candidates.find((url) => existsSync(url));
   if (!found) {
     throw new Error(
-      `the PyTorch bench script was not found at ${candidates.map((u) => fileURLToPath(u)).join(' or ')}`,
+      `the PyTorch script was not found at ${candidates.map((u) => fileURLToPath(u)).join(' or ')}`,
     );
   }
   return fileURLToPath(found);
+}
+
+export interface TorchScriptRun {
+  /** The script's file name in torch/. */
+  script: string;
+  args?: readonly string[];
+  /** Written to the script's stdin. */
+  input?: string;
+  python: string;
+  /** Prefixes every error, e.g. '--pytorch' or 'verify'. */
+  purpose: string;
+}
+
+/**
+ * Runs a torch/ script with `python` and parses the one JSON document it prints. Its
+ * stderr goes to ours; a missing interpreter or torch is an error that says which and
+ * what installs it (the scripts exit 3 when torch cannot be imported).
+ */
+export async function runTorchScript<T>({
+  script,
+  args = [],
+  input,
+  python,
+  purpose,
+}: TorchScriptRun): Promise<T> {
+  const argv = [torchScript(script), ...args];
+  const child = spawn(python, argv, {
+    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'inherit'],
+  });
+  let stdout = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', (error) =>
+      reject(new Error(`${purpose}: could not start '${python}': ${error.message}`)),
+    );
+    child.on('close', resolve);
+    if (input !== undefined) child.stdin!.end(input);
+  });
+  if (code === 3) {
+    throw new Error(
+      `${purpose}: '${python}' cannot import torch (see above); install it with ` +
+        `\`${PYTORCH_INSTALL_COMMAND}\` (as root, on Debian or Ubuntu) or name an ` +
+        'interpreter that has it',
+    );
+  }
+  if (code !== 0) throw new Error(`${purpose}: '${python} ${argv[0]}' exited with code ${code}`);
+  try {
+    return JSON.parse(stdout) as T;
+  } catch {
+    throw new Error(`${purpose}: '${python}' printed no JSON document: ${stdout.slice(0, 200)}`);
+  }
 }
 
 export interface PytorchRow {
@@ -36,30 +92,16 @@ export interface PytorchReference {
 
 /**
  * Times `cases` (model bench case names) in PyTorch eager with `python`, on CUDA when
- * PyTorch sees a GPU. Its progress goes to our stderr; a missing interpreter or torch
- * is an error that says which.
+ * PyTorch sees a GPU.
  */
 export async function runPytorchReference(
   cases: readonly string[],
   { python = 'python3', seconds = 1 }: { python?: string; seconds?: number } = {},
 ): Promise<PytorchReference> {
-  const args = [pytorchBenchScript(), '--cases', cases.join(','), '--time', String(seconds)];
-  const child = spawn(python, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  let stdout = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
+  return runTorchScript<PytorchReference>({
+    script: 'resnet_bench.py',
+    args: ['--cases', cases.join(','), '--time', String(seconds)],
+    python,
+    purpose: '--pytorch',
   });
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.on('error', (error) =>
-      reject(new Error(`--pytorch: could not start '${python}': ${error.message}`)),
-    );
-    child.on('close', resolve);
-  });
-  if (code === 3) throw new Error(`--pytorch: '${python}' cannot import torch (see above)`);
-  if (code !== 0) throw new Error(`--pytorch: '${python} ${args[0]}' exited with code ${code}`);
-  try {
-    return JSON.parse(stdout) as PytorchReference;
-  } catch {
-    throw new Error(`--pytorch: '${python}' printed no JSON document: ${stdout.slice(0, 200)}`);
-  }
 }
