@@ -50,12 +50,14 @@ seeds: [1, 2, 3, 4]
     }
     const executed = summaries.flatMap((s) => s.executed);
     expect(executed.sort()).toEqual([...ids].sort());
-    // both took part: the runs were shared out, not done twice or serialised
+    // Each sweep accounts for every run, whichever did it. How the runs split between the
+    // two depends on scheduling (on a loaded machine one sweep may do them all before the
+    // other starts), so the split itself is not asserted.
     for (const summary of summaries) {
-      expect(summary.executed.length).toBeGreaterThan(0);
+      expect(summary.failed).toEqual([]);
       expect(
-        summary.executed.length + summary.finishedElsewhere.length + summary.skipped.length,
-      ).toBe(ids.length);
+        [...summary.executed, ...summary.finishedElsewhere, ...summary.skipped].sort(),
+      ).toEqual([...ids].sort());
     }
 
     const store = new ResultsStore(root);
