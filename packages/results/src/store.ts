@@ -71,6 +71,7 @@ export interface Cleanup {
 export class ResultsStore {
   readonly runsDir: string;
   readonly damagedDir: string;
+  readonly staleDir: string;
   readonly claimsDir: string;
   readonly journalsDir: string;
   readonly failuresDir: string;
@@ -79,6 +80,7 @@ export class ResultsStore {
   constructor(readonly root: string) {
     this.runsDir = path.join(root, 'runs');
     this.damagedDir = path.join(this.runsDir, 'damaged');
+    this.staleDir = path.join(this.runsDir, 'stale');
     this.claimsDir = path.join(root, 'claims');
     this.journalsDir = path.join(root, 'journals');
     this.failuresDir = path.join(root, 'failures');
@@ -175,14 +177,20 @@ export class ResultsStore {
   }
 
   /**
-   * Moves the unreadable or invalid record of run `id` to runs/damaged/<id>.<time>.json,
+   * Moves the record of run `id` to runs/damaged/<id>.<time>.json (unreadable or invalid)
+   * or runs/stale/<id>.<time>.json (computed by another commit, recomputed on request),
    * with the reason beside it in <id>.<time>.reason.txt, so that the run can be computed
    * again without losing what was there. Call it under the run's claim. Returns the new
    * path, or null when the file was gone already.
    */
-  moveAside(id: string, reason: string): string | null {
+  moveAside(
+    id: string,
+    reason: string,
+    { into = 'damaged' }: { into?: 'damaged' | 'stale' } = {},
+  ): string | null {
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    const destination = path.join(this.damagedDir, `${id}.${stamp}.json`);
+    const folder = into === 'damaged' ? this.damagedDir : this.staleDir;
+    const destination = path.join(folder, `${id}.${stamp}.json`);
     if (!existsSync(this.recordPath(id))) return null;
     writeFileAtomic(`${destination.slice(0, -'.json'.length)}.reason.txt`, `${reason}\n`);
     try {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -53,15 +53,19 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function dependencies(execute = fixtureExecutor({ epochMs: 1 })): RunDependencies {
+function dependencies(
+  execute = fixtureExecutor({ epochMs: 1 }),
+  commit = TEST_ENVIRONMENT.gitCommit,
+): RunDependencies {
   return {
     executeRun: execute,
     describeDataset: describeTestDataset,
     forwardMacs,
     environment: async (backend) => {
       environmentCalls.push(backend);
-      return TEST_ENVIRONMENT;
+      return { ...TEST_ENVIRONMENT, gitCommit: commit };
     },
+    gitCommit: () => commit,
     progressStream: { isTTY: false, write: (chunk: string) => (stderr += chunk) },
   };
 }
@@ -151,6 +155,41 @@ describe('prunefuse run', () => {
       /^unit: 3 runs: 0 executed, 3 already finished, 0 finished by another sweep, 0 failed/,
     );
     expect(environmentCalls).toEqual(['cpu']);
+  });
+
+  it('says when finished runs were computed at another commit, and --rerun-stale recomputes them', async () => {
+    const out = path.join(dir, 'store');
+    await cli(['run', config, '--out', out]);
+    const later = 'fedcba9876543210fedcba9876543210fedcba98';
+    stdout = '';
+    stderr = '';
+    await cli(['run', config, '--out', out, '--json'], dependencies(undefined, later));
+    expect(stderr).toContain(
+      '3 finished runs were computed at commit 0123456 (3); this checkout is fedcba9; ' +
+        'the report marks groups that mix commits; --rerun-stale recomputes them',
+    );
+    const kept = JSON.parse(stdout) as { executed: string[]; stale: Array<{ commit: string }> };
+    expect(kept.executed).toEqual([]);
+    expect(kept.stale.map((s) => s.commit)).toEqual(Array(3).fill(TEST_ENVIRONMENT.gitCommit));
+
+    stdout = '';
+    await cli(
+      ['run', config, '--out', out, '--rerun-stale', '--json'],
+      dependencies(undefined, later),
+    );
+    const rerun = JSON.parse(stdout) as { executed: string[]; stale: unknown[] };
+    expect(rerun.executed).toHaveLength(3);
+    expect(rerun.stale).toEqual([]);
+    const store = new ResultsStore(out);
+    expect(store.records().map((r) => r.environment.gitCommit)).toEqual(Array(3).fill(later));
+    // The old records are kept, with the reason beside each.
+    const kept3 = readdirSync(store.staleDir);
+    expect(kept3.filter((f) => f.endsWith('.json'))).toHaveLength(3);
+    expect(kept3.filter((f) => f.endsWith('.reason.txt'))).toHaveLength(3);
+
+    stderr = '';
+    await cli(['run', config, '--out', out], dependencies(undefined, later));
+    expect(stderr).not.toContain('were computed at commit');
   });
 
   it('exits non-zero when a run fails, after running the others', async () => {

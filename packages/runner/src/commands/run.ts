@@ -17,7 +17,8 @@ import { FILTER_SYNTAX, parseFilter } from '../filter.js';
 import { countForwardMacs, type ForwardMacs } from '../macs-estimate.js';
 import { formatTable, printJson, printText } from '../output.js';
 import { createProgress, type ProgressStream } from '../progress/reporter.js';
-import { prepareEnvironment } from '../run-environment.js';
+import { describeStaleRuns, runsFromOtherCommits, type StaleRun } from '../provenance.js';
+import { gitCommit, prepareEnvironment } from '../run-environment.js';
 import { parseShard, runsInShard, SHARD_SYNTAX } from '../shard.js';
 import { preflight } from '../preflight.js';
 import { type ExecuteRun, runSweep } from '../sweep.js';
@@ -29,6 +30,8 @@ export interface RunDependencies {
   describeDataset: DescribeDataset;
   forwardMacs: ForwardMacs;
   environment: (backend: BackendChoice) => Promise<RunEnvironment>;
+  /** The commit this checkout is at (recorded with every run), null outside git. */
+  gitCommit: () => string | null;
   progressStream: ProgressStream;
 }
 
@@ -37,6 +40,7 @@ const WIRED: RunDependencies = {
   describeDataset: wired.describeDataset,
   forwardMacs: countForwardMacs,
   environment: prepareEnvironment,
+  gitCommit: () => gitCommit(),
   progressStream: process.stderr,
 };
 
@@ -48,6 +52,7 @@ interface RunOptions {
   json?: boolean;
   mlflow?: string;
   shard?: string;
+  rerunStale?: boolean;
 }
 
 export function registerRun(program: Command, dependencies: RunDependencies = WIRED): void {
@@ -72,6 +77,10 @@ export function registerRun(program: Command, dependencies: RunDependencies = WI
         '--shard <i/n|auto>',
         `only this process's share of the runs, for n processes on one store: ${SHARD_SYNTAX}`,
       ).env('PRUNEFUSE_SHARD'),
+    )
+    .option(
+      '--rerun-stale',
+      'recompute finished runs whose records were computed at another git commit (the old records move to <store>/runs/stale)',
     )
     .option('--mlflow <uri>', 'track runs in this MLflow server (default: $MLFLOW_TRACKING_URI)')
     .option('--json', 'print one JSON document on stdout')
@@ -165,6 +174,17 @@ async function runCommand(
         })
       : null;
   const store = ResultsStore.open(root);
+  const commit = deps.gitCommit();
+  const stale = runsFromOtherCommits(existing, runs, commit);
+  if (stale.length > 0 && commit !== null) {
+    const told = describeStaleRuns(stale, commit);
+    deps.progressStream.write(
+      options.rerunStale
+        ? `${told}: recomputing them (--rerun-stale)\n`
+        : `${told}; the report marks groups that mix commits; --rerun-stale recomputes them\n`,
+    );
+    if (options.rerunStale) retireStaleRuns(store, stale, commit);
+  }
   const progress = createProgress(deps.progressStream);
   const trackingUri = options.mlflow ?? process.env.MLFLOW_TRACKING_URI;
   const tracker = trackingUri
@@ -205,6 +225,7 @@ async function runCommand(
       store: root,
       shard,
       ...summary,
+      stale: options.rerunStale ? [] : stale,
       diverged,
       mlflow,
       report: report?.out ?? null,
@@ -229,6 +250,27 @@ async function runCommand(
       `MLflow: not all runs reached ${trackingUri}; run: pnpm prunefuse mlflow sync ${root}`,
     );
   printText(lines.join('\n'));
+}
+
+/**
+ * Moves the records of runs computed at another commit to runs/stale, each under its
+ * claim (a run another sweep is executing right now is left to it), so that the sweep
+ * computes them again.
+ */
+function retireStaleRuns(store: ResultsStore, stale: readonly StaleRun[], commit: string): void {
+  for (const run of stale) {
+    const attempt = store.claim(run.id);
+    if (!attempt.claimed) continue;
+    try {
+      store.moveAside(
+        run.id,
+        `computed at commit ${run.commit ?? 'unknown'}; recomputed at ${commit} (--rerun-stale)`,
+        { into: 'stale' },
+      );
+    } finally {
+      attempt.claim.release();
+    }
+  }
 }
 
 /** Targets of the sweep's finished runs that the training loop flagged as diverged. */
