@@ -52,7 +52,9 @@ export function kdSettings(records: readonly RunRecord[]): string[] {
   const settings = new Set<string>();
   for (const { config } of records) {
     if (config.method.name === 'prunefuse' && config.method.kd) {
-      settings.add(`λ = ${config.method.kdLambda}, T = ${config.method.kdTemperature}`);
+      settings.add(
+        `λ = ${config.method.kdLambda} (weight on cross-entropy; 1 - λ on KD), T = ${config.method.kdTemperature}`,
+      );
     }
   }
   return [...settings].sort();

@@ -77,6 +77,7 @@ const methodConfigSchema = z.discriminatedUnion('name', [
     kd: z.boolean(),
     /** What unpruned positions of the fused target hold: θ's own init (paper) or zeros. */
     fill: z.enum(['init', 'zero']),
+    /** λ of λ·CE(y, θF) + (1-λ)·KD(θp*, θF, T): the weight on the hard-label cross-entropy. */
     kdLambda: fraction,
     kdTemperature: z.number().positive(),
   }),

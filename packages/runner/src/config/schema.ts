@@ -21,7 +21,8 @@ import { z } from 'zod';
  *
  * Sweep axes (a list means "each of these"; a single value is a list of one):
  *   arch, acquisition, seeds, and inside a method: prune, criterion, fusion, kd, fill,
- *   kdLambda, kdTemperature (prunefuse) and proxyArch, proxyEpochs (svp).
+ *   kdLambda, kdTemperature (prunefuse) and proxyArch, proxyEpochs (svp). A method entry
+ *   may narrow the file's seeds and budget.milestones for its own runs.
  * Not a sweep axis: budget.milestones are the labelled-set sizes at which one run builds
  * and measures the target, as the paper's tables do.
  */
@@ -139,15 +140,29 @@ const trainingOverrides = fields({
 });
 export type TrainingOverrides = z.infer<typeof trainingOverrides>;
 
+/**
+ * What a method entry may narrow for its own runs: the file's seeds, and the milestones at
+ * which its targets are built (the rounds stay the file's: initial, roundSize). E.g. a
+ * full-data bound at one seed, or an ablation grid measured at the last budget only.
+ */
+const narrowSeeds = { seeds: oneOrMany(integer).optional() };
+const narrowSweep = { ...narrowSeeds, milestones: oneOrMany(quantity).optional() };
+
 const prunefuseEntry = fields({
   name: z.literal('prunefuse'),
+  ...narrowSweep,
   /** Unpruned selection (prune 0) is standard active learning: the `active-learning` method. */
   prune: oneOrMany(numberBetween(0, 1)).default([PRUNEFUSE_DEFAULTS.prune]),
   criterion: oneOrMany(oneOf(PRUNING_CRITERIA)).default([PRUNEFUSE_DEFAULTS.criterion]),
   fusion: oneOrMany(boolean).default([PRUNEFUSE_DEFAULTS.fusion]),
   kd: oneOrMany(boolean).default([PRUNEFUSE_DEFAULTS.kd]),
   fill: oneOrMany(oneOf(['init', 'zero'])).default([PRUNEFUSE_DEFAULTS.fill]),
+  /**
+   * λ of the fine-tuning loss λ·CE(y, θF) + (1-λ)·KD(θp*, θF, T): the weight on the hard-label
+   * cross-entropy (1: no distillation, 0: distillation only). Unpublished; default 0.5.
+   */
   kdLambda: oneOrMany(numberIn(0, 1, true)).default([PRUNEFUSE_DEFAULTS.kdLambda]),
+  /** T, the temperature that softens both networks' logits in the KD term. Unpublished; default 4. */
   kdTemperature: oneOrMany(positiveNumber).default([PRUNEFUSE_DEFAULTS.kdTemperature]),
 });
 
@@ -159,6 +174,7 @@ const prunefuseEntry = fields({
  */
 const svpEntry = fields({
   name: z.literal('svp'),
+  ...narrowSweep,
   /** The proxy architecture; default: the target's. */
   proxyArch: oneOrMany(architectureName).optional(),
   /** The proxy's epochs; default: the selector schedule's. */
@@ -179,9 +195,10 @@ const methodEntry = z.preprocess(
     [
       prunefuseEntry,
       svpEntry,
-      fields({ name: z.literal('active-learning') }),
-      fields({ name: z.literal('random') }),
-      fields({ name: z.literal('full') }),
+      fields({ name: z.literal('active-learning'), ...narrowSweep }),
+      fields({ name: z.literal('random'), ...narrowSweep }),
+      // full labels the whole split at once: it has no milestones to narrow.
+      fields({ name: z.literal('full'), ...narrowSeeds }),
     ],
     expected(`a method: one of ${METHOD_NAMES.join(', ')}`),
   ),
