@@ -90,7 +90,7 @@ epochs: 3
       "experiments/test.yaml:7:9: methods[0].kd: expected true or false, got 'yes please'",
       'experiments/test.yaml:8:5: methods[1]: expected a method: one of prunefuse, svp, active-learning, random, full, ' +
         "got 'svpp'",
-      'experiments/test.yaml:11:5: methods[2].prun: unknown field; expected one of name, proxyArch, proxyTraining',
+      'experiments/test.yaml:11:5: methods[2].prun: unknown field; expected one of name, seeds, milestones, proxyArch, proxyEpochs, proxyTraining',
       'experiments/test.yaml:12:33: acquisition[1]: expected one of least-confidence, entropy, margin, k-centers, ' +
         "random, got 'entropie'",
       'experiments/test.yaml:16:14: budget.roundSize: expected a count (1000), a fraction (0.1) or a percentage ' +
@@ -214,6 +214,8 @@ describe('the configs in experiments/', () => {
     'quick-ci.yaml': 4,
     // prunefuse, svp, AL, random, full; x 2 seeds
     'fashion-mnist.yaml': 10,
+    // random, AL, svp, prunefuse (a) (b) (c) x 2 seeds; lambda x T = 12 at seed 0; full at seed 0
+    'fashion-mnist-resnet20.yaml': 25,
     // prunefuse 4 p x 3 acquisitions, svp 3, AL 3, random 1, full 1; x 3 seeds
     'cifar10-resnet56.yaml': 60,
     'cifar100-resnet56.yaml': 60,

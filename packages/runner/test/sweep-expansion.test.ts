@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { expandSweep, type Sweep } from '../src/config/expand.js';
 import { parseExperiment } from '../src/config/load.js';
+import { ConfigError } from '../src/config/source.js';
 import { parseFilter } from '../src/filter.js';
 import { canonicalJson, runId } from '../src/run-id.js';
 import { describeTestDataset } from './fixtures/datasets.js';
@@ -79,6 +80,65 @@ budget: { initial: 100, milestones: '10%', roundSize: 100 }
       roundSize: 2000,
       classBalancedInitial: false,
     });
+  });
+});
+
+describe('a method entry narrowing the sweep', () => {
+  const NARROWED = `
+dataset: { name: mnist, trainSubset: 2000 }
+arch: resnet8-digits
+methods:
+  - random
+  - name: prunefuse
+    kdLambda: [0.3, 0.7]
+    seeds: 0
+    milestones: ['20%']
+  - name: full
+    seeds: [0]
+budget: { initial: 100, milestones: ['10%', '20%'], roundSize: 100 }
+seeds: [0, 1]
+`;
+
+  it('runs its own seeds and builds targets at its own milestones, from the same rounds', () => {
+    const points = expand(NARROWED).runs.map(
+      ({ config }) => `${config.method.name} ${config.seed} ${config.budget.milestones}`,
+    );
+    expect(points).toEqual([
+      'random 0 200,400',
+      'random 1 200,400',
+      'prunefuse 0 400',
+      'prunefuse 0 400',
+      'full 0 2000',
+    ]);
+    const prunefuse = expand(NARROWED).runs.find((r) => r.config.method.name === 'prunefuse')!;
+    expect(prunefuse.config.budget).toEqual({
+      initial: 100,
+      milestones: [400],
+      roundSize: 100,
+      classBalancedInitial: false,
+    });
+  });
+
+  it('is checked where it is written, and full has no milestones to narrow', () => {
+    const problems = (text: string): string[] => {
+      try {
+        expand(text);
+      } catch (error) {
+        if (error instanceof ConfigError) return [...error.problems];
+        throw error;
+      }
+      throw new Error('expected the config to be rejected');
+    };
+    expect(problems(NARROWED.replace("milestones: ['20%']", 'milestones: [50]'))).toEqual([
+      expect.stringMatching(
+        /methods\[1\]\.milestones\[0\]: expected at least the initial labelled set \(100 examples\), got 50$/,
+      ),
+    ]);
+    expect(problems(NARROWED.replace('seeds: [0]\nbudget', 'milestones: [400]\nbudget'))).toEqual([
+      expect.stringMatching(
+        /methods\[2\]\.milestones: unknown field; expected one of name, seeds$/,
+      ),
+    ]);
   });
 });
 

@@ -54,6 +54,7 @@ export interface Sweep {
  * - full labels the whole split at once: initial = milestones = roundSize = train size;
  * - prunefuse without KD ignores kdLambda and kdTemperature, without fusion ignores
  *   fill: they take their defaults.
+ * A method entry's own seeds and milestones, when given, replace the file's for its runs.
  */
 export function expandSweep(loaded: LoadedExperiment, describeDataset: DescribeDataset): Sweep {
   const { file, source, name } = loaded;
@@ -71,16 +72,24 @@ export function expandSweep(loaded: LoadedExperiment, describeDataset: DescribeD
   const trainSize = Math.min(file.dataset.trainSubset ?? facts.trainSize, facts.trainSize);
   const budget = resolveBudgetConfig(source, problems, file.budget, trainSize);
   if (problems.length > 0 || budget === null) throw new ConfigError(source.file, problems);
+  // A method entry may build its targets at milestones of its own (the rounds are the file's).
+  const entryBudgets = file.methods.map((entry, i): BudgetConfig => {
+    if (!('milestones' in entry) || entry.milestones === undefined) return budget;
+    const context = { source, problems, trainSize, initial: budget.initial };
+    const milestones = resolveMilestones(context, entry.milestones, ['methods', i, 'milestones']);
+    return { ...budget, milestones: milestones ?? [] };
+  });
+  if (problems.length > 0) throw new ConfigError(source.file, problems);
 
   const selectorTraining = training(file.training, file.selectorTraining);
   const targetTraining = training(file.training, file.targetTraining);
   const runs = new Map<string, ExpandedRun>();
   let points = 0;
   for (const arch of file.arch) {
-    for (const entry of file.methods) {
+    for (const [index, entry] of file.methods.entries()) {
       for (const method of methodVariants(entry, { arch, selectorTraining })) {
         for (const acquisition of file.acquisition) {
-          for (const seed of file.seeds) {
+          for (const seed of entry.seeds ?? file.seeds) {
             points++;
             const config: RunConfig = {
               experiment: name,
@@ -88,7 +97,7 @@ export function expandSweep(loaded: LoadedExperiment, describeDataset: DescribeD
               arch,
               method,
               acquisition: acquisitionOf(method, acquisition),
-              budget: method.name === 'full' ? wholeSplit(trainSize) : budget,
+              budget: method.name === 'full' ? wholeSplit(trainSize) : entryBudgets[index]!,
               selectorTraining,
               targetTraining,
               rankAgreement: file.rankAgreement,
@@ -135,7 +144,22 @@ function resolveBudgetConfig(
   trainSize: number,
 ): BudgetConfig | null {
   const before = problems.length;
-  const resolve = (quantity: Quantity, path: Array<string | number>): number => {
+  const resolve = quantityResolver(source, problems, trainSize);
+  const initial = resolve(budget.initial, ['budget', 'initial']);
+  const roundSize = resolve(budget.roundSize, ['budget', 'roundSize']);
+  if (problems.length > before) return null;
+  const milestones = resolveMilestones(
+    { source, problems, trainSize, initial },
+    budget.milestones,
+    ['budget', 'milestones'],
+  );
+  if (milestones === null) return null;
+  return { initial, milestones, roundSize, classBalancedInitial: budget.classBalancedInitial };
+}
+
+/** Resolves a quantity against the training split; a problem (at `path`) resolves to 0. */
+function quantityResolver(source: ConfigSource, problems: string[], trainSize: number) {
+  return (quantity: Quantity, path: Array<string | number>): number => {
     try {
       return resolveBudget(quantity, trainSize);
     } catch (error) {
@@ -143,27 +167,41 @@ function resolveBudgetConfig(
       return 0;
     }
   };
-  const initial = resolve(budget.initial, ['budget', 'initial']);
-  const roundSize = resolve(budget.roundSize, ['budget', 'roundSize']);
-  const milestones = budget.milestones.map((m, i) => resolve(m, ['budget', 'milestones', i]));
-  if (problems.length > before) return null;
+}
 
+interface MilestoneContext {
+  source: ConfigSource;
+  problems: string[];
+  trainSize: number;
+  /** The initial labelled set, which the first milestone may not undercut. */
+  initial: number;
+}
+
+/** Milestones written at `path`, resolved and checked ascending from the initial set; null on a problem. */
+function resolveMilestones(
+  { source, problems, trainSize, initial }: MilestoneContext,
+  written: readonly Quantity[],
+  path: Array<string | number>,
+): number[] | null {
+  const before = problems.length;
+  const resolve = quantityResolver(source, problems, trainSize);
+  const milestones = written.map((m, i) => resolve(m, [...path, i]));
+  if (problems.length > before) return null;
   for (const [i, milestone] of milestones.entries()) {
     const previous = i === 0 ? initial : milestones[i - 1]!;
     const ok = i === 0 ? milestone >= previous : milestone > previous;
     if (!ok) {
-      const written = budget.milestones[i]!;
+      const quantity = written[i]!;
       const got =
-        typeof written === 'string' ? `'${written}' (${milestone} examples)` : String(written);
+        typeof quantity === 'string' ? `'${quantity}' (${milestone} examples)` : String(quantity);
       const expectation =
         i === 0
           ? `expected at least the initial labelled set (${initial} examples)`
           : `expected more than the milestone before it (${previous} examples)`;
-      problems.push(source.mismatch(['budget', 'milestones', i], expectation, got));
+      problems.push(source.mismatch([...path, i], expectation, got));
     }
   }
-  if (problems.length > before) return null;
-  return { initial, milestones, roundSize, classBalancedInitial: budget.classBalancedInitial };
+  return problems.length > before ? null : milestones;
 }
 
 function wholeSplit(trainSize: number): BudgetConfig {
