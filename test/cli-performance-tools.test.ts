@@ -1,13 +1,16 @@
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DEBIAN_PYTHON, ensurePytorch } from '../packages/models/test/pytorch-setup.js';
 import { runCli } from './cli-process.js';
 
 const SMALL = ['--backend', 'wasm', '--model', 'resnet8-digits', '--shape', 'mnist'];
 
 describe('prunefuse verify', () => {
-  it('a training step on wasm matches the cpu backend: loss and every update, exit 0', () => {
+  beforeAll(ensurePytorch, 900_000);
+
+  it('checks a training step on wasm against PyTorch in float64: loss and every update, exit 0', () => {
     const result = runCli(['verify', ...SMALL, '--batch', '2', '--json']);
     expect(result.status, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout) as {
@@ -16,20 +19,42 @@ describe('prunefuse verify', () => {
       pass: boolean;
       loss: { relativeError: number };
       updates: { name: string; relativeError: number }[];
+      relu: { activations: number; float64Disagrees: unknown[] };
     };
-    expect(report).toMatchObject({ backend: 'wasm', reference: 'cpu', pass: true });
+    expect(report).toMatchObject({ backend: 'wasm', reference: 'float64', pass: true });
     expect(report.loss.relativeError).toBeLessThan(1e-5);
     // Every variable, moving statistics included, worst first.
     expect(report.updates.map((u) => u.name)).toContain('stem.bn1/movingVariance');
     const errors = report.updates.map((u) => u.relativeError);
     expect(errors).toEqual([...errors].sort((a, b) => b - a));
     expect(errors[0]).toBeLessThan(1e-3);
+    expect(report.relu.activations).toBeGreaterThan(0);
   });
 
-  it('fails with exit 1 when the backends disagree beyond the tolerance', () => {
+  it('fails with exit 1 when the step disagrees beyond the tolerance', () => {
     const result = runCli(['verify', ...SMALL, '--batch', '2', '--tolerance', '1e-12']);
     expect(result.status).toBe(1);
+    expect(result.stdout).toContain('wasm against float64');
+    expect(result.stdout).toMatch(/ReLU decisions: \d+ of \d+ activations/);
     expect(result.stdout).toContain('FAIL');
+  });
+
+  it('--reference names a backend to compare with in float32', () => {
+    const result = runCli(['verify', ...SMALL, '--batch', '2', '--reference', 'cpu', '--json']);
+    expect(result.status, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ reference: 'cpu', pass: true });
+  });
+
+  it('an interpreter without torch is named, with the command that installs it', () => {
+    // Debian's python3 without its site directories: it starts, torch does not import.
+    const python = path.join(mkdtempSync(path.join(os.tmpdir(), 'prunefuse-no-torch-')), 'python3');
+    writeFileSync(python, `#!/bin/sh\nexec ${DEBIAN_PYTHON} -S "$@"\n`);
+    chmodSync(python, 0o755);
+    const result = runCli(['verify', ...SMALL, '--batch', '2', '--python', python]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(
+      `float64 reference: '${python}' cannot import torch (see above); install it with \`apt-get install python3-torch\``,
+    );
   });
 });
 
