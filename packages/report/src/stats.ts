@@ -1,3 +1,4 @@
+/// <reference path="./jstat.d.ts" />
 import jStat from 'jstat';
 
 /** Mean and sample standard deviation (n - 1) over seeds; a single seed has no spread to report. */

@@ -10,6 +10,8 @@ import { registerProfile } from './commands/profile.js';
 import { registerReport } from './commands/report.js';
 import { registerRun } from './commands/run.js';
 import { registerVerify } from './commands/verify.js';
+import { printText } from './output.js';
+import { versionText } from './version.js';
 
 /** The `prunefuse` command line; each command lives in its own module under commands/. */
 export function buildCli(): Command {
@@ -18,6 +20,11 @@ export function buildCli(): Command {
       'PruneFuse harness: prune at init, select data with the pruned network, fuse, distil; ' +
         'baselines, sweeps, reports and regression checks',
     )
+    .option('-V, --version', 'print the version, git commit and tfjs version')
+    .on('option:version', () => {
+      printText(versionText());
+      process.exit(0);
+    })
     .showHelpAfterError()
     .configureOutput({
       writeOut: (s) => process.stdout.write(s),

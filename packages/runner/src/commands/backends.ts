@@ -8,21 +8,47 @@ export function registerBackends(program: Command): void {
     .description('List every tfjs backend, whether it works here, and which one a run would use')
     .addOption(backendOption())
     .option('--json', 'print one JSON array on stdout')
-    .action(async (options: { backend: string; json?: boolean }) => {
+    .option('--verbose', 'print each device and reason in full')
+    .action(async (options: { backend: string; json?: boolean; verbose?: boolean }) => {
       const reports = await probeBackends(parseBackendChoice(options.backend, '--backend'));
       if (options.json) return printJson(reports);
+      const header = ['backend', 'available', 'selected', 'device / reason'];
+      const rows = reports.map((r) => [
+        r.name,
+        r.available ? 'yes' : 'no',
+        r.selected ? '*' : '',
+        r.available ? (r.device ?? '') : (r.reason ?? ''),
+      ]);
+      if (options.verbose) return printText(formatTable(header, rows));
+      const fitted = fitLastColumn(header, rows, TERMINAL_COLUMNS);
+      const cut = rows.some((row, i) => row.at(-1) !== fitted[i]!.at(-1));
+      const table = formatTable(header, fitted);
       printText(
-        formatTable(
-          ['backend', 'available', 'selected', 'device / reason'],
-          reports.map((r) => [
-            r.name,
-            r.available ? 'yes' : 'no',
-            r.selected ? '*' : '',
-            r.available ? (r.device ?? '') : (r.reason ?? ''),
-          ]),
-        ),
+        cut
+          ? `${table}\n(cut to ${TERMINAL_COLUMNS} columns: --verbose or --json prints all)`
+          : table,
       );
     });
+}
+
+/** A table that reads in a standard terminal without wrapping. */
+const TERMINAL_COLUMNS = 100;
+
+/** Cuts the last column's cells (with an ellipsis) so that no table line exceeds `width`. */
+export function fitLastColumn(
+  header: readonly string[],
+  rows: ReadonlyArray<readonly string[]>,
+  width: number,
+): string[][] {
+  const leading = header
+    .slice(0, -1)
+    .map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)) + 2)
+    .reduce((sum, w) => sum + w, 0);
+  const room = Math.max(header.at(-1)!.length, width - leading);
+  return rows.map((row) => {
+    const last = row.at(-1) ?? '';
+    return [...row.slice(0, -1), last.length <= room ? last : `${last.slice(0, room - 1)}…`];
+  });
 }
 
 /** The --backend option shared by every command that computes. */

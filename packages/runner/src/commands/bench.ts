@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { dataBenchCases } from '@prunefuse/data';
 import {
   BACKEND_NAMES,
@@ -60,6 +61,9 @@ export function registerBench(program: Command): void {
         'on CUDA when it sees a GPU, and give each tfjs figure as a ratio to it',
     )
     .action(async (options: BenchOptions) => {
+      const python = options.pytorch === true ? 'python3' : options.pytorch;
+      // Before minutes of tfjs timings, not after: a missing torch would throw them away.
+      if (python !== undefined) checkTorchImports(python);
       const cases = BENCH_SOURCES.flatMap((source) => source());
       // Unless named, a CPU-emulated GPU is left out: it measures the emulator, not a GPU.
       const reports = (await probeBackends('auto')).filter((r) =>
@@ -90,9 +94,9 @@ export function registerBench(program: Command): void {
         n.startsWith('model/'),
       );
       let pytorch: PytorchReference | null = null;
-      if (options.pytorch !== undefined && modelCases.length > 0) {
+      if (python !== undefined && modelCases.length > 0) {
         pytorch = await runPytorchReference(modelCases, {
-          python: options.pytorch === true ? 'python3' : options.pytorch,
+          python,
           seconds: options.time / 1000,
         });
       }
@@ -120,6 +124,22 @@ export function registerBench(program: Command): void {
       );
       printText(`${devices.join('\n')}\n\n${table}`);
     });
+}
+
+/** Throws, saying what to do, unless `python` starts and imports torch. */
+export function checkTorchImports(python: string): void {
+  const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
+  if (probe.error) {
+    throw new Error(`--pytorch: could not start '${python}': ${probe.error.message}`);
+  }
+  if (probe.status !== 0) {
+    const reason = probe.stderr.trim().split('\n').at(-1) || `exit code ${probe.status}`;
+    throw new Error(
+      `--pytorch: '${python}' cannot import torch (${reason}); nothing was measured. Install ` +
+        "PyTorch for it (Debian's python3: apt-get install python3-torch) or name an " +
+        'interpreter that has it: --pytorch /path/to/python',
+    );
+  }
 }
 
 function parseBackendList(value: string): BackendName[] {

@@ -27,19 +27,44 @@ export function registerFlops(program: Command): void {
         .default(parseInputShape('32x32x3'), '32x32x3'),
     )
     .option('--classes <n>', 'number of classes', parseCount, 10)
-    .option('--json', 'print {arch, prune, input, classes, params, macs, layers} on stdout')
+    .option(
+      '--json',
+      'print {arch, prune, input, classes, params, macs, dense, ratio, layers} on stdout',
+    )
     .action((options: FlopsOptions) => {
       const dense = architecture(options.arch, { input: options.input, classes: options.classes });
       const layers = layerCosts(options.prune === 0 ? dense : prunedSpec(dense, options.prune));
-      const params = layers.reduce((sum, l) => sum + l.params, 0);
-      const macs = layers.reduce((sum, l) => sum + l.macs, 0);
+      const { params, macs } = totals(layers);
+      const denseTotals = options.prune === 0 ? { params, macs } : totals(layerCosts(dense));
+      // What pruning keeps of the dense network: the figure PruneFuse's selection saves by.
+      const ratio = { params: params / denseTotals.params, macs: macs / denseTotals.macs };
       const { arch, prune, input, classes } = options;
-      if (options.json) return printJson({ arch, prune, input, classes, params, macs, layers });
+      if (options.json) {
+        return printJson({
+          arch,
+          prune,
+          input,
+          classes,
+          params,
+          macs,
+          dense: denseTotals,
+          ratio,
+          layers,
+        });
+      }
       const { height, width, channels } = input;
-      printText(
-        `${arch}, prune ratio ${prune}, input ${height}x${width}x${channels}, ${classes} classes: ` +
-          `${millions(params)} params, ${millions(macs)} MACs per example\n`,
-      );
+      const lines = [
+        `${arch}, input ${height}x${width}x${channels}, ${classes} classes`,
+        `  dense:        ${millions(denseTotals.params)} params, ${millions(denseTotals.macs)} MACs per example`,
+      ];
+      if (prune > 0) {
+        lines.push(
+          `  pruned p=${prune}: ${millions(params)} params, ${millions(macs)} MACs per example`,
+          `  pruned/dense: ${ratio.params.toFixed(3)} of the params, ${ratio.macs.toFixed(3)} of the MACs ` +
+            `(${(1 / ratio.macs).toFixed(1)}x fewer MACs)`,
+        );
+      }
+      printText(`${lines.join('\n')}\n`);
       printText(
         formatTable(
           ['layer', 'kind', 'output', 'params', 'MACs'],
@@ -53,6 +78,13 @@ export function registerFlops(program: Command): void {
         ),
       );
     });
+}
+
+function totals(layers: readonly { params: number; macs: number }[]) {
+  return {
+    params: layers.reduce((sum, l) => sum + l.params, 0),
+    macs: layers.reduce((sum, l) => sum + l.macs, 0),
+  };
 }
 
 function millions(n: number): string {

@@ -1,0 +1,131 @@
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Command } from 'commander';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { fitLastColumn } from '../src/commands/backends.js';
+import { checkTorchImports, registerBench } from '../src/commands/bench.js';
+import { registerFlops } from '../src/commands/flops.js';
+import { buildCli } from '../src/cli.js';
+
+let stdout: string;
+let stderr: string;
+let dir: string;
+
+beforeEach(() => {
+  stdout = '';
+  stderr = '';
+  dir = mkdtempSync(path.join(os.tmpdir(), 'prunefuse-cli-'));
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    stdout += String(chunk);
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    stderr += String(chunk);
+    return true;
+  });
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function cli(register: (program: Command) => void, args: string[]): Promise<void> {
+  const program = new Command('prunefuse').exitOverride();
+  register(program);
+  await program.parseAsync(['node', 'prunefuse', ...args]);
+}
+
+describe('prunefuse flops', () => {
+  it('prints the dense and pruned networks and the ratio between them', async () => {
+    await cli(registerFlops, ['flops', '--arch', 'resnet20', '--prune', '0.5']);
+    const [title, dense, pruned, ratio] = stdout.split('\n');
+    expect(title).toBe('resnet20, input 32x32x3, 10 classes');
+    expect(dense).toMatch(/^ {2}dense: +0\.27\d M params, 41\.\d+ M MACs per example$/);
+    expect(pruned).toMatch(/^ {2}pruned p=0\.5: 0\.0\d+ M params, \d+\.\d+ M MACs per example$/);
+    // Halving every prunable group leaves about a quarter of the MACs.
+    expect(ratio).toMatch(
+      /^ {2}pruned\/dense: 0\.2\d\d of the params, 0\.2\d\d of the MACs \(\d\.\dx fewer MACs\)$/,
+    );
+
+    stdout = '';
+    await cli(registerFlops, ['flops', '--arch', 'resnet20', '--prune', '0.5', '--json']);
+    const json = JSON.parse(stdout) as {
+      params: number;
+      macs: number;
+      dense: { params: number; macs: number };
+      ratio: { params: number; macs: number };
+    };
+    expect(json.ratio.macs).toBeCloseTo(json.macs / json.dense.macs, 12);
+    expect(json.ratio.params).toBeCloseTo(json.params / json.dense.params, 12);
+    expect(json.dense.macs).toBeGreaterThan(json.macs);
+  });
+
+  it('shows only the dense network when nothing is pruned', async () => {
+    await cli(registerFlops, ['flops', '--arch', 'resnet20']);
+    expect(stdout).toContain('  dense: ');
+    expect(stdout).not.toContain('pruned');
+  });
+});
+
+describe('prunefuse --version', () => {
+  it('prints the version, the git commit and the tfjs version, and exits 0', async () => {
+    const exit = vi.spyOn(process, 'exit').mockImplementation((() => {
+      throw new Error('exited');
+    }) as never);
+    await expect(buildCli().parseAsync(['node', 'prunefuse', '--version'])).rejects.toThrow(
+      'exited',
+    );
+    expect(exit).toHaveBeenCalledWith(0);
+    const lines = stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^prunefuse \d+\.\d+\.\d+$/);
+    expect(lines[1]).toMatch(/^commit ([0-9a-f]{40}(-dirty)?|unknown .*)$/);
+    expect(lines[2]).toMatch(/^tfjs 4\.\d+\.\d+$/);
+  });
+});
+
+describe('prunefuse backends', () => {
+  it('cuts the device / reason column so that no line of the table passes 100 columns', () => {
+    const header = ['backend', 'available', 'selected', 'device / reason'];
+    const rows = [
+      ['tensorflow', 'no', '', `not installed; ${'run this and that '.repeat(12)}`],
+      ['wasm', 'yes', '*', 'CPU (WebAssembly SIMD, XNNPACK, 2 threads)'],
+    ];
+    const fitted = fitLastColumn(header, rows, 100);
+    const lineWidth = (row: readonly string[]) =>
+      row.slice(0, -1).reduce((sum, cell, i) => {
+        const width = Math.max(header[i]!.length, ...rows.map((r) => r[i]!.length));
+        return sum + width + 2;
+      }, 0) + row.at(-1)!.length;
+    expect(lineWidth(fitted[0]!)).toBe(100);
+    expect(fitted[0]!.at(-1)).toMatch(/^not installed; run this .*…$/);
+    // Short cells are left whole.
+    expect(fitted[1]).toEqual(rows[1]);
+  });
+});
+
+describe('prunefuse bench --pytorch', () => {
+  it('checks that the interpreter imports torch before measuring anything', async () => {
+    const noTorch = path.join(dir, 'python-without-torch');
+    writeFileSync(
+      noTorch,
+      '#!/bin/sh\necho "ModuleNotFoundError: No module named \'torch\'" >&2\nexit 1\n',
+    );
+    chmodSync(noTorch, 0o755);
+    await expect(
+      cli(registerBench, ['bench', '--filter', 'model/', '--pytorch', noTorch]),
+    ).rejects.toThrow(
+      `--pytorch: '${noTorch}' cannot import torch (ModuleNotFoundError: No module named 'torch'); nothing was measured`,
+    );
+    // Not one case was timed: the bench prints a line per case as it goes.
+    expect(stderr).toBe('');
+
+    expect(() => checkTorchImports(path.join(dir, 'no-such-python'))).toThrow(
+      /could not start '.*no-such-python': .*ENOENT/,
+    );
+    const withTorch = path.join(dir, 'python-with-torch');
+    writeFileSync(withTorch, '#!/bin/sh\nexit 0\n');
+    chmodSync(withTorch, 0o755);
+    expect(() => checkTorchImports(withTorch)).not.toThrow();
+  });
+});
