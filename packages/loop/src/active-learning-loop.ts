@@ -12,6 +12,7 @@ import {
   type TrainingConfig,
 } from '@prunefuse/results';
 import { acquire, leastConfidence, spearman, topKOverlap } from '@prunefuse/selection';
+import { divergence } from './divergence.js';
 import { FrozenWeights } from './frozen-weights.js';
 import type { Method, MethodFactory } from './method.js';
 import { type TrainingOutcome, trainOnLabelled } from './train-on-labelled.js';
@@ -386,6 +387,7 @@ async function buildTarget(
     }),
   });
   built.network.dispose();
+  const diverged = divergence(built, { classes: dataset.classes, size: dataset.test.size });
   return {
     labelled: labelled.length,
     fraction: labelled.length / dataset.train.size,
@@ -397,6 +399,7 @@ async function buildTarget(
     macs: built.macs,
     selectorTrainingMacs,
     epochs: built.epochs,
+    ...(diverged ? { diverged } : {}),
   };
 }
 
