@@ -3,6 +3,14 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  adapterForGpu,
+  describeAdapters,
+  type GpuAdapter,
+  type GpuChoice,
+  parseGpuChoice,
+  resolveGpuChoice,
+} from './gpu-choice.js';
 import { tf } from './tf.js';
 import { registerWasmTrainingKernels } from './wasm/register.js';
 import { configureWasmThreads, wasmThreadsWanted } from './wasm/threads.js';
@@ -23,6 +31,20 @@ export interface BackendReport {
   device: string | null;
   /** A GPU backend running on a CPU emulation of a GPU: works, but `auto` passes it over. */
   emulated: boolean;
+  /** webgpu: every adapter Dawn lists here, in its order (GPU indices count these). */
+  adapters?: GpuAdapter[];
+  /** webgpu: the GPU asked for (--gpu, PRUNEFUSE_GPU) and its adapter; absent for the default. */
+  gpu?: GpuRecord;
+}
+
+/** The GPU a webgpu run computes on: what was asked for and the adapter that answered. */
+export interface GpuRecord {
+  /** The GPU's index among the node's GPUs. */
+  index: number;
+  /** What named it: `--gpu`, PRUNEFUSE_GPU or the scheduler's variable (SLURM_STEP_GPUS, ...). */
+  source: string;
+  /** The WebGPU adapter's name as Dawn lists it. */
+  adapter: string;
 }
 
 export class BackendUnavailableError extends Error {
@@ -62,6 +84,31 @@ const prepared = new Map<BackendName, Promise<string>>();
  */
 const emulated = new Set<BackendName>();
 let activeDevice: string | null = null;
+/** The GPU asked for (useGpu, else PRUNEFUSE_GPU); read when webgpu is prepared. */
+let gpuChoice: { choice: GpuChoice; source: string } | null = null;
+let webgpuGpu: GpuRecord | null = null;
+
+/**
+ * Which GPU the webgpu backend takes: an index, `auto` (the scheduler's, see
+ * gpu-choice.ts) or null for Dawn's default adapter. Without a call, PRUNEFUSE_GPU
+ * decides. Must come before the backend is prepared: a process keeps one adapter.
+ */
+export function useGpu(choice: GpuChoice | null, source = '--gpu'): void {
+  if (prepared.has('webgpu') && (requestedGpu()?.choice ?? null) !== choice) {
+    throw new Error(
+      `${source}: the webgpu backend is already running on ${webgpuGpu?.adapter ?? 'the default adapter'}; ` +
+        'a process keeps the adapter it started with',
+    );
+  }
+  gpuChoice = choice === null ? null : { choice, source };
+}
+
+function requestedGpu(): { choice: GpuChoice; source: string } | null {
+  if (gpuChoice) return gpuChoice;
+  const value = process.env.PRUNEFUSE_GPU;
+  if (!value) return null;
+  return { choice: parseGpuChoice(value, 'PRUNEFUSE_GPU'), source: 'PRUNEFUSE_GPU' };
+}
 
 /**
  * Makes `name` the active tfjs backend, or throws BackendUnavailableError with a reason
@@ -123,6 +170,7 @@ export async function probeBackends(
         reason: null,
         device,
         emulated: emulated.has(name),
+        ...(name === 'webgpu' ? await webgpuAdapterReport() : {}),
       });
     } catch (error) {
       if (!(error instanceof BackendUnavailableError)) throw error;
@@ -147,11 +195,18 @@ export async function probeBackends(
   return reports;
 }
 
-/** The active backend's name and device, or null before any selection. */
-export function activeBackend(): { name: BackendName; device: string } | null {
+/**
+ * The active backend's name and device, or null before any selection; with the GPU it
+ * was asked to take when that is webgpu's adapter (no `gpu` for the default adapter).
+ */
+export function activeBackend(): { name: BackendName; device: string; gpu?: GpuRecord } | null {
   const name = tf.getBackend() as BackendName | undefined;
   if (!name || activeDevice === null) return null;
-  return { name, device: activeDevice };
+  return {
+    name,
+    device: activeDevice,
+    ...(name === 'webgpu' && webgpuGpu ? { gpu: webgpuGpu } : {}),
+  };
 }
 
 async function activate(name: BackendName): Promise<void> {
@@ -277,8 +332,8 @@ async function prepareWebgpu(): Promise<string> {
     );
   }
   Object.assign(globalThis, dawn.globals);
-  const gpu = dawn.create([]);
-  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  const gpu = dawn.create(await adapterFlags(dawn));
+  const adapter = await gpu.requestAdapter(ADAPTER_OPTIONS);
   if (!adapter) {
     throw new BackendUnavailableError(
       'webgpu',
@@ -306,6 +361,68 @@ async function prepareWebgpu(): Promise<string> {
     return `CPU-emulated GPU ${label} (WebGPU via Dawn; auto passes it over)`;
   }
   return `GPU ${label || 'unknown adapter'} (WebGPU via Dawn)`;
+}
+
+const ADAPTER_OPTIONS = { powerPreference: 'high-performance' } as const;
+
+/**
+ * Dawn's flags that make it take the GPU requested (none for the default adapter).
+ * dawn.node picks an adapter by name only: `adapter=<name>` takes the first adapter whose
+ * name contains it. So GPU i is reachable when no adapter before it shares its name;
+ * among identical GPUs only the first is, and the others must be hidden from the task.
+ */
+async function adapterFlags(dawn: typeof import('webgpu')): Promise<string[]> {
+  const requested = requestedGpu();
+  const request = requested && resolveGpuChoice(requested.choice, requested.source);
+  if (!request) return [];
+  const adapters = await listDawnAdapters(dawn);
+  let chosen: { position: number; adapter: GpuAdapter };
+  try {
+    chosen = adapterForGpu(request, adapters);
+  } catch (error) {
+    throw new BackendUnavailableError('webgpu', messageOf(error));
+  }
+  const first = adapters.findIndex((a) => a.name.includes(chosen.adapter.name));
+  if (first !== chosen.position) {
+    throw new BackendUnavailableError(
+      'webgpu',
+      `GPU ${request.index} (${request.source}) is adapter ${chosen.position}, ` +
+        `'${chosen.adapter.name}', but adapter ${first} bears that name too, and Dawn's node ` +
+        'binding selects adapters by name only. Let each task see only its own GPU (Slurm: ' +
+        'ConstrainDevices=yes in cgroup.conf; containers: one device each); it is then the ' +
+        `only adapter, which --gpu auto takes. Adapters: ${describeAdapters(adapters)}`,
+    );
+  }
+  webgpuGpu = { index: request.index, source: request.source, adapter: chosen.adapter.name };
+  return [`adapter=${chosen.adapter.name}`];
+}
+
+/** Every adapter Dawn offers here, in its order, and the GPU webgpu was asked to take. */
+async function webgpuAdapterReport(): Promise<Pick<BackendReport, 'adapters' | 'gpu'>> {
+  const adapters = await listDawnAdapters(await import('webgpu'));
+  return { adapters, ...(webgpuGpu ? { gpu: webgpuGpu } : {}) };
+}
+
+/**
+ * dawn.node has no call that lists adapters; asked for an adapter name that none has, it
+ * rejects with the list ("Available adapters:" then " * backend: 'vulkan', name: '...'"
+ * per adapter), which is read here.
+ */
+async function listDawnAdapters(dawn: typeof import('webgpu')): Promise<GpuAdapter[]> {
+  const probe = dawn.create([`adapter=prunefuse-no-such-adapter-${process.pid}-${Date.now()}`]);
+  try {
+    await probe.requestAdapter(ADAPTER_OPTIONS);
+    return []; // resolved (with null): Dawn has no adapter at all
+  } catch (error) {
+    const message = messageOf(error);
+    if (!message.includes('Available adapters:')) {
+      throw new BackendUnavailableError('webgpu', `could not list the adapters: ${message}`);
+    }
+    return [...message.matchAll(/^ \* backend: '([^']*)', name: '(.*)'$/gm)].map((m) => ({
+      backend: m[1]!,
+      name: m[2]!,
+    }));
+  }
 }
 
 const WASM_FILES = [

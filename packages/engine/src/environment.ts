@@ -1,11 +1,13 @@
 import os from 'node:os';
-import { activeBackend, type BackendName } from './backends.js';
+import { activeBackend, type BackendName, type GpuRecord } from './backends.js';
 import { tf } from './tf.js';
 
 /** Where and with what a result was computed; every result carries one. */
 export interface EnvironmentRecord {
   backend: BackendName;
   device: string;
+  /** The GPU asked for (--gpu, PRUNEFUSE_GPU) and the adapter that ran it; absent otherwise. */
+  gpu?: GpuRecord;
   versions: { tfjs: string; node: string; os: string };
   cpu: { model: string; cores: number };
   memoryGiB: number;
@@ -18,6 +20,7 @@ export function environmentRecord(): EnvironmentRecord {
   return {
     backend: active.name,
     device: active.device,
+    ...(active.gpu ? { gpu: active.gpu } : {}),
     versions: {
       tfjs: tf.version_core,
       node: process.version,

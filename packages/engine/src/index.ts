@@ -7,11 +7,13 @@ export {
   type BackendReport,
   BackendUnavailableError,
   backendChoiceFromEnv,
+  type GpuRecord,
   isBackendChoice,
   parseBackendChoice,
   probeBackends,
   selectBackend,
   useBackend,
+  useGpu,
   wasmBinaryDir,
 } from './backends.js';
 export { type BatchNormKernels, batchNormKernels } from './batch-norm-kernels.js';
@@ -26,6 +28,13 @@ export {
   tensorReady,
 } from './bench.js';
 export { type EnvironmentRecord, environmentRecord } from './environment.js';
+export {
+  GPU_VARIABLES,
+  type GpuAdapter,
+  type GpuChoice,
+  parseGpuChoice,
+  resolveGpuChoice,
+} from './gpu-choice.js';
 export { kernelBenchCases } from './kernel-bench.js';
 export { type KernelProfile, type KernelTime, profileKernels } from './profile.js';
 export { relativeError } from './relative-error.js';

@@ -239,6 +239,8 @@ export type TargetRecord = z.infer<typeof targetRecordSchema>;
 const environmentSchema = z.object({
   backend: z.enum(BACKEND_NAMES),
   device: z.string(),
+  /** The GPU a webgpu run was asked for (--gpu, PRUNEFUSE_GPU) and the adapter that ran it. */
+  gpu: z.object({ index: count, source: z.string(), adapter: z.string() }).optional(),
   versions: z.object({ tfjs: z.string(), node: z.string(), os: z.string() }),
   cpu: z.object({ model: z.string(), cores: positiveCount }),
   memoryGiB: nonNegative,

@@ -1,5 +1,11 @@
 import path from 'node:path';
-import { BACKEND_NAMES, type BackendChoice, parseBackendChoice } from '@prunefuse/engine';
+import {
+  BACKEND_NAMES,
+  type BackendChoice,
+  parseBackendChoice,
+  parseGpuChoice,
+  useGpu,
+} from '@prunefuse/engine';
 import { writeReport } from '@prunefuse/report';
 import { describeRun, ResultsStore } from '@prunefuse/results';
 import {
@@ -52,6 +58,7 @@ interface RunOptions {
   json?: boolean;
   mlflow?: string;
   shard?: string;
+  gpu?: string;
   rerunStale?: boolean;
 }
 
@@ -79,6 +86,12 @@ export function registerRun(program: Command, dependencies: RunDependencies = WI
       ).env('PRUNEFUSE_SHARD'),
     )
     .option(
+      '--gpu <N|auto>',
+      'the GPU the webgpu backend takes: an index, or auto for the one Slurm assigned ' +
+        '(SLURM_STEP_GPUS, SLURM_JOB_GPUS, CUDA_VISIBLE_DEVICES, GPU_DEVICE_ORDINAL); ' +
+        'default: $PRUNEFUSE_GPU, else the default adapter',
+    )
+    .option(
       '--rerun-stale',
       'recompute finished runs whose records were computed at another git commit (the old records move to <store>/runs/stale)',
     )
@@ -100,6 +113,7 @@ async function runCommand(
   const sweep = expandSweep(experiment, deps.describeDataset);
   const matches = options.filter ? parseFilter(options.filter, sweep.runs) : () => true;
   const shard = options.shard === undefined ? null : parseShard(options.shard);
+  if (options.gpu !== undefined) useGpu(parseGpuChoice(options.gpu, '--gpu'));
   const selected = sweep.runs.filter(matches);
   const runs: ExpandedRun[] = (shard ? runsInShard(selected, shard) : selected).map((run) =>
     backend ? { ...run, config: { ...run.config, backend } } : run,
