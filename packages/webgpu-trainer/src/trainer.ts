@@ -1,0 +1,469 @@
+import { tf } from '@prunefuse/engine';
+import { activationShapes, type ModelSpec, type Network } from '@prunefuse/models';
+import { ArenaLayout } from './arena.js';
+import { type LossSpec, METRICS } from './kernels/loss.js';
+import type { SgdSettings } from './kernels/sgd.js';
+import { lowerInference, lowerTrainingStep } from './lower.js';
+import { SlotPool } from './memory.js';
+import { CompiledPlan, PipelineCache } from './plan.js';
+import type { IoBuffer } from './wgsl.js';
+
+export interface TrainerOptions {
+  /** The full batch size; smaller (last, partial) batches get plans of their own. */
+  batch: number;
+  /** Cross-entropy unless given. */
+  loss?: LossSpec;
+  optimizer: { momentum: number; weightDecay: number; nesterov?: boolean };
+}
+
+export interface TrainingBatch {
+  /** NHWC pixels, [examples, height, width, channels] flattened. */
+  images: Float32Array;
+  /** Class per example, in [0, classes). */
+  labels: Int32Array;
+  /** [examples, classes] teacher logits; required with a distillation loss. */
+  teacherLogits?: Float32Array;
+  /** Learning rate of this step. */
+  lr: number;
+}
+
+/** Means over the examples trained on since the last read. */
+export interface TrainingMetrics {
+  loss: number;
+  accuracy: number;
+  examples: number;
+}
+
+export interface Predictions {
+  /** [examples, classes]. */
+  logits: Float32Array;
+  /** [examples, classes], softmax of the logits. */
+  probabilities: Float32Array;
+  /** [examples, features]: the spec's penultimate layer (k-centres embeddings). */
+  features: Float32Array;
+}
+
+/** Storage the host writes and copies from (a function: GPUBufferUsage exists once Dawn is loaded). */
+const storageUsage = () =>
+  GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+
+/**
+ * The GPUDevice of the active tfjs webgpu backend, so that weights move between tfjs
+ * variables and the trainer's arena by GPU copies.
+ */
+export function webgpuDevice(): GPUDevice {
+  const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
+  if (tf.getBackend() !== 'webgpu' || !device) {
+    throw new Error(
+      `the compiled trainer runs on the webgpu backend, but the active backend is '${tf.getBackend()}': ` +
+        "call useBackend('webgpu') first",
+    );
+  }
+  return device;
+}
+
+/**
+ * A ModelSpec compiled for the webgpu backend: training steps and inference replayed from
+ * fixed dispatch lists over persistent GPU memory (see compileTrainer).
+ */
+export class CompiledTrainer {
+  readonly arena: ArenaLayout;
+  private readonly device: GPUDevice;
+  private readonly arenaBuffer: GPUBuffer;
+  private readonly metrics: GPUBuffer;
+  private readonly hyper: GPUBuffer;
+  private readonly pool: SlotPool;
+  private readonly pipelines: PipelineCache;
+  private readonly trainingPlans = new Map<number, { plan: CompiledPlan; io: GPUBuffer[] }>();
+  private readonly inferencePlans = new Map<
+    number,
+    { plan: CompiledPlan; io: Record<'images' | OutputName, GPUBuffer>; staging: GPUBuffer }
+  >();
+  private readonly loss: LossSpec;
+  private readonly sgd: SgdSettings;
+  /** Validation of plans compiled on demand, surfaced at the next read-back. */
+  private readonly validations: Promise<GPUError | null>[] = [];
+  private learningRate: number | null = null;
+  private readonly pixels: number;
+  /** Floats of one example's penultimate features. */
+  private readonly features: number;
+  private disposed = false;
+
+  constructor(
+    readonly spec: ModelSpec,
+    private readonly options: TrainerOptions,
+  ) {
+    const { batch, optimizer } = options;
+    if (!Number.isInteger(batch) || batch < 1) {
+      throw new RangeError(`batch must be a positive integer, got ${batch}`);
+    }
+    const { momentum, weightDecay, nesterov = false } = optimizer;
+    if (!(momentum >= 0 && momentum < 1))
+      throw new RangeError(`momentum must be in [0, 1), got ${momentum}`);
+    if (!(weightDecay >= 0 && Number.isFinite(weightDecay))) {
+      throw new RangeError(`weightDecay must be a finite number >= 0, got ${weightDecay}`);
+    }
+    if (nesterov && momentum === 0) {
+      throw new RangeError('nesterov needs a momentum > 0 (with momentum 0 there is no velocity)');
+    }
+    this.loss = options.loss ?? { kind: 'crossEntropy' };
+    if (this.loss.kind === 'distillation') {
+      const { lambda, temperature } = this.loss;
+      if (!(lambda >= 0 && lambda <= 1))
+        throw new RangeError(`KD lambda must be in [0, 1], got ${lambda}`);
+      if (!(temperature > 0 && Number.isFinite(temperature))) {
+        throw new RangeError(`KD temperature must be a finite number > 0, got ${temperature}`);
+      }
+    }
+    this.sgd = { momentum, weightDecay, nesterov };
+    this.device = webgpuDevice();
+    this.arena = new ArenaLayout(spec);
+    this.pixels = spec.input.height * spec.input.width * spec.input.channels;
+    const maxBinding = this.device.limits.maxStorageBufferBindingSize;
+    if (this.arena.trainable * 4 > maxBinding) {
+      throw new Error(
+        `${spec.arch}: ${this.arena.trainable * 4} bytes of parameters exceed this adapter's ` +
+          `maxStorageBufferBindingSize (${maxBinding} bytes)`,
+      );
+    }
+    this.arenaBuffer = this.buffer(this.arena.size);
+    this.metrics = this.buffer(METRICS.length);
+    this.hyper = this.buffer(4);
+    this.pool = new SlotPool(this.device, Math.floor(maxBinding / 4));
+    this.pipelines = new PipelineCache(this.device);
+    this.features = sizeOf(activationShapes(spec).get(spec.features)!);
+    this.trainingPlan(batch);
+  }
+
+  /** Dispatches in one training step at the full batch size. */
+  get dispatchesPerStep(): number {
+    return this.trainingPlan(this.options.batch).plan.dispatchCount;
+  }
+
+  /** Compute pipelines created so far (shared by all plans). */
+  get pipelineCount(): number {
+    return this.pipelines.size;
+  }
+
+  /** Bytes of GPU memory held: arena plus activation slots. */
+  get memoryBytes(): number {
+    return this.arena.size * 4 + this.pool.size;
+  }
+
+  /**
+   * Copies every weight of `network` (same spec) into the arena and zeroes the momentum:
+   * training continues from these weights with a fresh optimiser. Weights already on the
+   * GPU move by GPU copies; weights tfjs still holds on the host are written from there.
+   */
+  async uploadWeights(network: Network): Promise<void> {
+    this.check();
+    const encoder = this.device.createCommandEncoder({ label: 'upload weights' });
+    const references: tf.Tensor[] = [];
+    for (const [name, weight] of this.arena.weights) {
+      const variable = this.variable(network, name, weight.spec.shape);
+      const offset = weight.offset * 4;
+      const onGpu = gpuData(variable);
+      if (onGpu) {
+        references.push(onGpu.tensorRef);
+        encoder.copyBufferToBuffer(onGpu.buffer, 0, this.arenaBuffer, offset, weight.length * 4);
+      } else {
+        this.device.queue.writeBuffer(
+          this.arenaBuffer,
+          offset,
+          (await variable.data()) as Float32Array,
+        );
+      }
+    }
+    encoder.clearBuffer(this.arenaBuffer, this.arena.momentum * 4, this.arena.trainable * 4);
+    this.device.queue.submit([encoder.finish()]);
+    tf.dispose(references);
+  }
+
+  /** Assigns the arena's weights (moving statistics included) to `network`'s variables. */
+  downloadWeights(network: Network): void {
+    this.check();
+    const encoder = this.device.createCommandEncoder({ label: 'download weights' });
+    const copies: { variable: tf.Variable; buffer: GPUBuffer; shape: number[] }[] = [];
+    for (const [name, weight] of this.arena.weights) {
+      const variable = this.variable(network, name, weight.spec.shape);
+      const buffer = this.device.createBuffer({ size: weight.length * 4, usage: storageUsage() });
+      encoder.copyBufferToBuffer(this.arenaBuffer, weight.offset * 4, buffer, 0, weight.length * 4);
+      copies.push({ variable, buffer, shape: weight.spec.shape });
+    }
+    this.device.queue.submit([encoder.finish()]);
+    for (const { variable, buffer, shape } of copies) {
+      // tfjs copies the buffer into its own (and submits that copy) before returning.
+      const value = tf.tensor({ buffer }, shape, 'float32');
+      variable.assign(value);
+      value.dispose();
+      buffer.destroy();
+    }
+  }
+
+  /**
+   * Queues one training step: the batch is written with writeBuffer, the step's fixed
+   * dispatch list encoded into one pass and submitted once. Nothing is read back.
+   */
+  step(batch: TrainingBatch): void {
+    this.check();
+    const examples = batch.labels.length;
+    if (examples < 1 || examples > this.options.batch) {
+      throw new RangeError(`a batch holds 1 to ${this.options.batch} examples, got ${examples}`);
+    }
+    if (batch.images.length !== examples * this.pixels) {
+      throw new RangeError(
+        `images must hold ${examples} x ${this.pixels} floats (NHWC ${this.spec.input.height}x${this.spec.input.width}x${this.spec.input.channels}), got ${batch.images.length}`,
+      );
+    }
+    for (const label of batch.labels) {
+      if (!(label >= 0 && label < this.spec.classes)) {
+        throw new RangeError(`labels must lie in [0, ${this.spec.classes}), got ${label}`);
+      }
+    }
+    if (!(batch.lr >= 0 && Number.isFinite(batch.lr))) {
+      throw new RangeError(`learning rate must be a finite number >= 0, got ${batch.lr}`);
+    }
+    const { plan, io } = this.trainingPlan(examples);
+    const [images, labels, teacher] = io as [GPUBuffer, GPUBuffer, GPUBuffer?];
+    const queue = this.device.queue;
+    queue.writeBuffer(images, 0, batch.images);
+    queue.writeBuffer(labels, 0, batch.labels);
+    if (teacher) {
+      if (batch.teacherLogits?.length !== examples * this.spec.classes) {
+        throw new RangeError(
+          `a distillation step needs teacherLogits of ${examples} x ${this.spec.classes} floats`,
+        );
+      }
+      queue.writeBuffer(teacher, 0, batch.teacherLogits);
+    }
+    if (batch.lr !== this.learningRate) {
+      queue.writeBuffer(this.hyper, 0, new Float32Array([batch.lr, 0, 0, 0]));
+      this.learningRate = batch.lr;
+    }
+    const encoder = this.device.createCommandEncoder({ label: 'training step' });
+    const pass = encoder.beginComputePass();
+    plan.encode(pass);
+    pass.end();
+    queue.submit([encoder.finish()]);
+  }
+
+  /** The loss and accuracy over the steps since the last read, then resets them (one read-back). */
+  async readMetrics(): Promise<TrainingMetrics> {
+    this.check();
+    const values = await this.read(this.metrics, METRICS.length);
+    this.device.queue.writeBuffer(this.metrics, 0, new Float32Array(METRICS.length));
+    const examples = values[METRICS.examples]!;
+    return {
+      loss: examples > 0 ? values[METRICS.loss]! / examples : Number.NaN,
+      accuracy: examples > 0 ? values[METRICS.correct]! / examples : Number.NaN,
+      examples,
+    };
+  }
+
+  /** Inference (batch norm on moving statistics) on `images` ([examples, h, w, c] NHWC). */
+  async predict(images: Float32Array): Promise<Predictions> {
+    this.check();
+    const examples = images.length / this.pixels;
+    if (!Number.isInteger(examples) || examples < 1) {
+      throw new RangeError(
+        `images must hold a whole number of ${this.pixels}-float examples, got ${images.length} floats`,
+      );
+    }
+    const out: Predictions = {
+      logits: new Float32Array(examples * this.spec.classes),
+      probabilities: new Float32Array(examples * this.spec.classes),
+      features: new Float32Array(examples * this.features),
+    };
+    for (let start = 0; start < examples; start += this.options.batch) {
+      const count = Math.min(this.options.batch, examples - start);
+      const chunk = await this.predictBatch(
+        images.subarray(start * this.pixels, (start + count) * this.pixels),
+        count,
+      );
+      out.logits.set(chunk.logits, start * this.spec.classes);
+      out.probabilities.set(chunk.probabilities, start * this.spec.classes);
+      out.features.set(chunk.features, start * this.features);
+    }
+    return out;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const { plan, io } of this.trainingPlans.values()) {
+      plan.dispose();
+      for (const b of io) b.destroy();
+    }
+    for (const { plan, io, staging } of this.inferencePlans.values()) {
+      plan.dispose();
+      for (const b of Object.values(io)) b.destroy();
+      staging.destroy();
+    }
+    this.trainingPlans.clear();
+    this.inferencePlans.clear();
+    this.pool.dispose();
+    for (const b of [this.arenaBuffer, this.metrics, this.hyper]) b.destroy();
+  }
+
+  /** Any validation error of a plan compiled since the last check, as an exception. */
+  async validate(): Promise<void> {
+    const errors = await Promise.all(this.validations.splice(0));
+    const error = errors.find((e) => e !== null);
+    if (error) throw new Error(`${this.spec.arch}: a compiled plan is invalid: ${error.message}`);
+  }
+
+  private trainingPlan(batch: number): { plan: CompiledPlan; io: GPUBuffer[] } {
+    let entry = this.trainingPlans.get(batch);
+    if (!entry) {
+      const images = this.buffer(batch * this.pixels);
+      const labels = this.buffer(batch);
+      const teacher =
+        this.loss.kind === 'distillation' ? this.buffer(batch * this.spec.classes) : undefined;
+      const plan = this.compile(
+        lowerTrainingStep({
+          spec: this.spec,
+          arena: this.arena,
+          batch,
+          loss: this.loss,
+          sgd: this.sgd,
+        }),
+        {
+          images,
+          labels,
+          metrics: this.metrics,
+          hyper: this.hyper,
+          ...(teacher ? { teacher } : {}),
+        },
+      );
+      entry = { plan, io: teacher ? [images, labels, teacher] : [images, labels] };
+      this.trainingPlans.set(batch, entry);
+    }
+    return entry;
+  }
+
+  private async predictBatch(images: Float32Array, batch: number): Promise<Predictions> {
+    let entry = this.inferencePlans.get(batch);
+    if (!entry) {
+      const io = {
+        images: this.buffer(batch * this.pixels),
+        logits: this.buffer(batch * this.spec.classes),
+        probabilities: this.buffer(batch * this.spec.classes),
+        features: this.buffer(batch * this.features),
+      };
+      const plan = this.compile(lowerInference({ spec: this.spec, arena: this.arena, batch }), io);
+      const staging = this.device.createBuffer({
+        size: (2 * batch * this.spec.classes + batch * this.features) * 4,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      });
+      entry = { plan, io, staging };
+      this.inferencePlans.set(batch, entry);
+    }
+    const { plan, io, staging } = entry;
+    this.device.queue.writeBuffer(io.images, 0, images);
+    const encoder = this.device.createCommandEncoder({ label: 'inference' });
+    const pass = encoder.beginComputePass();
+    plan.encode(pass);
+    pass.end();
+    let offset = 0;
+    for (const name of OUTPUTS) {
+      encoder.copyBufferToBuffer(io[name], 0, staging, offset, io[name].size);
+      offset += io[name].size;
+    }
+    this.device.queue.submit([encoder.finish()]);
+    await this.validate();
+    await staging.mapAsync(GPUMapMode.READ);
+    const all = new Float32Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    const logits = batch * this.spec.classes;
+    return {
+      logits: all.subarray(0, logits),
+      probabilities: all.subarray(logits, 2 * logits),
+      features: all.subarray(2 * logits),
+    };
+  }
+
+  private compile(
+    list: ReturnType<typeof lowerTrainingStep>,
+    io: Partial<Record<IoBuffer, GPUBuffer>>,
+  ): CompiledPlan {
+    this.device.pushErrorScope('validation');
+    const plan = new CompiledPlan({
+      device: this.device,
+      list,
+      pool: this.pool,
+      pipelines: this.pipelines,
+      arena: this.arenaBuffer,
+      io,
+    });
+    this.validations.push(this.device.popErrorScope());
+    return plan;
+  }
+
+  private async read(buffer: GPUBuffer, floats: number): Promise<Float32Array> {
+    await this.validate();
+    const staging = this.device.createBuffer({
+      size: floats * 4,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    const encoder = this.device.createCommandEncoder({ label: 'read back' });
+    encoder.copyBufferToBuffer(buffer, 0, staging, 0, floats * 4);
+    this.device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    const values = new Float32Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    staging.destroy();
+    return values;
+  }
+
+  private buffer(floats: number): GPUBuffer {
+    return this.device.createBuffer({ size: Math.max(floats, 1) * 4, usage: storageUsage() });
+  }
+
+  private variable(network: Network, name: string, shape: readonly number[]): tf.Variable {
+    const variable = network.variables.get(name);
+    if (!variable || variable.shape.join('x') !== shape.join('x')) {
+      throw new Error(
+        `${this.spec.arch}: the network's weight '${name}' is ${variable ? `[${variable.shape}]` : 'missing'}, the compiled spec needs [${shape}]: compile the trainer from the network's spec`,
+      );
+    }
+    return variable;
+  }
+
+  private check(): void {
+    if (this.disposed) throw new Error(`${this.spec.arch}: the compiled trainer was disposed`);
+  }
+}
+
+/** A tensor's webgpu buffer, or null while tfjs holds its values on the host only. */
+function gpuData(tensor: tf.Tensor): { buffer: GPUBuffer; tensorRef: tf.Tensor } | null {
+  try {
+    const data = tensor.dataToGPU();
+    return data.buffer ? { buffer: data.buffer, tensorRef: data.tensorRef } : null;
+  } catch {
+    // tfjs-backend-webgpu throws 'Data is not on GPU but on CPU' for host-only values.
+    return null;
+  }
+}
+
+type OutputName = 'logits' | 'probabilities' | 'features';
+const OUTPUTS: readonly OutputName[] = ['logits', 'probabilities', 'features'];
+const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/**
+ * Compiles `spec` for training at `options.batch` with the given loss and optimiser, on the
+ * active webgpu backend's device. The full-batch training plan is built (and validated) now;
+ * plans for smaller batches and for inference are built on first use.
+ */
+export async function compileTrainer(
+  spec: ModelSpec,
+  options: TrainerOptions,
+): Promise<CompiledTrainer> {
+  const trainer = new CompiledTrainer(spec, options);
+  try {
+    await trainer.validate();
+  } catch (error) {
+    trainer.dispose();
+    throw error;
+  }
+  return trainer;
+}
