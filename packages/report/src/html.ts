@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { RunRecord } from '@prunefuse/results';
+import { describeRun, type RunRecord } from '@prunefuse/results';
 import ejs from 'ejs';
 import { type GroupSummary, summarizeGroup } from './aggregate.js';
 import { type ChartKind, panelFigures } from './charts.js';
@@ -30,6 +30,16 @@ export interface ReportContents {
   notDrawn: string[];
   /** The paper's claims and what the runs here say of each. */
   claims: { id: string; title: string; verdict: Verdict | 'mixed' }[];
+  /** Targets whose training diverged, warned about at the top of the page. */
+  diverged: DivergedTarget[];
+}
+
+export interface DivergedTarget {
+  id: string;
+  /** describeRun's line: method, options, arch, acquisition, seed. */
+  run: string;
+  labelled: number;
+  reason: string;
 }
 
 /**
@@ -99,7 +109,9 @@ export async function composeReport(
   const paper = options.paper ? paperSection(options.paper, summaries) : null;
   if (paper?.rows.length) tables.push('paper vs measured');
   tables.push('provenance');
+  const diverged = divergedTargets(records);
   const html = template()({
+    diverged,
     title: options.title ?? 'PruneFuse report',
     overview: overview(records),
     kdSettings: kdSettings(records),
@@ -115,7 +127,18 @@ export async function composeReport(
     charts,
     notDrawn,
     claims: claims.map(({ id, title, verdict }) => ({ id, title, verdict })),
+    diverged,
   };
+}
+
+function divergedTargets(records: readonly RunRecord[]): DivergedTarget[] {
+  return records.flatMap((record) =>
+    record.targets.flatMap(({ labelled, diverged }) =>
+      diverged
+        ? [{ id: record.id, run: describeRun(record.config), labelled, reason: diverged.reason }]
+        : [],
+    ),
+  );
 }
 
 /**

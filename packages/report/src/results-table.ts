@@ -17,6 +17,8 @@ export interface TableCell {
    * no spread to measure the lead against.
    */
   best: boolean;
+  /** Seeds whose target at this budget diverged (see the record's `diverged`): never best. */
+  diverged: number;
 }
 
 export function resultTable(panel: Panel): ResultTable {
@@ -33,11 +35,16 @@ export function resultTable(panel: Panel): ResultTable {
     seeds: summary.group.runs.length,
     cells: ordered.map(({ labelled }): TableCell | null => {
       const budget = summary.budgets.find((b) => b.labelled === labelled);
-      return budget ? { ...budget.accuracyPct, best: false } : null;
+      const diverged = summary.group.runs.filter((run) =>
+        run.targets.some((t) => t.labelled === labelled && t.diverged),
+      ).length;
+      return budget ? { ...budget.accuracyPct, best: false, diverged } : null;
     }),
   }));
   ordered.forEach((_, column) => {
-    const cells = rows.flatMap((r) => (r.cells[column] ? [r.cells[column]] : []));
+    const cells = rows.flatMap((r) =>
+      r.cells[column] && r.cells[column].diverged === 0 ? [r.cells[column]] : [],
+    );
     const [top, runnerUp] = [...cells].sort((a, b) => b.mean - a.mean);
     if (!top || !runnerUp || top.std === null || runnerUp.std === null) return;
     top.best = top.mean - runnerUp.mean > Math.max(top.std, runnerUp.std);

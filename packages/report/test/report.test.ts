@@ -162,6 +162,34 @@ describe('composeReport', () => {
     expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
   });
 
+  it('warns at the top about diverged targets and marks their cells, which are never best', async () => {
+    const runs = fixtureSweep();
+    const broken = runs.find((r) => r.config.method.name === 'svp')!;
+    const at = broken.targets[1]!;
+    at.diverged = { reason: 'test accuracy 9.80% is at chance' };
+    const { html, diverged } = await composeReport(runs);
+    expect(diverged).toEqual([
+      {
+        id: broken.id,
+        run: expect.stringMatching(/^svp /),
+        labelled: at.labelled,
+        reason: at.diverged.reason,
+      },
+    ]);
+    expect(html).toMatch(
+      /<section class="warning" data-warning="diverged">\s*<strong>Training diverged in 1 target:<\/strong>/,
+    );
+    expect(html).toContain(`<code>${broken.id}</code>`);
+    expect(html).toContain('test accuracy 9.80% is at chance');
+    expect(html.match(/<td class="diverged">[^<]*<span class="std">/g)).toHaveLength(1);
+    expect(html).toContain('⚠ 1 diverged');
+
+    const { html: clean, diverged: none } = await composeReport(fixtureSweep());
+    expect(none).toEqual([]);
+    expect(clean).not.toContain('data-warning="diverged"');
+    expect(clean).not.toContain('class="diverged"');
+  });
+
   it('refuses to render nothing', async () => {
     await expect(renderReport([])).rejects.toThrow(/no runs to report/);
   });
