@@ -22,8 +22,11 @@ export interface StepCase {
   weightDecay: number;
   nesterov?: boolean;
   loss?: LossSpec;
-  /** Steps to take (each on its own seeded batch); the comparison is after the last. */
-  steps?: number;
+  /**
+   * Examples in each step (each on its own seeded batch), e.g. [4, 3] for a full batch
+   * then a partial last one; the comparison is after the last. Default [batch].
+   */
+  steps?: number[];
 }
 
 interface StepData {
@@ -73,14 +76,14 @@ async function cpuSteps(
     ...(c.nesterov ? { nesterov: true } : {}),
   });
   let total = 0;
-  const steps = c.steps ?? 1;
-  for (let s = 0; s < steps; s++) {
-    const data = seededBatch(c.spec, c.batch, c.seed + 1 + s);
+  let examples = 0;
+  for (const [s, batch] of (c.steps ?? [c.batch]).entries()) {
+    const data = seededBatch(c.spec, batch, c.seed + 1 + s);
     const { height, width, channels } = c.spec.input;
     const loss = tf.tidy(() => {
-      const x = tf.tensor4d(data.images, [c.batch, height, width, channels]);
+      const x = tf.tensor4d(data.images, [batch, height, width, channels]);
       const oneHot = tf.oneHot(tf.tensor1d(data.labels, 'int32'), c.spec.classes) as tf.Tensor2D;
-      const teacher = tf.tensor2d(data.teacherLogits, [c.batch, c.spec.classes]);
+      const teacher = tf.tensor2d(data.teacherLogits, [batch, c.spec.classes]);
       return optimizer.minimize(() => {
         const { logits } = network.apply(x, { training: true });
         return c.loss?.kind === 'distillation'
@@ -88,14 +91,15 @@ async function cpuSteps(
           : (tf.losses.softmaxCrossEntropy(oneHot, logits) as tf.Scalar);
       }, c.lr);
     });
-    total += (await loss.data())[0]!;
+    total += (await loss.data())[0]! * batch;
+    examples += batch;
     loss.dispose();
   }
   const weights = new Map<string, Float32Array>();
   for (const [name, v] of network.variables) weights.set(name, (await v.data()) as Float32Array);
   optimizer.dispose();
   network.dispose();
-  return { loss: total / steps, weights };
+  return { loss: total / examples, weights };
 }
 
 /** The same steps through the compiled trainer on webgpu. */
@@ -110,18 +114,27 @@ async function compiledSteps(
     optimizer: { momentum: c.momentum, weightDecay: c.weightDecay, nesterov: c.nesterov ?? false },
   });
   await trainer.uploadWeights(network);
-  const steps = c.steps ?? 1;
-  for (let s = 0; s < steps; s++) {
-    const data = seededBatch(c.spec, c.batch, c.seed + 1 + s);
-    trainer.step({ ...data, lr: c.lr });
+  const steps = c.steps ?? [c.batch];
+  for (const [s, batch] of steps.entries()) {
+    trainer.step({ ...seededBatch(c.spec, batch, c.seed + 1 + s), lr: c.lr });
   }
   const metrics = await trainer.readMetrics();
+  const examples = steps.reduce((a, b) => a + b, 0);
+  if (metrics.examples !== examples) {
+    throw new Error(`metrics count ${metrics.examples} examples, the steps held ${examples}`);
+  }
   trainer.downloadWeights(network);
   trainer.dispose();
   const weights = new Map<string, Float32Array>();
   for (const [name, v] of network.variables) weights.set(name, (await v.data()) as Float32Array);
   network.dispose();
   return { loss: metrics.loss, weights };
+}
+
+/** The largest relative error of a case, and its loss error, for assertions. */
+export function worst(agreement: Agreement): { name: string; relativeError: number; loss: number } {
+  const { compiled, reference } = agreement.loss;
+  return { ...agreement.updates[0]!, loss: Math.abs(compiled - reference) / Math.abs(reference) };
 }
 
 export interface Agreement {
@@ -148,4 +161,20 @@ export async function compareWithCpu(c: StepCase): Promise<Agreement> {
     }))
     .sort((a, b) => b.relativeError - a.relativeError);
   return { loss: { compiled: compiled.loss, reference: reference.loss }, updates };
+}
+
+/**
+ * `spec` with other conv widths: `filters(layer, current)` gives each conv's output
+ * channels (shapes downstream follow, as in a pruned network).
+ */
+export function withConvWidths(
+  spec: ModelSpec,
+  filters: (layer: string, current: number) => number,
+): ModelSpec {
+  return {
+    ...spec,
+    layers: spec.layers.map((layer) =>
+      layer.kind === 'conv' ? { ...layer, filters: filters(layer.name, layer.filters) } : layer,
+    ),
+  };
 }
