@@ -192,6 +192,34 @@ describe('prunefuse run', () => {
     expect(stderr).not.toContain('were computed at commit');
   });
 
+  it('ends with method x budget results on stderr, and puts them in --json', async () => {
+    const out = path.join(dir, 'store');
+    await cli(['run', config, '--out', out]);
+    const table = stderr.slice(stderr.lastIndexOf('method  '));
+    const [header, , ...rest] = table.trim().split('\n');
+    const rows = rest.slice(0, -1);
+    expect(rest.at(-1)).toBe(`report: ${path.join(out, 'report', 'index.html')}`);
+    expect(header).toMatch(/^method\s+budget\s+accuracy %\s+selection MACs$/);
+    expect(rows.map((r) => r.split(/\s{2,}/).slice(0, 2))).toEqual([
+      ['random', '1% (80)'],
+      ['prunefuse p=0.5', '1% (80)'],
+      ['prunefuse p=0.7', '1% (80)'],
+    ]);
+    expect(rows[0]).toMatch(/\d+\.\d\d \(n=1\)\s+-$/);
+    expect(rows[1]).toMatch(/\d+\.\d\d \(n=1\)\s+\d[\d.]*( [kMGTPE])?$/);
+
+    stdout = '';
+    await cli(['run', config, '--out', out, '--json']);
+    const { results } = JSON.parse(stdout) as {
+      results: Array<{ method: string; labelled: number; accuracyPct: { n: number } }>;
+    };
+    expect(results.map((r) => [r.method, r.labelled, r.accuracyPct.n])).toEqual([
+      ['random', 80, 1],
+      ['prunefuse p=0.5', 80, 1],
+      ['prunefuse p=0.7', 80, 1],
+    ]);
+  });
+
   it('exits non-zero when a run fails, after running the others', async () => {
     const out = path.join(dir, 'store');
     const failing = async () => {

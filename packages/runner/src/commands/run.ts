@@ -7,12 +7,13 @@ import {
   useGpu,
 } from '@prunefuse/engine';
 import { writeReport } from '@prunefuse/report';
-import { describeRun, ResultsStore } from '@prunefuse/results';
+import { describeRun, ResultsStore, type RunRecord } from '@prunefuse/results';
 import {
   authHeadersFromEnv,
   MlflowClient,
   MlflowTracker,
   type RunEnvironment,
+  syncCommand,
 } from '@prunefuse/tracking';
 import { type Command, Option } from 'commander';
 import { type DescribeDataset, type ExpandedRun, expandSweep } from '../config/expand.js';
@@ -22,12 +23,13 @@ import * as wired from '../execute-run.js';
 import { FILTER_SYNTAX, parseFilter } from '../filter.js';
 import { countForwardMacs, type ForwardMacs } from '../macs-estimate.js';
 import { formatTable, printJson, printText } from '../output.js';
+import { preflight } from '../preflight.js';
 import { createProgress, type ProgressStream } from '../progress/reporter.js';
 import { describeStaleRuns, runsFromOtherCommits, type StaleRun } from '../provenance.js';
 import { gitCommit, prepareEnvironment } from '../run-environment.js';
 import { parseShard, runsInShard, SHARD_SYNTAX } from '../shard.js';
-import { preflight } from '../preflight.js';
 import { type ExecuteRun, runSweep } from '../sweep.js';
+import { formatSweepResults, sweepResults } from '../sweep-results.js';
 import { paperBaselineIfPresent } from './report.js';
 
 /** What `run` needs from the packages that compute; tests pass their own. */
@@ -57,6 +59,7 @@ interface RunOptions {
   filter?: string;
   json?: boolean;
   mlflow?: string;
+  mlflowOptional?: boolean;
   shard?: string;
   gpu?: string;
   rerunStale?: boolean;
@@ -96,6 +99,10 @@ export function registerRun(program: Command, dependencies: RunDependencies = WI
       'recompute finished runs whose records were computed at another git commit (the old records move to <store>/runs/stale)',
     )
     .option('--mlflow <uri>', 'track runs in this MLflow server (default: $MLFLOW_TRACKING_URI)')
+    .option(
+      '--mlflow-optional',
+      'a tracking failure only warns (exit 0); default: the sweep goes on, then exits 1 naming it',
+    )
     .option('--json', 'print one JSON document on stdout')
     .action(async (configFile: string, options: RunOptions) => {
       await runCommand(configFile, options, dependencies);
@@ -176,6 +183,7 @@ async function runCommand(
     backend ?? parseBackendChoice(runs[0]?.config.backend ?? 'auto', `${configFile}: backend`);
   // Checked before the store exists, so that a sweep that cannot start leaves nothing.
   const existing = ResultsStore.exists(root) ? new ResultsStore(root) : null;
+  const mlflowClient = trackingClient(options);
   const toRun = runs.filter((run) => !existing?.has(run.id));
   const prepared =
     toRun.length > 0
@@ -200,9 +208,8 @@ async function runCommand(
     if (options.rerunStale) retireStaleRuns(store, stale, commit);
   }
   const progress = createProgress(deps.progressStream);
-  const trackingUri = options.mlflow ?? process.env.MLFLOW_TRACKING_URI;
-  const tracker = trackingUri
-    ? new MlflowTracker(new MlflowClient({ trackingUri, headers: authHeadersFromEnv() }), {
+  const tracker = mlflowClient
+    ? new MlflowTracker(mlflowClient, {
         store,
         warn: (message) => progress.log(message),
       })
@@ -217,6 +224,7 @@ async function runCommand(
   });
   if (summary.failed.length > 0) process.exitCode = 1;
   const diverged = divergedTargets(store, runs);
+  const results = sweepResults(finishedRecords(store, runs));
   // Shards finish at different times: the report is rendered once, after the last
   // (`prunefuse slurm submit` runs it as a dependent job).
   const report =
@@ -228,11 +236,15 @@ async function runCommand(
       : null;
   const mlflow = tracker
     ? {
-        trackingUri,
+        trackingUri: tracker.client.trackingUri,
         ok: tracker.active,
         error: tracker.active ? null : String((tracker.failed as Error).message),
+        sync: tracker.active ? null : syncCommand(root, tracker.client.trackingUri),
       }
     : null;
+  // Tracking asked for and failed: the sweep's results are whole, but not where the user
+  // looks for them; unless it was optional, that fails the command.
+  if (mlflow && !mlflow.ok && !options.mlflowOptional) process.exitCode = 1;
   if (options.json)
     return printJson({
       experiment: sweep.experiment,
@@ -242,8 +254,14 @@ async function runCommand(
       stale: options.rerunStale ? [] : stale,
       diverged,
       mlflow,
+      results,
       report: report?.out ?? null,
     });
+  if (results.length > 0) {
+    deps.progressStream.write(
+      `${formatSweepResults(results)}\n${report ? `report: ${report.out}\n` : ''}`,
+    );
+  }
   const lines = [
     `${sweepName}: ${summary.total} runs: ${summary.executed.length} executed, ` +
       `${summary.skipped.length} already finished, ${summary.finishedElsewhere.length} finished by another sweep, ` +
@@ -261,9 +279,21 @@ async function runCommand(
   if (report) lines.push(`report: ${report.out}`);
   if (mlflow && !mlflow.ok)
     lines.push(
-      `MLflow: not all runs reached ${trackingUri}; run: pnpm prunefuse mlflow sync ${root}`,
+      `MLflow tracking failed, not all runs reached ${mlflow.trackingUri}: ${mlflow.error}`,
+      `  upload them with: ${mlflow.sync}${options.mlflowOptional ? '' : ' (or pass --mlflow-optional to only warn)'}`,
     );
   printText(lines.join('\n'));
+}
+
+/** The MLflow client of --mlflow or $MLFLOW_TRACKING_URI (a URI refused before anything runs), or null. */
+function trackingClient(options: RunOptions): MlflowClient | null {
+  const trackingUri = options.mlflow ?? process.env.MLFLOW_TRACKING_URI;
+  if (!trackingUri) return null;
+  return new MlflowClient({
+    trackingUri,
+    uriSource: options.mlflow ? '--mlflow' : '$MLFLOW_TRACKING_URI',
+    headers: authHeadersFromEnv(),
+  });
 }
 
 /**
@@ -285,6 +315,14 @@ function retireStaleRuns(store: ResultsStore, stale: readonly StaleRun[], commit
       attempt.claim.release();
     }
   }
+}
+
+/** The records of the sweep's runs that are finished, wherever they were computed. */
+function finishedRecords(store: ResultsStore, runs: readonly ExpandedRun[]): RunRecord[] {
+  return runs.flatMap(({ id }) => {
+    const found = store.inspect(id);
+    return found.state === 'finished' ? [found.record] : [];
+  });
 }
 
 /** Targets of the sweep's finished runs that the training loop flagged as diverged. */
