@@ -50,6 +50,8 @@ describe('the float64 training-step reference (PyTorch)', () => {
   beforeAll(ensurePytorch, 900_000);
 
   it('a ResNet-20 step on wasm, batch 8 at CIFAR shape, agrees with it within the tolerance', async () => {
+    await useBackend('wasm');
+    const tensors = tf.memory().numTensors;
     const agreement = await compareWithFloat64({
       arch: 'resnet20',
       input: CIFAR,
@@ -57,6 +59,7 @@ describe('the float64 training-step reference (PyTorch)', () => {
       backend: 'wasm',
       python: DEBIAN_PYTHON,
     });
+    expect(tf.memory().numTensors).toBe(tensors);
     const spec = architecture('resnet20', { input: CIFAR, classes: 10 });
     expect(agreement.reference).toBe('float64');
     expect(agreement.updates).toHaveLength(weightSpecs(spec).length);

@@ -4,9 +4,11 @@ import {
   architecture,
   buildNetwork,
   compareTrainingStep,
+  compareWithFloat64,
   profileTrainingStep,
   trainingStepFixture,
 } from '../src/index.js';
+import { DEBIAN_PYTHON, ensurePytorch } from './pytorch-setup.js';
 
 /** Where Dawn finds an adapter (a GPU, or Mesa's llvmpipe on a dev machine). */
 const webgpu = await useBackend('webgpu').then(
@@ -31,6 +33,21 @@ describe.skipIf(!webgpu)(
       const worst = agreement.updates[0]!;
       expect(worst.relativeError, `worst-matching weight: ${worst.name}`).toBeLessThan(1e-3);
     });
+
+    it('a ResNet-20 step, batch 8 at CIFAR shape, agrees with PyTorch in float64 (ReLUs fixed to its decisions)', async () => {
+      ensurePytorch();
+      const agreement = await compareWithFloat64({
+        arch: 'resnet20',
+        input: { height: 32, width: 32, channels: 3 },
+        batch: 8,
+        backend: 'webgpu',
+        python: DEBIAN_PYTHON,
+      });
+      expect(agreement.loss.relativeError).toBeLessThan(1e-6);
+      const worst = agreement.updates[0]!;
+      // verify's default tolerance
+      expect(worst.relativeError, `worst-matching weight: ${worst.name}`).toBeLessThan(1e-3);
+    }, 900_000);
 
     it('a ResNet-20 step launches under 500 GPU programs (tfjs ops alone: about 1,150)', async () => {
       await useBackend('webgpu');
