@@ -1,9 +1,10 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, ensureDebianPackages } from '../../../test/support/debian-packages.js';
 import { loadPaperBaseline } from '../src/paper.js';
 import { type WrittenReport, writeReport } from '../src/write-report.js';
 import { fixtureRun, fixtureStore, fixtureSweep, METHODS } from './fixtures.js';
@@ -11,10 +12,10 @@ import { fixtureRun, fixtureStore, fixtureSweep, METHODS } from './fixtures.js';
 /**
  * Opens a generated report in a real headless Chromium: the page must render with no
  * console error and no request of any kind beyond the file itself, with every table and
- * chart laid out. Chromium is Debian's package; CI installs it, and a machine without
- * it fails here rather than skipping, so a missing browser is never mistaken for a pass.
+ * chart laid out. Chromium is Debian's package: installed here when the test runs as root
+ * with apt-get, else the test fails naming the command that installs it, so a missing
+ * browser is never mistaken for a pass.
  */
-const CHROMIUM = '/usr/bin/chromium';
 const ARGS = [
   '--headless',
   '--no-sandbox',
@@ -31,12 +32,7 @@ describe('the report in headless Chromium', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'prunefuse-browser-'));
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `${CHROMIUM} not found: this test needs Debian's chromium ` +
-          '(apt-get update && apt-get install -y --no-install-recommends chromium); .ci/run installs it',
-      );
-    }
+    ensureDebianPackages([CHROMIUM]);
     // Two acquisition functions make two sections; random and full data join both.
     const records = [
       ...fixtureSweep(),
@@ -51,8 +47,9 @@ describe('the report in headless Chromium', () => {
       paper,
       title: 'Browser check',
     });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
-  });
+    browser = await chromium.launch({ executablePath: CHROMIUM.provides, args: ARGS });
+    // Installing Chromium takes about a minute on a fresh machine.
+  }, 600_000);
 
   afterAll(async () => {
     await browser?.close();
