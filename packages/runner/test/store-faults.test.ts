@@ -38,7 +38,6 @@ let out: string;
 let stdout: string;
 let stderr: string;
 let executed: string[];
-let environmentCalls: number;
 
 beforeEach(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'prunefuse-faults-'));
@@ -48,7 +47,6 @@ beforeEach(() => {
   stdout = '';
   stderr = '';
   executed = [];
-  environmentCalls = 0;
   vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
     stdout += String(chunk);
     return true;
@@ -73,10 +71,7 @@ function dependencies(overrides: Partial<RunDependencies> = {}): RunDependencies
     },
     describeDataset: describeTestDataset,
     forwardMacs: () => 1_000_000,
-    environment: async () => {
-      environmentCalls += 1;
-      return TEST_ENVIRONMENT;
-    },
+    environment: async () => TEST_ENVIRONMENT,
     gitCommit: () => TEST_ENVIRONMENT.gitCommit,
     progressStream: { isTTY: false, write: (chunk: string) => (stderr += chunk) },
     ...overrides,
