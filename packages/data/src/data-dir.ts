@@ -56,10 +56,28 @@ export function missingDatasetFiles(name: DatasetName, dataDir: string | null): 
     (file.endsWith('.gz') && existsSync(path.join(dir, file.slice(0, -'.gz'.length))));
   const missing = requiredFiles.filter((file) => !present(file));
   if (missing.length === 0) return null;
-  const fetch = `pnpm prunefuse data fetch ${name}${dataDir === null ? '' : ` --data-dir ${dataDir}`}`;
-  const remedy =
-    name === 'fashion-mnist' && dataDir === null
+  return `${name}: ${dir} lacks ${missing.join(', ')}; ${pointAtFiles(name, dataDir)}`;
+}
+
+/**
+ * Every way to give a command dataset `name`'s files, for any message about missing ones:
+ * fetching them, and each place a folder can be named (flag, config field, environment),
+ * with the default location that applies when none is.
+ */
+export function pointAtFiles(name: DatasetName, dataDir: string | null = null): string {
+  const fetch = `\`pnpm prunefuse data fetch ${name}${dataDir === null ? '' : ` --data-dir ${dataDir}`}\``;
+  const get =
+    name === 'fashion-mnist'
       ? `install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist) or run ${fetch}`
       : `run ${fetch}`;
-  return `${name}: ${dir} lacks ${missing.join(', ')}; ${remedy}`;
+  const folder = CATALOG[name].officialFolder;
+  // Fashion-MNIST's default is Debian's folder, which PRUNEFUSE_DATA_DIR does not move.
+  const environment =
+    name === 'fashion-mnist'
+      ? ''
+      : `, or PRUNEFUSE_DATA_DIR=ROOT (a folder holding ${folder ?? name}/)`;
+  return (
+    `${get}; or point at a folder that holds the files: --data-dir DIR (run, data info, data fetch), ` +
+    `dataset.dataDir in the experiment config${environment}; default location: ${defaultDataDir(name)}`
+  );
 }

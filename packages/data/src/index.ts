@@ -21,6 +21,7 @@ export {
   defaultDataDir,
   FASHION_MNIST_DEBIAN_DIR,
   missingDatasetFiles,
+  pointAtFiles,
   resolveDataDir,
 } from './data-dir.js';
 export {

@@ -8,6 +8,7 @@ import {
   FASHION_MNIST_DEBIAN_DIR,
   loadDataset,
   parseDatasetName,
+  pointAtFiles,
   resolveDataDir,
 } from '../src/index.js';
 import { channelMeanStd, classCounts } from '../src/statistics.js';
@@ -36,7 +37,7 @@ describe('dataset names and folders', () => {
     const dir = path.join(os.tmpdir(), 'prunefuse-no-such-folder');
     await expect(loadDataset('cifar100', { dataDir: dir, seed: 0 })).rejects.toThrow(
       `${path.join(dir, 'train.bin')}: missing; expected the official binary version (train.bin, test.bin, ` +
-        'as unpacked into cifar-100-binary/); run `prunefuse data fetch cifar100`',
+        `as unpacked into cifar-100-binary/); ${pointAtFiles('cifar100')}`,
     );
   });
 

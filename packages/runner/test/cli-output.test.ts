@@ -1,12 +1,18 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pointAtFiles } from '@prunefuse/data';
+import { ResultsStore } from '@prunefuse/results';
 import { Command } from 'commander';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { buildCli } from '../src/cli.js';
 import { fitLastColumn } from '../src/commands/backends.js';
 import { checkTorchImports, registerBench } from '../src/commands/bench.js';
 import { registerFlops } from '../src/commands/flops.js';
-import { buildCli } from '../src/cli.js';
+import { type RunDependencies, registerRun } from '../src/commands/run.js';
+import { formatTable } from '../src/output.js';
+import { describeTestDataset } from './fixtures/datasets.js';
+import { fixtureExecutor, TEST_ENVIRONMENT } from './fixtures/fixture-executor.js';
 
 let stdout: string;
 let stderr: string;
@@ -92,12 +98,10 @@ describe('prunefuse backends', () => {
       ['wasm', 'yes', '*', 'CPU (WebAssembly SIMD, XNNPACK, 2 threads)'],
     ];
     const fitted = fitLastColumn(header, rows, 100);
-    const lineWidth = (row: readonly string[]) =>
-      row.slice(0, -1).reduce((sum, cell, i) => {
-        const width = Math.max(header[i]!.length, ...rows.map((r) => r[i]!.length));
-        return sum + width + 2;
-      }, 0) + row.at(-1)!.length;
-    expect(lineWidth(fitted[0]!)).toBe(100);
+    const widths = formatTable(header, fitted)
+      .split('\n')
+      .map((line) => line.length);
+    expect(Math.max(...widths)).toBe(100);
     expect(fitted[0]!.at(-1)).toMatch(/^not installed; run this .*…$/);
     // Short cells are left whole.
     expect(fitted[1]).toEqual(rows[1]);
@@ -127,5 +131,44 @@ describe('prunefuse bench --pytorch', () => {
     writeFileSync(withTorch, '#!/bin/sh\nexit 0\n');
     chmodSync(withTorch, 0o755);
     expect(() => checkTorchImports(withTorch)).not.toThrow();
+  });
+});
+
+describe('prunefuse run --data-dir', () => {
+  const runDependencies = (): RunDependencies => ({
+    executeRun: fixtureExecutor({ epochMs: 1 }),
+    describeDataset: describeTestDataset,
+    forwardMacs: () => 1_000_000,
+    environment: async () => TEST_ENVIRONMENT,
+    gitCommit: () => TEST_ENVIRONMENT.gitCommit,
+    progressStream: { isTTY: false, write: (chunk: string) => (stderr += chunk) },
+  });
+  const CIFAR_FILES = [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`).concat('test_batch.bin');
+
+  it('reads the files from the folder it names, and says every way to name one when they are missing', async () => {
+    const config = path.join(dir, 'cifar.yaml');
+    writeFileSync(
+      config,
+      'dataset: { name: cifar10, trainSubset: 2000 }\narch: resnet20\nmethods: [random]\n' +
+        'budget: { initial: 100, milestones: [200], roundSize: 100 }\nseeds: [0]\nreport: false\n',
+    );
+    const empty = path.join(dir, 'empty');
+    mkdirSync(empty);
+    const out = path.join(dir, 'store');
+    const run = (dataDir: string) =>
+      cli(
+        (program) => registerRun(program, runDependencies()),
+        ['run', config, '--out', out, '--data-dir', dataDir],
+      );
+    await expect(run(empty)).rejects.toThrow(
+      `dataset cifar10: ${empty} lacks ${CIFAR_FILES.join(', ')}; ${pointAtFiles('cifar10', empty)}`,
+    );
+
+    const cifar = path.join(dir, 'cifar');
+    mkdirSync(cifar);
+    for (const file of CIFAR_FILES) writeFileSync(path.join(cifar, file), '');
+    await run(cifar);
+    const [record] = new ResultsStore(out).records();
+    expect(record!.config.dataset.dataDir).toBe(cifar);
   });
 });

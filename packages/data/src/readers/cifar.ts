@@ -5,6 +5,7 @@ import {
   CIFAR100_CLASS_NAMES,
   CIFAR100_COARSE_CLASSES,
 } from '../catalog.js';
+import { pointAtFiles } from '../data-dir.js';
 import type { Split } from '../dataset.js';
 import { DatasetFileError } from '../dataset-file-error.js';
 import { chooseExamples, type SubsetChooser } from '../subset.js';
@@ -143,7 +144,7 @@ function hint(name: 'cifar10' | 'cifar100'): string {
   const { requiredFiles, officialFolder } = CATALOG[name];
   return (
     `expected the official binary version (${requiredFiles.join(', ')}, as unpacked into ` +
-    `${officialFolder}/); run \`prunefuse data fetch ${name}\``
+    `${officialFolder}/); ${pointAtFiles(name)}`
   );
 }
 

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { CATALOG, FASHION_MNIST_CLASS_NAMES } from '../catalog.js';
+import { pointAtFiles } from '../data-dir.js';
 import type { Split } from '../dataset.js';
 import { DatasetFileError } from '../dataset-file-error.js';
 import { chooseExamples, type SubsetChooser } from '../subset.js';
@@ -8,18 +9,18 @@ import { parseIdxImages, parseIdxLabels } from './idx.js';
 import type { ReadResult } from './read-result.js';
 import { gunzip, readRequiredFile } from './required-file.js';
 
-const HINT =
+const hint = () =>
   `expected the official Fashion-MNIST IDX files (${CATALOG['fashion-mnist'].requiredFiles.join(', ')}); ` +
-  "install Debian's dataset-fashion-mnist or run `prunefuse data fetch fashion-mnist`";
+  pointAtFiles('fashion-mnist');
 
 /** The official `.gz` file, or the same file already gunzipped beside it. */
 async function readIdx(dir: string, stem: string): Promise<{ file: string; bytes: Uint8Array }> {
   const plain = path.join(dir, stem);
   const gzipped = `${plain}.gz`;
   if (!existsSync(gzipped) && existsSync(plain)) {
-    return { file: plain, bytes: await readRequiredFile(plain, HINT) };
+    return { file: plain, bytes: await readRequiredFile(plain, hint()) };
   }
-  return { file: gzipped, bytes: gunzip(await readRequiredFile(gzipped, HINT), gzipped) };
+  return { file: gzipped, bytes: gunzip(await readRequiredFile(gzipped, hint()), gzipped) };
 }
 
 async function readSplit(dir: string, prefix: 'train' | 't10k'): Promise<Split> {

@@ -2,6 +2,7 @@ import { type Dirent, existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import jpeg from 'jpeg-js';
 import { CATALOG } from '../catalog.js';
+import { pointAtFiles } from '../data-dir.js';
 import type { Split } from '../dataset.js';
 import { DatasetFileError } from '../dataset-file-error.js';
 import type { SplitName, SubsetChooser } from '../subset.js';
@@ -20,9 +21,8 @@ import type { ReadResult } from './read-result.js';
 const { height, width, channels } = CATALOG['tiny-imagenet'].shape;
 const IMAGE_BYTES = height * width * channels;
 const JPEG_NAME = /\.jpe?g$/i;
-const HINT =
-  'expected the official tiny-imagenet-200 folder (wnids.txt, train/, val/); ' +
-  'run `prunefuse data fetch tiny-imagenet`';
+const hint = () =>
+  `expected the official tiny-imagenet-200 folder (wnids.txt, train/, val/); ${pointAtFiles('tiny-imagenet')}`;
 
 interface Entry {
   file: string;
@@ -30,12 +30,12 @@ interface Entry {
 }
 
 function readText(file: string): string {
-  if (!existsSync(file)) throw new DatasetFileError(file, `missing; ${HINT}`);
+  if (!existsSync(file)) throw new DatasetFileError(file, `missing; ${hint()}`);
   return readFileSync(file, 'utf8');
 }
 
 function listFolder(folder: string): Dirent[] {
-  if (!existsSync(folder)) throw new DatasetFileError(folder, `missing folder; ${HINT}`);
+  if (!existsSync(folder)) throw new DatasetFileError(folder, `missing folder; ${hint()}`);
   return readdirSync(folder, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
 }
 

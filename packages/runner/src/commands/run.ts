@@ -53,6 +53,7 @@ const WIRED: RunDependencies = {
 };
 
 interface RunOptions {
+  dataDir?: string;
   out?: string;
   backend?: string;
   dryRun?: boolean;
@@ -79,6 +80,10 @@ export function registerRun(program: Command, dependencies: RunDependencies = WI
         '--backend <name>',
         `auto or one of ${BACKEND_NAMES.join(', ')} (default: the config's)`,
       ).env('PRUNEFUSE_BACKEND'),
+    )
+    .option(
+      '--data-dir <dir>',
+      "folder holding the dataset's files, for every run (overrides the config's dataset.dataDir)",
     )
     .option('--dry-run', 'list the expanded runs with estimated MACs and status; run nothing')
     .option('--filter <expr>', `only runs matching: ${FILTER_SYNTAX}`)
@@ -122,9 +127,19 @@ async function runCommand(
   const shard = options.shard === undefined ? null : parseShard(options.shard);
   if (options.gpu !== undefined) useGpu(parseGpuChoice(options.gpu, '--gpu'));
   const selected = sweep.runs.filter(matches);
-  const runs: ExpandedRun[] = (shard ? runsInShard(selected, shard) : selected).map((run) =>
-    backend ? { ...run, config: { ...run.config, backend } } : run,
-  );
+  const dataDir = options.dataDir === undefined ? null : path.resolve(options.dataDir);
+  const runs: ExpandedRun[] = (shard ? runsInShard(selected, shard) : selected).map((run) => {
+    const { config } = run;
+    return {
+      ...run,
+      config: {
+        ...config,
+        ...(backend ? { backend } : {}),
+        // Where the files live is not part of a run's identity (see run-id.ts).
+        ...(dataDir ? { dataset: { ...config.dataset, dataDir } } : {}),
+      },
+    };
+  });
   const sweepName = shard
     ? `${sweep.experiment} (shard ${shard.index}/${shard.count})`
     : sweep.experiment;
