@@ -2,20 +2,21 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ResultsStore } from '@prunefuse/results';
-import {
-  MlflowClient,
-  MlflowError,
-  MlflowTracker,
-  SyncMarkers,
-  syncStore,
-} from '@prunefuse/tracking';
+import { MlflowClient, MlflowTracker, SyncMarkers, syncStore } from '@prunefuse/tracking';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  closedLoopbackUri,
+  type FakeMlflow,
+  type FakeRun,
+  type Intercept,
+  mlflowError,
+  startFakeMlflow,
+} from '../../tracking/test/fixtures/fake-mlflow-server.js';
 import { expandSweep } from '../src/config/expand.js';
 import { parseExperiment } from '../src/config/load.js';
 import type { SweepProgress } from '../src/progress/reporter.js';
 import { runSweep } from '../src/sweep.js';
 import { describeTestDataset } from './fixtures/datasets.js';
-import { type FakeMlflow, mlflowError, startFakeMlflow } from './fixtures/fake-mlflow-server.js';
 import { fixtureExecutor, TEST_ENVIRONMENT } from './fixtures/fixture-executor.js';
 
 // sizes 40, 80: the fixture trains the selector once (2 epochs), one round, one target (2 epochs)
@@ -59,18 +60,15 @@ afterEach(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-/** A URI where nothing listens: a port just freed. */
-async function deadUri(): Promise<{ uri: string; port: number }> {
-  const probe = await startFakeMlflow();
-  await probe.close();
-  return { uri: probe.uri, port: probe.port };
-}
-
-async function trackedSweep(trackingUri: string, options: { failing?: Set<string> } = {}) {
+async function trackedSweep(
+  trackingUri: string,
+  options: { failing?: Set<string>; flushMs?: number } = {},
+) {
   const warnings: string[] = [];
   const tracker = new MlflowTracker(new MlflowClient({ trackingUri, timeoutMs: 5_000 }), {
     store,
     warn: (message) => warnings.push(message),
+    flushMs: options.flushMs,
   });
   const summary = await runSweep({
     runs,
@@ -86,83 +84,6 @@ async function trackedSweep(trackingUri: string, options: { failing?: Set<string
 function mlflowRunOf(id: string) {
   return [...server.runs.values()].filter((run) => run.tags.get('prunefuse.run_id') === id);
 }
-
-describe('MLflow client', () => {
-  it('finds or creates an experiment, also when another client creates it at the same moment', async () => {
-    const client = new MlflowClient({ trackingUri: server.uri });
-    const id = await client.ensureExperiment('quick');
-    expect(await client.ensureExperiment('quick')).toBe(id);
-    expect(server.experiments.size).toBe(1);
-
-    // Another client creates 'raced' between our lookup and our create.
-    let lookups = 0;
-    server.intercept = (request) => {
-      if (!request.path.startsWith('/api/2.0/mlflow/experiments/get-by-name') || lookups++ > 0)
-        return undefined;
-      server.createExperimentDirectly('raced');
-      return {
-        status: 404,
-        body: mlflowError('RESOURCE_DOES_NOT_EXIST', "Could not find experiment with name 'raced'"),
-      };
-    };
-    const raced = await client.ensureExperiment('raced');
-    expect(server.experiments.get(raced)?.name).toBe('raced');
-    expect(
-      server.requests.filter((r) => r.path === '/api/2.0/mlflow/experiments/create').at(-1),
-    ).toBeDefined();
-  });
-
-  it('splits log-batch within MLflow limits: 1000 metrics, 100 params, 100 tags per request', async () => {
-    const client = new MlflowClient({ trackingUri: server.uri });
-    const experimentId = await client.ensureExperiment('limits');
-    const run = await client.createRun({ experimentId, runName: 'r', startTime: 1, tags: [] });
-    const metrics = Array.from({ length: 2500 }, (_, i) => ({
-      key: 'm',
-      value: i,
-      timestamp: 1,
-      step: i,
-    }));
-    const params = Array.from({ length: 250 }, (_, i) => ({ key: `p${i}`, value: String(i) }));
-    const tags = Array.from({ length: 120 }, (_, i) => ({ key: `t${i}`, value: String(i) }));
-    params.push({ key: 'long', value: 'x'.repeat(700) });
-    await client.logBatch(run.run_id, { metrics, params, tags });
-    const stored = server.runs.get(run.run_id)!;
-    expect(stored.metrics.map((m) => m.step)).toEqual(metrics.map((m) => m.step));
-    expect(stored.params.size).toBe(251);
-    expect(stored.tags.size).toBe(120);
-    expect(stored.params.get('long')).toBe(`${'x'.repeat(497)}...`);
-    const batches = server.requests.filter((r) => r.path === '/api/2.0/mlflow/runs/log-batch');
-    expect(batches).toHaveLength(3 + 3);
-  });
-
-  it('turns MLflow error responses into MlflowError with status and error code', async () => {
-    const client = new MlflowClient({ trackingUri: server.uri });
-    const failure = client.createRun({ experimentId: '999', runName: 'r', startTime: 1, tags: [] });
-    await expect(failure).rejects.toThrow(
-      'MLflow mlflow/runs/create: 404 RESOURCE_DOES_NOT_EXIST: No Experiment with id=999 exists',
-    );
-    await expect(failure).rejects.toBeInstanceOf(MlflowError);
-    server.intercept = () => ({ status: 502, body: '<html>Bad Gateway</html>' });
-    await expect(client.getExperimentByName('x')).rejects.toMatchObject({
-      status: 502,
-      errorCode: 'HTTP_ERROR',
-    });
-  });
-
-  it('uploads artifacts where the artifact proxy serves the run artifact_uri', async () => {
-    const client = new MlflowClient({ trackingUri: `${server.uri}/` });
-    await client.uploadArtifact('mlflow-artifacts:/3/abc/artifacts', 'sub dir/run.json', '{"a":1}');
-    expect([...server.artifacts.keys()]).toEqual(['3/abc/artifacts/sub dir/run.json']);
-    await expect(
-      client.uploadArtifact('s3://bucket/3/abc/artifacts', 'x.json', '{}'),
-    ).rejects.toThrow(
-      "MLflow run artifact_uri 's3://bucket/3/abc/artifacts' is not served by the tracking server",
-    );
-    expect(() => new MlflowClient({ trackingUri: 'file:///tmp/mlruns' })).toThrow(
-      'expected an http:// or https:// server',
-    );
-  });
-});
 
 describe('MLflow tracking of a sweep', () => {
   it('makes each run an MLflow run: params, metrics with steps, tags, artifacts, FINISHED', async () => {
@@ -225,21 +146,26 @@ describe('MLflow tracking of a sweep', () => {
     expect(mlflowRunOf(prunefuse.id).map((r) => r.info.status)).toEqual(['FINISHED']);
   });
 
-  it('with the server down, writes the results, reports once, and sync uploads them later', async () => {
-    const down = await deadUri();
+  it('with the server down, writes the results, reports once by ECONNREFUSED, and sync uploads them later', async () => {
+    const down = await closedLoopbackUri();
     const { summary, warnings, tracker } = await trackedSweep(down.uri);
     expect(summary.executed).toHaveLength(2);
     expect(store.ids()).toHaveLength(2);
     expect(tracker.active).toBe(false);
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain(`MLflow tracking at ${down.uri} failed`);
-    expect(warnings[0]).toContain(`pnpm prunefuse mlflow sync ${root}`);
+    const refused =
+      `MLflow GET ${down.uri}/api/2.0/mlflow/experiments/get-by-name: ECONNREFUSED: ` +
+      `connect ECONNREFUSED 127.0.0.1:${down.port}; ` +
+      'nothing listens there: is the MLflow server running, on that host and port?';
+    expect(warnings).toEqual([
+      `MLflow tracking at ${down.uri} failed: ${refused}. Results are still written to ${root}; ` +
+        `upload them later with: pnpm prunefuse mlflow sync ${root} --mlflow ${down.uri}`,
+    ]);
 
     const client = new MlflowClient({ trackingUri: down.uri, timeoutMs: 5_000 });
     const unreachable = await syncStore(store, client);
     expect(unreachable.uploaded).toEqual([]);
-    expect(unreachable.failed).toHaveLength(1);
-    expect(unreachable.notAttempted).toHaveLength(1);
+    expect(unreachable.failed).toEqual([{ id: store.ids()[0], message: refused }]);
+    expect(unreachable.notAttempted).toEqual(store.ids().slice(1));
 
     const revived = await startFakeMlflow(down.port);
     try {
@@ -259,27 +185,230 @@ describe('MLflow tracking of a sweep', () => {
       await revived.close();
     }
   });
+});
 
-  it('on a 500 from log-batch, reports once, stops tracking, and sync replaces the partial run', async () => {
-    server.intercept = (request) =>
-      request.path === '/api/2.0/mlflow/runs/log-batch' &&
-      ((request.body as { metrics: unknown[] }).metrics ?? []).length > 0
-        ? { status: 500, body: mlflowError('INTERNAL_ERROR', 'database is locked') }
-        : undefined;
+const LOG_BATCH = '/api/2.0/mlflow/runs/log-batch';
+const RUNS_CREATE = '/api/2.0/mlflow/runs/create';
+const hasMetrics = (body: unknown) => ((body as { metrics?: unknown[] }).metrics ?? []).length > 0;
+const databaseLocked = { status: 500, body: mlflowError('INTERNAL_ERROR', 'database is locked') };
+
+/** Answers requests that `matches` with `answer` from the `from`-th one on (1-based). */
+function failFrom(
+  from: number,
+  matches: (path: string, body: unknown) => boolean,
+  answer: ReturnType<Intercept>,
+): Intercept {
+  let seen = 0;
+  return (request) => (matches(request.path, request.body) && ++seen >= from ? answer : undefined);
+}
+
+/** An MLflow run's metric history as `key@step=value`, sorted: what a chart shows. */
+function metricRows(run: FakeRun): string[] {
+  return run.metrics.map((m) => `${m.key}@${m.step}=${m.value}`).sort();
+}
+
+/** The store uploaded whole into a fresh server: the reference a resumed upload must equal. */
+async function cleanUpload(): Promise<Map<string, string[]>> {
+  const reference = await startFakeMlflow();
+  try {
+    await syncStore(store, new MlflowClient({ trackingUri: reference.uri }));
+    return new Map(
+      [...reference.runs.values()].map((r) => [r.tags.get('prunefuse.run_id')!, metricRows(r)]),
+    );
+  } finally {
+    await reference.close();
+  }
+}
+
+/** After the final sync: exactly one FINISHED MLflow run per store run, with a clean upload's metrics. */
+async function expectOneFinishedRunPerStoreRun(): Promise<void> {
+  const reference = await cleanUpload();
+  expect(server.runs.size).toBe(store.ids().length);
+  for (const id of store.ids()) {
+    const mine = mlflowRunOf(id);
+    expect(mine.map((r) => r.info.status)).toEqual(['FINISHED']);
+    expect(metricRows(mine[0]!)).toEqual(reference.get(id));
+    expect(new SyncMarkers(store, server.uri).get(id)).toMatchObject({
+      complete: true,
+      mlflowRunId: mine[0]!.info.run_id,
+      finishedAt: store.read(id).finishedAt,
+    });
+  }
+  const again = await syncStore(store, new MlflowClient({ trackingUri: server.uri }));
+  expect(again).toMatchObject({ uploaded: [], failed: [], alreadySynced: store.ids() });
+  expect(server.runs.size).toBe(store.ids().length);
+}
+
+describe('MLflow faults: no run left RUNNING, no duplicate after a new sync', () => {
+  const logBatch500 = () =>
+    `MLflow POST ${server.uri}/api/2.0/mlflow/runs/log-batch: HTTP 500 INTERNAL_ERROR: database is locked`;
+
+  it('live: a 500 from log-batch marks the run FAILED at once; sync continues that same run', async () => {
+    server.intercept = failFrom(
+      1,
+      (p, body) => p === LOG_BATCH && hasMetrics(body),
+      databaseLocked,
+    );
     const { summary, warnings } = await trackedSweep(server.uri);
     expect(summary.executed).toHaveLength(2);
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain('500 INTERNAL_ERROR: database is locked');
-    const partial = mlflowRunOf(prunefuse.id);
-    expect(partial.map((r) => r.info.status)).toEqual(['RUNNING']);
+    expect(warnings).toEqual([
+      `MLflow tracking at ${server.uri} failed: ${logBatch500()}. Results are still written to ${root}; ` +
+        `upload them later with: pnpm prunefuse mlflow sync ${root} --mlflow ${server.uri}`,
+    ]);
+    const [partial] = mlflowRunOf(prunefuse.id);
+    expect(mlflowRunOf(prunefuse.id).map((r) => r.info.status)).toEqual(['FAILED']);
     // tracking stopped after the failure: the second run never reached the server
     expect(mlflowRunOf(random.id)).toEqual([]);
-    expect(new SyncMarkers(store, server.uri).get(prunefuse.id)?.complete).toBe(false);
+    expect(new SyncMarkers(store, server.uri).get(prunefuse.id)).toMatchObject({
+      complete: false,
+      mlflowRunId: partial!.info.run_id,
+      finishedAt: store.read(prunefuse.id).finishedAt,
+    });
 
     server.intercept = null;
     const synced = await syncStore(store, new MlflowClient({ trackingUri: server.uri }));
     expect(synced.uploaded.sort()).toEqual([prunefuse.id, random.id].sort());
-    expect(mlflowRunOf(prunefuse.id).map((r) => r.info.status)).toEqual(['FAILED', 'FINISHED']);
-    expect(mlflowRunOf(random.id).map((r) => r.info.status)).toEqual(['FINISHED']);
+    expect(mlflowRunOf(prunefuse.id)[0]).toBe(partial);
+    await expectOneFinishedRunPerStoreRun();
+  });
+
+  it('live: cut after a few metric batches, sync sends only the steps the run lacks', async () => {
+    // Events are sent as they come (flushMs 0; those arriving while a request is out go
+    // together): the second metrics request of the first run, part-way through its curves
+    // or its final metrics, fails.
+    server.intercept = failFrom(
+      2,
+      (p, body) => p === LOG_BATCH && hasMetrics(body),
+      databaseLocked,
+    );
+    const { warnings } = await trackedSweep(server.uri, { flushMs: 0 });
+    expect(warnings).toHaveLength(1);
+    expect([...server.runs.values()].map((r) => r.info.status)).toEqual(['FAILED']);
+    const [partial] = [...server.runs.values()];
+    const id = partial!.tags.get('prunefuse.run_id')!;
+    const reference = await cleanUpload();
+    expect(partial!.metrics.length).toBeGreaterThan(0);
+    expect(partial!.metrics.length).toBeLessThan(reference.get(id)!.length);
+
+    server.intercept = null;
+    await syncStore(store, new MlflowClient({ trackingUri: server.uri }));
+    expect(mlflowRunOf(id)[0]).toBe(partial);
+    await expectOneFinishedRunPerStoreRun();
+  });
+
+  it('sync: a 500 after a few log-batch calls leaves the runs FAILED; the next sync continues them', async () => {
+    await runSweep({
+      runs,
+      store,
+      execute: fixtureExecutor({ epochMs: 1 }),
+      environment: async () => TEST_ENVIRONMENT,
+      progress: silent,
+    });
+    // Per run: params, the curves, the final metrics. The third request is the first
+    // run's final metrics; the second run fails at its params.
+    server.intercept = failFrom(3, (p) => p === LOG_BATCH, databaseLocked);
+    const client = new MlflowClient({ trackingUri: server.uri });
+    const cut = await syncStore(store, client);
+    expect(cut.uploaded).toEqual([]);
+    expect(cut.failed).toEqual(store.ids().map((id) => ({ id, message: logBatch500() })));
+    expect([...server.runs.values()].map((r) => r.info.status)).toEqual(['FAILED', 'FAILED']);
+
+    server.intercept = null;
+    const resumed = await syncStore(store, client);
+    expect(resumed.uploaded).toEqual(store.ids());
+    await expectOneFinishedRunPerStoreRun();
+  });
+
+  it('sync: the connection cut mid-upload leaves the run to the marker; the next sync continues it', async () => {
+    await runSweep({
+      runs,
+      store,
+      execute: fixtureExecutor({ epochMs: 1 }),
+      environment: async () => TEST_ENVIRONMENT,
+      progress: silent,
+    });
+    server.intercept = failFrom(1, (p, body) => p === LOG_BATCH && hasMetrics(body), 'drop');
+    const client = new MlflowClient({ trackingUri: server.uri });
+    const cut = await syncStore(store, client);
+    const [first, second] = store.ids();
+    expect(cut.failed).toHaveLength(1);
+    expect(cut.failed[0]!.message).toMatch(
+      new RegExp(`^MLflow POST ${server.uri}/api/2\\.0/mlflow/runs/log-batch: [A-Z_]+: `),
+    );
+    expect(cut.notAttempted).toEqual([second]);
+    // Unreachable: the run could not be closed, but the marker names it.
+    const [partial] = [...server.runs.values()];
+    expect(new SyncMarkers(store, server.uri).get(first!)).toMatchObject({
+      complete: false,
+      mlflowRunId: partial!.info.run_id,
+    });
+
+    server.intercept = null;
+    await syncStore(store, client);
+    expect(mlflowRunOf(first!)[0]).toBe(partial);
+    await expectOneFinishedRunPerStoreRun();
+  });
+
+  it('sync: runs/create answered without run_id: the created run is FAILED, then continued', async () => {
+    await runSweep({
+      runs,
+      store,
+      execute: fixtureExecutor({ epochMs: 1 }),
+      environment: async () => TEST_ENVIRONMENT,
+      progress: silent,
+    });
+    server.rewrite = (request, answer) => {
+      if (request.path !== RUNS_CREATE) return answer;
+      const { run_id: _dropped, ...info } = (answer as { run: { info: { run_id: string } } }).run
+        .info;
+      return { run: { info } };
+    };
+    const client = new MlflowClient({ trackingUri: server.uri });
+    const cut = await syncStore(store, client);
+    expect(cut.uploaded).toEqual([]);
+    expect(cut.failed.map((f) => f.message)).toEqual(
+      store
+        .ids()
+        .map(() =>
+          expect.stringMatching(
+            `^MLflow POST ${server.uri}/api/2\\.0/mlflow/runs/create: HTTP 200 INVALID_RESPONSE: the answer lacks run\\.info\\.run_id: `,
+          ),
+        ),
+    );
+    expect([...server.runs.values()].map((r) => r.info.status)).toEqual(['FAILED', 'FAILED']);
+
+    server.rewrite = null;
+    const created = [...server.runs.values()];
+    await syncStore(store, client);
+    expect(store.ids().map((id) => mlflowRunOf(id)[0])).toEqual(created);
+    await expectOneFinishedRunPerStoreRun();
+  });
+
+  it('sync: runs/create answered without run.info: refused by field, and the next sync uploads', async () => {
+    await runSweep({
+      runs,
+      store,
+      execute: fixtureExecutor({ epochMs: 1 }),
+      environment: async () => TEST_ENVIRONMENT,
+      progress: silent,
+    });
+    server.intercept = failFrom(1, (p) => p === RUNS_CREATE, {
+      status: 200,
+      body: JSON.stringify({ run: { data: {} } }),
+    });
+    const client = new MlflowClient({ trackingUri: server.uri });
+    const cut = await syncStore(store, client);
+    expect(cut.failed.map((f) => f.message)).toEqual(
+      store
+        .ids()
+        .map(
+          () =>
+            `MLflow POST ${server.uri}/api/2.0/mlflow/runs/create: HTTP 200 INVALID_RESPONSE: ` +
+            'the answer lacks run.info: {"run":{"data":{}}}',
+        ),
+    );
+    server.intercept = null;
+    await syncStore(store, client);
+    await expectOneFinishedRunPerStoreRun();
   });
 });

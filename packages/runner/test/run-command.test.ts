@@ -7,11 +7,14 @@ import { fileURLToPath } from 'node:url';
 import { ResultsStore } from '@prunefuse/results';
 import { Command } from 'commander';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  closedLoopbackUri,
+  startFakeMlflow,
+} from '../../tracking/test/fixtures/fake-mlflow-server.js';
 import { registerMlflow } from '../src/commands/mlflow.js';
 import { type RunDependencies, registerRun } from '../src/commands/run.js';
 import type { ForwardMacs } from '../src/macs-estimate.js';
 import { describeTestDataset } from './fixtures/datasets.js';
-import { startFakeMlflow } from './fixtures/fake-mlflow-server.js';
 import { fixtureExecutor, TEST_ENVIRONMENT } from './fixtures/fixture-executor.js';
 
 const CONFIG = `
@@ -237,7 +240,12 @@ describe('prunefuse run', () => {
     try {
       const out = path.join(dir, 'store');
       await cli(['run', config, '--out', out, '--mlflow', server.uri, '--json']);
-      expect(JSON.parse(stdout).mlflow).toEqual({ trackingUri: server.uri, ok: true, error: null });
+      expect(JSON.parse(stdout).mlflow).toEqual({
+        trackingUri: server.uri,
+        ok: true,
+        error: null,
+        sync: null,
+      });
       expect([...server.runs.values()].map((r) => r.info.status)).toEqual([
         'FINISHED',
         'FINISHED',
@@ -256,6 +264,51 @@ describe('prunefuse run', () => {
       ).rejects.toThrow('not a results store');
     } finally {
       await server.close();
+    }
+  });
+
+  it('--mlflow that fails: the sweep completes, then exits 1 naming the failure and the sync command', async () => {
+    const closed = await closedLoopbackUri();
+    const out = path.join(dir, 'store');
+    await cli(['run', config, '--out', out, '--mlflow', closed.uri]);
+    expect(new ResultsStore(out).ids()).toHaveLength(3);
+    const refused =
+      `MLflow GET ${closed.uri}/api/2.0/mlflow/experiments/get-by-name: ECONNREFUSED: ` +
+      `connect ECONNREFUSED 127.0.0.1:${closed.port}; ` +
+      'nothing listens there: is the MLflow server running, on that host and port?';
+    const sync = `pnpm prunefuse mlflow sync ${out} --mlflow ${closed.uri}`;
+    expect(stdout).toContain(
+      `MLflow tracking failed, not all runs reached ${closed.uri}: ${refused}\n` +
+        `  upload them with: ${sync} (or pass --mlflow-optional to only warn)`,
+    );
+    expect(process.exitCode).toBe(1);
+
+    process.exitCode = undefined;
+    stdout = '';
+    rmSync(out, { recursive: true });
+    await cli(['run', config, '--out', out, '--mlflow', closed.uri, '--mlflow-optional', '--json']);
+    expect(JSON.parse(stdout).mlflow).toEqual({
+      trackingUri: closed.uri,
+      ok: false,
+      error: refused,
+      sync,
+    });
+    expect(process.exitCode).toBeUndefined();
+  });
+
+  it('refuses a tracking URI that is not http(s)://host:port before creating the store', async () => {
+    const out = path.join(dir, 'store');
+    await expect(cli(['run', config, '--out', out, '--mlflow', '127.0.0.1:5000'])).rejects.toThrow(
+      "MLflow tracking URI '127.0.0.1:5000' (from --mlflow) is not a URL; expected http(s)://host:port, e.g. http://127.0.0.1:5000",
+    );
+    expect(ResultsStore.exists(out)).toBe(false);
+    vi.stubEnv('MLFLOW_TRACKING_URI', 'localhost:5000');
+    try {
+      await expect(cli(['mlflow', 'sync', dir])).rejects.toThrow(
+        "MLflow tracking URI 'localhost:5000' (from $MLFLOW_TRACKING_URI) has the scheme 'localhost:'; expected http(s)://host:port",
+      );
+    } finally {
+      vi.unstubAllEnvs();
     }
   });
 });

@@ -1,15 +1,16 @@
+export {
+  authHeadersFromEnv,
+  MlflowClient,
+  type MlflowClientOptions,
+  MlflowError,
+  MlflowIncompleteRunError,
+} from './client.js';
+export { type SyncSummary, syncCommand, syncStore } from './sync.js';
+export { SyncMarkers } from './sync-marker.js';
+export { MlflowTracker, type MlflowTrackerOptions } from './tracker.js';
 export type {
   RunEnvironment,
   TrackedRun,
   TrackedRunIdentity,
   Tracker,
 } from './tracker-interface.js';
-export {
-  authHeadersFromEnv,
-  MlflowClient,
-  type MlflowClientOptions,
-  MlflowError,
-} from './client.js';
-export { SyncMarkers } from './sync-marker.js';
-export { MlflowTracker, type MlflowTrackerOptions } from './tracker.js';
-export { type SyncSummary, syncStore } from './sync.js';

@@ -5,8 +5,8 @@ import {
   type RunEvent,
   type RunRecord,
 } from '@prunefuse/results';
-import type { RunEnvironment } from './tracker-interface.js';
 import type { MlflowMetric, MlflowParam, MlflowTag } from './client.js';
+import type { RunEnvironment } from './tracker-interface.js';
 
 /**
  * How a run appears in MLflow.

@@ -10,6 +10,12 @@ export interface SyncMarker {
   mlflowRunId: string;
   /** true once params, metrics, artifacts and the FINISHED status are all on the server. */
   complete: boolean;
+  /**
+   * The finishedAt of the record whose execution the MLflow run mirrors; absent while a
+   * live run trains (or was killed). A cut-short upload of that same record is continued
+   * by `mlflow sync`; any other earlier run is closed FAILED and replaced.
+   */
+  finishedAt?: string;
   at: string;
 }
 

@@ -1,7 +1,7 @@
 import type { ResultsStore, RunRecord } from '@prunefuse/results';
 import { type MlflowClient, MlflowError } from './client.js';
 import { MetricSteps, recordEvents } from './metrics.js';
-import { closeRun, openRun } from './run-upload.js';
+import { RunUpload } from './run-upload.js';
 import { SyncMarkers } from './sync-marker.js';
 
 export interface SyncSummary {
@@ -15,10 +15,12 @@ export interface SyncSummary {
 
 /**
  * Uploads every finished run of the store that is not completely in the MLflow server
- * yet (by the store's sync markers for that server). A run whose earlier upload was cut
- * short has its partial MLflow run closed as FAILED and is uploaded whole as a new run.
- * An error response for one run is recorded and the others go on; an unreachable server
- * stops the sync.
+ * yet (by the store's sync markers for that server). Idempotent: an upload cut short
+ * (here or in live tracking) is continued in the same MLflow run when it mirrors the same
+ * record, so repeating a failed sync never adds a second MLflow run for a store run; an
+ * earlier attempt's run of a recomputed record is closed FAILED and replaced. An error
+ * answer for one run is recorded and the others go on; an unreachable server stops the
+ * sync.
  */
 export async function syncStore(
   store: ResultsStore,
@@ -36,8 +38,7 @@ export async function syncStore(
   const experiments = new Map<string, string>();
   const ids = store.ids();
   for (const [index, id] of ids.entries()) {
-    const marker = markers.get(id);
-    if (marker?.complete) {
+    if (markers.get(id)?.complete) {
       summary.alreadySynced.push(id);
       continue;
     }
@@ -49,46 +50,43 @@ export async function syncStore(
       continue;
     }
     try {
-      if (marker) await closeAbandoned(client, marker.mlflowRunId, Date.parse(record.finishedAt));
-      const name = record.config.experiment;
-      const experimentId = experiments.get(name) ?? (await client.ensureExperiment(name));
-      experiments.set(name, experimentId);
-      const info = await openRun(client, markers, {
-        id,
-        config: record.config,
-        experimentId,
-        environment: record.environment,
-        startTime: Date.parse(record.startedAt),
-      });
+      const upload =
+        (await RunUpload.resume(client, markers, record)) ??
+        (await RunUpload.create(client, markers, {
+          id,
+          config: record.config,
+          experimentId: await experimentOf(record.config.experiment),
+          environment: record.environment,
+          startTime: Date.parse(record.startedAt),
+          finishedAt: record.finishedAt,
+        }));
       const steps = new MetricSteps();
-      const metrics = recordEvents(record).flatMap(({ event, timestamp }) =>
-        steps.metrics(event, timestamp),
+      await upload.logMetrics(
+        recordEvents(record).flatMap(({ event, timestamp }) => steps.metrics(event, timestamp)),
       );
-      await client.logBatch(info.run_id, { metrics });
-      await closeRun(client, markers, info, record, store.recordPath(id));
+      await upload.close(record, store.recordPath(id));
       summary.uploaded.push(id);
       onUploaded(id);
     } catch (error) {
       summary.failed.push({ id, message: (error as Error).message });
-      if (!(error instanceof MlflowError)) {
+      if (!(error instanceof MlflowError) || error.unreachable) {
         summary.notAttempted.push(...ids.slice(index + 1));
         break;
       }
     }
   }
   return summary;
+
+  async function experimentOf(name: string): Promise<string> {
+    const known = experiments.get(name);
+    if (known) return known;
+    const id = await client.ensureExperiment(name);
+    experiments.set(name, id);
+    return id;
+  }
 }
 
-/** Marks the partial run of a cut-short upload FAILED; it may have been deleted meanwhile. */
-async function closeAbandoned(
-  client: MlflowClient,
-  mlflowRunId: string,
-  endTime: number,
-): Promise<void> {
-  try {
-    await client.updateRun(mlflowRunId, 'FAILED', endTime);
-  } catch (error) {
-    if (!(error instanceof MlflowError && error.errorCode === 'RESOURCE_DOES_NOT_EXIST'))
-      throw error;
-  }
+/** The command that uploads what a store lacks in the server at `trackingUri`. */
+export function syncCommand(storeRoot: string, trackingUri: string): string {
+  return `pnpm prunefuse mlflow sync ${storeRoot} --mlflow ${trackingUri}`;
 }

@@ -1,14 +1,15 @@
 import type { ResultsStore, RunEvent, RunRecord } from '@prunefuse/results';
+import type { MlflowClient, MlflowMetric } from './client.js';
+import { MetricSteps } from './metrics.js';
+import { RunUpload } from './run-upload.js';
+import { syncCommand } from './sync.js';
+import { SyncMarkers } from './sync-marker.js';
 import type {
   RunEnvironment,
   TrackedRun,
   TrackedRunIdentity,
   Tracker,
 } from './tracker-interface.js';
-import type { MlflowClient, MlflowMetric, MlflowRunInfo } from './client.js';
-import { MetricSteps } from './metrics.js';
-import { closeRun, openRun } from './run-upload.js';
-import { SyncMarkers } from './sync-marker.js';
 
 export interface MlflowTrackerOptions {
   store: ResultsStore;
@@ -72,14 +73,14 @@ export class MlflowTracker implements Tracker {
     const root = this.options.store.root;
     this.options.warn(
       `MLflow tracking at ${this.client.trackingUri} failed: ${(error as Error).message ?? String(error)}. ` +
-        `Results are still written to ${root}; upload them later with: pnpm prunefuse mlflow sync ${root}`,
+        `Results are still written to ${root}; upload them later with: ${syncCommand(root, this.client.trackingUri)}`,
     );
   }
 }
 
 class LiveRun implements TrackedRun {
   private queue: Promise<void> = Promise.resolve();
-  private info: MlflowRunInfo | null = null;
+  private upload: RunUpload | null = null;
   private buffer: MlflowMetric[] = [];
   private readonly steps = new MetricSteps();
   private lastFlush: number;
@@ -92,7 +93,7 @@ class LiveRun implements TrackedRun {
     this.lastFlush = tracker.now();
     this.enqueue(async () => {
       const experimentId = await tracker.experimentId(run.config.experiment);
-      this.info = await openRun(tracker.client, tracker.markers, {
+      this.upload = await RunUpload.create(tracker.client, tracker.markers, {
         id: run.id,
         config: run.config,
         experimentId,
@@ -116,27 +117,33 @@ class LiveRun implements TrackedRun {
   async finish(record: RunRecord, recordFile: string): Promise<void> {
     this.enqueue(async () => {
       await this.flush();
-      await closeRun(this.tracker.client, this.tracker.markers, this.opened(), record, recordFile);
+      await this.opened().close(record, recordFile);
     });
     await this.queue;
+    if (this.tracker.active || !this.upload) return;
+    // Tracking stopped (here or in another run) before this run was closed: the MLflow
+    // run mirrors this record as far as it got, and `mlflow sync` continues it.
+    this.upload.remember(record.finishedAt);
+    await this.upload.abandon(this.tracker.failed);
   }
 
   async fail(_error: unknown): Promise<void> {
     this.enqueue(async () => {
       await this.flush();
-      await this.tracker.client.updateRun(this.opened().run_id, 'FAILED', this.tracker.now());
+      await this.opened().fail(this.tracker.now());
     });
     await this.queue;
+    if (!this.tracker.active) await this.upload?.abandon(this.tracker.failed);
   }
 
   private async flush(): Promise<void> {
     const metrics = this.buffer.splice(0);
-    if (metrics.length > 0) await this.tracker.client.logBatch(this.opened().run_id, { metrics });
+    await this.opened().logMetrics(metrics);
   }
 
-  private opened(): MlflowRunInfo {
-    if (!this.info) throw new Error(`MLflow run for ${this.run.id} was not created`);
-    return this.info;
+  private opened(): RunUpload {
+    if (!this.upload) throw new Error(`MLflow run for ${this.run.id} was not created`);
+    return this.upload;
   }
 
   /** Runs `task` after the earlier ones, unless tracking has failed meanwhile. */

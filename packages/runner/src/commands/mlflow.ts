@@ -1,6 +1,6 @@
 import { ResultsStore } from '@prunefuse/results';
+import { authHeadersFromEnv, MlflowClient, syncCommand, syncStore } from '@prunefuse/tracking';
 import type { Command } from 'commander';
-import { authHeadersFromEnv, MlflowClient, syncStore } from '@prunefuse/tracking';
 import { printJson, printText } from '../output.js';
 
 export function registerMlflow(program: Command): void {
@@ -17,9 +17,13 @@ export function registerMlflow(program: Command): void {
       const trackingUri = options.mlflow ?? process.env.MLFLOW_TRACKING_URI;
       if (!trackingUri)
         throw new Error('no MLflow server: pass --mlflow URI or set MLFLOW_TRACKING_URI');
+      const client = new MlflowClient({
+        trackingUri,
+        uriSource: options.mlflow ? '--mlflow' : '$MLFLOW_TRACKING_URI',
+        headers: authHeadersFromEnv(),
+      });
       if (!ResultsStore.exists(root))
         throw new Error(`${root}: not a results store (no runs/ folder)`);
-      const client = new MlflowClient({ trackingUri, headers: authHeadersFromEnv() });
       const summary = await syncStore(new ResultsStore(root), client, (id) =>
         process.stderr.write(`uploaded ${id}\n`),
       );
@@ -30,6 +34,10 @@ export function registerMlflow(program: Command): void {
           `${summary.failed.length} failed${summary.notAttempted.length > 0 ? `, ${summary.notAttempted.length} not attempted` : ''}`,
         ...summary.failed.map((f) => `  failed ${f.id}: ${f.message}`),
       ];
+      if (summary.failed.length > 0)
+        lines.push(
+          `rerun to retry: ${syncCommand(root, trackingUri)} (runs cut short are continued, never duplicated)`,
+        );
       printText(lines.join('\n'));
     });
 }
