@@ -9,6 +9,7 @@ import { registerMlflow } from './commands/mlflow.js';
 import { registerProfile } from './commands/profile.js';
 import { registerReport } from './commands/report.js';
 import { registerRun } from './commands/run.js';
+import { registerSlurm } from './commands/slurm.js';
 import { registerVerify } from './commands/verify.js';
 import { printText } from './output.js';
 import { versionText } from './version.js';
@@ -40,6 +41,7 @@ export function buildCli(): Command {
   registerData(program);
   registerFlops(program);
   registerRun(program);
+  registerSlurm(program);
   registerMlflow(program);
   return program;
 }

@@ -35,44 +35,49 @@ function sortedUnique(ids: readonly string[]): string[] {
 }
 
 export const SHARD_SYNTAX =
-  "'i/n' (0 <= i < n), 'auto' (Slurm array: SLURM_ARRAY_TASK_ID of SLURM_ARRAY_TASK_COUNT) " +
-  "or 'auto/n' (Kubernetes Indexed Job: JOB_COMPLETION_INDEX of n)";
+  "'i/n' (0 <= i < n), 'auto' (a Slurm array task: its place in the array of " +
+  "SLURM_ARRAY_TASK_COUNT tasks) or 'auto/n' (shard SLURM_ARRAY_TASK_ID or " +
+  'JOB_COMPLETION_INDEX of n)';
 
 /**
- * Parses --shard: `i/n`, `auto` or `auto/n`. `auto` reads a Slurm array task's index and
- * count; `auto/n` also accepts JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs do not
- * export their completion count, so it is given). Throws with what was expected.
+ * Parses --shard: `i/n`, `auto` or `auto/n`.
+ * - `auto`: a Slurm array task's place in its array, (id - min) / step of
+ *   SLURM_ARRAY_TASK_COUNT, so any regular --array range works.
+ * - `auto/n`: the task id itself is the shard of n: SLURM_ARRAY_TASK_ID, or
+ *   JOB_COMPLETION_INDEX in a Kubernetes Indexed Job (which does not export its
+ *   completion count). A single task of an --array=0-(n-1) job resubmitted on its own
+ *   (`sbatch --array=k`) thus still runs shard k, which `auto` would read as 0 of 1.
+ * Throws with what was expected.
  */
 export function parseShard(value: string, env: NodeJS.ProcessEnv = process.env): Shard {
   const explicit = /^(\d+)\/(\d+)$/.exec(value);
   if (explicit) return checked(Number(explicit[1]), Number(explicit[2]), `--shard ${value}`);
   const auto = /^auto(?:\/(\d+))?$/.exec(value);
   if (!auto) throw new Error(`--shard: '${value}' is not ${SHARD_SYNTAX}`);
-  const given = auto[1] === undefined ? null : Number(auto[1]);
-  const slurm = slurmArrayShard(env);
-  if (slurm) {
-    if (given !== null && given !== slurm.count) {
+  if (auto[1] === undefined) {
+    const slurm = slurmArrayShard(env);
+    if (slurm) return slurm;
+    if (present(env.JOB_COMPLETION_INDEX)) {
       throw new Error(
-        `--shard ${value}: the Slurm array has ${slurm.count} tasks (SLURM_ARRAY_TASK_COUNT), ` +
-          `not ${given}; use --shard auto`,
+        '--shard auto: JOB_COMPLETION_INDEX is set (a Kubernetes Indexed Job) but not the ' +
+          "job's completion count; pass it: --shard auto/<completions>",
       );
     }
-    return slurm;
-  }
-  const completion = env.JOB_COMPLETION_INDEX;
-  if (completion !== undefined && completion !== '') {
-    if (given === null) {
-      throw new Error(
-        `--shard auto: JOB_COMPLETION_INDEX is set (a Kubernetes Indexed Job) but not the ` +
-          `job's completion count; pass it: --shard auto/<completions>`,
-      );
+  } else {
+    const count = Number(auto[1]);
+    for (const name of ['SLURM_ARRAY_TASK_ID', 'JOB_COMPLETION_INDEX'] as const) {
+      const id = env[name];
+      if (present(id)) return checked(integer(id, name), count, `--shard ${value}: ${name}`);
     }
-    return checked(integer(completion, 'JOB_COMPLETION_INDEX'), given, 'JOB_COMPLETION_INDEX');
   }
   throw new Error(
     `--shard ${value}: neither SLURM_ARRAY_TASK_ID (a Slurm array task) nor ` +
       'JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) is set; pass --shard i/n',
   );
+}
+
+function present(value: string | undefined): value is string {
+  return value !== undefined && value !== '';
 }
 
 /**
@@ -82,9 +87,9 @@ export function parseShard(value: string, env: NodeJS.ProcessEnv = process.env):
  */
 function slurmArrayShard(env: NodeJS.ProcessEnv): Shard | null {
   const id = env.SLURM_ARRAY_TASK_ID;
-  if (id === undefined || id === '') return null;
+  if (!present(id)) return null;
   const count = env.SLURM_ARRAY_TASK_COUNT;
-  if (count === undefined || count === '') {
+  if (!present(count)) {
     throw new Error(
       '--shard auto: SLURM_ARRAY_TASK_ID is set but not SLURM_ARRAY_TASK_COUNT (Slurm 18.08 ' +
         'or later sets both); pass --shard i/n',

@@ -67,11 +67,9 @@ describe('--shard values', () => {
     expect(() => parseShard('two', {})).toThrow("'two' is not 'i/n'");
   });
 
-  it('reads a Slurm array task, mapping --array=1-8 and stepped arrays onto 0..n-1', () => {
+  it('auto: a Slurm array task by its place in the array (--array=1-8, stepped arrays)', () => {
     const env = { SLURM_ARRAY_TASK_ID: '3', SLURM_ARRAY_TASK_COUNT: '4' };
     expect(parseShard('auto', env)).toEqual({ index: 3, count: 4 });
-    expect(parseShard('auto/4', env)).toEqual({ index: 3, count: 4 });
-    expect(() => parseShard('auto/8', env)).toThrow('the Slurm array has 4 tasks');
     expect(
       parseShard('auto', {
         SLURM_ARRAY_TASK_ID: '8',
@@ -89,6 +87,20 @@ describe('--shard values', () => {
     ).toEqual({ index: 3, count: 4 });
     expect(() => parseShard('auto', { SLURM_ARRAY_TASK_ID: '1' })).toThrow(
       'not SLURM_ARRAY_TASK_COUNT',
+    );
+  });
+
+  it('auto/n: the task id is the shard, also for one task resubmitted on its own', () => {
+    // sbatch --array=2 array.sh: an array of one task, whose id still names shard 2.
+    const resubmitted = {
+      SLURM_ARRAY_TASK_ID: '2',
+      SLURM_ARRAY_TASK_COUNT: '1',
+      SLURM_ARRAY_TASK_MIN: '2',
+    };
+    expect(parseShard('auto/4', resubmitted)).toEqual({ index: 2, count: 4 });
+    expect(parseShard('auto', resubmitted)).toEqual({ index: 0, count: 1 });
+    expect(() => parseShard('auto/2', resubmitted)).toThrow(
+      'shard index 2 is not below the count 2',
     );
   });
 
