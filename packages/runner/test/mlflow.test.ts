@@ -384,6 +384,33 @@ describe('MLflow faults: no run left RUNNING, no duplicate after a new sync', ()
     await expectOneFinishedRunPerStoreRun();
   });
 
+  it('sync: a record computed again is uploaded again; the earlier MLflow run stays as it was', async () => {
+    const sweep = () =>
+      runSweep({
+        runs,
+        store,
+        execute: fixtureExecutor({ epochMs: 1 }),
+        environment: async () => TEST_ENVIRONMENT,
+        progress: silent,
+      });
+    await sweep();
+    const client = new MlflowClient({ trackingUri: server.uri });
+    await syncStore(store, client);
+    const [earlier] = mlflowRunOf(prunefuse.id);
+    store.moveAside(prunefuse.id, 'recomputed by the test', { into: 'stale' });
+    await sweep();
+    const again = await syncStore(store, client);
+    expect(again).toMatchObject({ uploaded: [prunefuse.id], alreadySynced: [random.id] });
+    const both = mlflowRunOf(prunefuse.id);
+    expect(both[0]).toBe(earlier);
+    expect(both.map((r) => r.info.status)).toEqual(['FINISHED', 'FINISHED']);
+    expect(new SyncMarkers(store, server.uri).get(prunefuse.id)).toMatchObject({
+      complete: true,
+      mlflowRunId: both[1]!.info.run_id,
+      finishedAt: store.read(prunefuse.id).finishedAt,
+    });
+  });
+
   it('sync: runs/create answered without run.info: refused by field, and the next sync uploads', async () => {
     await runSweep({
       runs,

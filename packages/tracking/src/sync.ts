@@ -14,8 +14,8 @@ export interface SyncSummary {
 }
 
 /**
- * Uploads every finished run of the store that is not completely in the MLflow server
- * yet (by the store's sync markers for that server). Idempotent: an upload cut short
+ * Uploads every finished run of the store whose record is not completely in the MLflow
+ * server yet (by the store's sync markers for that server). Idempotent: an upload cut short
  * (here or in live tracking) is continued in the same MLflow run when it mirrors the same
  * record, so repeating a failed sync never adds a second MLflow run for a store run; an
  * earlier attempt's run of a recomputed record is closed FAILED and replaced. An error
@@ -38,15 +38,18 @@ export async function syncStore(
   const experiments = new Map<string, string>();
   const ids = store.ids();
   for (const [index, id] of ids.entries()) {
-    if (markers.get(id)?.complete) {
-      summary.alreadySynced.push(id);
-      continue;
-    }
     let record: RunRecord;
     try {
       record = store.read(id);
     } catch (error) {
       summary.failed.push({ id, message: (error as Error).message });
+      continue;
+    }
+    // A record computed again (--rerun-stale, a damaged one) is a new upload; markers
+    // written before they named their record count for whatever record is there.
+    const marker = markers.get(id);
+    if (marker?.complete && (marker.finishedAt ?? record.finishedAt) === record.finishedAt) {
+      summary.alreadySynced.push(id);
       continue;
     }
     try {
