@@ -1,0 +1,65 @@
+import { architecture, type LayerSpec, type ModelSpec } from '@prunefuse/models';
+import { describe, expect, it } from 'vitest';
+import { compareWithCpu, webgpuAvailable, withConvWidths, worst } from './reference.js';
+
+const webgpu = await webgpuAvailable();
+
+const step = { seed: 3, lr: 0.1, momentum: 0.9, weightDecay: 5e-4 };
+
+/** ResNet-20 as pruning leaves it: odd widths, none a multiple of 4. */
+function prunedResNet20(input: ModelSpec['input']): ModelSpec {
+  const spec = architecture('resnet20', { input, classes: 10 });
+  const outer = [5, 11, 21];
+  const inner = [3, 7, 13];
+  return withConvWidths(spec, (name) => {
+    const stage = /^stage(\d)/.exec(name);
+    if (!stage) return outer[0]!;
+    const s = Number(stage[1]) - 1;
+    return name.endsWith('.conv1') && !name.includes('shortcut') ? inner[s]! : outer[s]!;
+  });
+}
+
+/**
+ * ResNet-18 with torchvision's max pool (3x3, stride 2, 'same') after the stem, at a quarter
+ * of its widths (16 to 128: the last stage still spans two 64-wide GEMM tiles) so that the
+ * cpu reference stays quick.
+ */
+function resnet18WithMaxPool(input: ModelSpec['input']): ModelSpec {
+  const spec = withConvWidths(architecture('resnet18', { input, classes: 10 }), (_, f) => f / 4);
+  const pool: LayerSpec = {
+    kind: 'maxpool',
+    name: 'stem.pool',
+    input: 'stem.relu',
+    size: 3,
+    stride: 2,
+    padding: 'same',
+  };
+  const layers = spec.layers.flatMap((layer): LayerSpec[] => {
+    if (layer.name === 'stem.relu') return [layer, pool];
+    if (layer.kind !== 'add' && layer.input === 'stem.relu')
+      return [{ ...layer, input: pool.name }];
+    if (layer.kind === 'add') {
+      return [{ ...layer, inputs: layer.inputs.map((n) => (n === 'stem.relu' ? pool.name : n)) }];
+    }
+    return [layer];
+  });
+  return { ...spec, layers };
+}
+
+describe.skipIf(!webgpu)('compiled training steps of other shapes against the cpu backend', () => {
+  it('a pruned-width ResNet-20 (widths 3 to 21, none a multiple of 4) at 8x8, batch 3', async () => {
+    const spec = prunedResNet20({ height: 8, width: 8, channels: 3 });
+    const result = worst(await compareWithCpu({ spec, batch: 3, ...step }));
+    expect(result.loss).toBeLessThan(1e-5);
+    expect(result.relativeError, `worst-matching weight: ${result.name}`).toBeLessThan(1e-3);
+  }, 600_000);
+
+  // Batch 4: at batch 2 the last stage's batch norms (1x1 pixels) see two rows each, where
+  // x̂ = ±1 and the input gradient is pure rounding noise on both backends.
+  it('ResNet-18 (quarter widths) with a stride-2 max pool at 16x16, batch 4', async () => {
+    const spec = resnet18WithMaxPool({ height: 16, width: 16, channels: 3 });
+    const result = worst(await compareWithCpu({ spec, batch: 4, ...step }));
+    expect(result.loss).toBeLessThan(1e-5);
+    expect(result.relativeError, `worst-matching weight: ${result.name}`).toBeLessThan(1e-3);
+  }, 600_000);
+});
