@@ -26,8 +26,10 @@ export interface MlflowTrackerOptions {
  * it trains, and closed with its final metrics, its record as artifacts and FINISHED (or
  * FAILED). Requests run in the background, in order, never blocking or failing the run.
  * The first failure (server down, an error response) is reported once and ends tracking
- * for the rest of the sweep; the runs' results are in the store regardless, and
- * `prunefuse mlflow sync <store>` uploads whatever did not reach the server.
+ * for the rest of the sweep; the MLflow runs it cut short are marked FAILED while the
+ * server still answers, and their sync markers remember them. The runs' results are in the
+ * store regardless, and `prunefuse mlflow sync <store>` uploads whatever did not reach the
+ * server, continuing those same MLflow runs.
  */
 export class MlflowTracker implements Tracker {
   private failure: unknown = null;
