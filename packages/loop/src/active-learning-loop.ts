@@ -8,6 +8,7 @@ import {
   type MacsByPhase,
   type RoundRecord,
   type RunEvent,
+  type SelectionPhase,
   type TargetRecord,
   type TrainingConfig,
 } from '@prunefuse/results';
@@ -15,6 +16,7 @@ import { acquire, leastConfidence, spearman, topKOverlap } from '@prunefuse/sele
 import { divergence } from './divergence.js';
 import { FrozenWeights } from './frozen-weights.js';
 import type { Method, MethodFactory } from './method.js';
+import { SelectionMemo } from './selection-memo.js';
 import { type TrainingOutcome, trainOnLabelled } from './train-on-labelled.js';
 import { predict } from './training/index.js';
 
@@ -34,6 +36,11 @@ export interface LoopSetup {
   seed: number;
   /** Batch size for pool scoring and test evaluation (inference only). */
   inferenceBatchSize: number;
+  /**
+   * The stored selection phase of a run whose selection is this run's (see SelectionMemo):
+   * its rounds and selectors are replayed, not computed, and charged what they cost then.
+   */
+  storedSelection?: SelectionPhase | null;
   onEvent?: (event: RunEvent) => void;
 }
 
@@ -43,6 +50,8 @@ export interface LoopOutcome {
   targets: TargetRecord[];
   macs: MacsByPhase;
   params: { targetSpec: ModelSpec; selectorSpec: ModelSpec | null };
+  /** What the selection rounds labelled and every selector they trained; null without a selector. */
+  selection: SelectionPhase | null;
 }
 
 interface TrainedSelector extends TrainingOutcome {
@@ -79,12 +88,19 @@ export async function activeLearningLoop(
     );
   }
   const spent = new MacsLedger();
+  const memo = new SelectionMemo(setup.storedSelection ?? null, initial);
   const rounds: RoundRecord[] = [];
   const targets: TargetRecord[] = [];
 
   const trainSelector = async (): Promise<TrainedSelector> => {
     const definition = method.selector!;
     const labelled = pool.labelled();
+    const stored = memo.storedSelector(definition.spec, labelled.length);
+    if (stored) {
+      memo.recordSelector(labelled.length, stored, stored.network);
+      spent.charge('selectorTraining', stored.macs);
+      return { ...stored, labelled: labelled.length };
+    }
     const network = definition.fresh();
     const train = trainOnLabelled({
       dataset,
@@ -103,6 +119,7 @@ export async function activeLearningLoop(
     });
     try {
       const outcome = await train(network);
+      memo.recordSelector(labelled.length, outcome, network);
       spent.charge('selectorTraining', outcome.macs);
       return { ...outcome, network, labelled: labelled.length };
     } catch (error) {
@@ -123,7 +140,7 @@ export async function activeLearningLoop(
         const current = await selectors.current();
         rounds.push(
           await selectionRound(
-            { setup, pool, method, denseInitial, rng, spent },
+            { setup, pool, method, denseInitial, rng, spent, memo },
             {
               k,
               round: rounds.length,
@@ -134,7 +151,7 @@ export async function activeLearningLoop(
         setup.onEvent?.({ type: 'round', round: withoutEpochs(rounds.at(-1)!) });
       }
       const target = await buildTarget(
-        { setup, pool, method, denseInitial, rng, spent },
+        { setup, pool, method, denseInitial, rng, spent, memo },
         selectors,
       );
       spent.charge('targetTraining', target.macs);
@@ -153,6 +170,7 @@ export async function activeLearningLoop(
     targets,
     macs: spent.totals(),
     params: { targetSpec: setup.targetSpec, selectorSpec: method.selector?.spec ?? null },
+    selection: method.selector ? memo.phase() : null,
   };
 }
 
@@ -187,6 +205,7 @@ interface RunState {
   denseInitial: FrozenWeights;
   rng: Rng;
   spent: MacsLedger;
+  memo: SelectionMemo;
 }
 
 /**
@@ -237,9 +256,14 @@ async function selectionRound(
   const labelledBefore = pool.labelledCount;
   const unlabelled = pool.unlabelled();
   const started = performance.now();
-  let positions: Int32Array;
+  const stored = selector ? state.memo.storedRound(round.round, labelledBefore, k) : null;
+  /** Positions in `unlabelled` of the examples chosen, unless replayed. */
+  let positions: Int32Array | null = null;
   let scoringMacs = 0;
-  if (!selector) {
+  if (stored) {
+    // Replayed: what the stored run selected from this very pool, at what it cost then.
+    scoringMacs = stored.poolScoringMacs;
+  } else if (!selector) {
     positions = await acquire(
       'random',
       { poolSize: unlabelled.length },
@@ -278,12 +302,20 @@ async function selectionRound(
       rng.child('acquire', round.round),
     );
   }
-  const selectionSeconds = (performance.now() - started) / 1000;
+  const selectionSeconds = stored?.selectionSeconds ?? (performance.now() - started) / 1000;
   const rankAgreement =
     selector && setup.rankAgreement ? await rankAgreementWithTarget(state, selector, k) : undefined;
-  const selected = Array.from(positions, (p) => unlabelled[p]!);
+  const selected = positions ? Array.from(positions, (p) => unlabelled[p]!) : [...stored!.selected];
   pool.label(selected);
   state.spent.charge('poolScoring', scoringMacs);
+  if (selector) {
+    state.memo.recordRound({
+      labelled: labelledBefore,
+      selected,
+      selectionSeconds,
+      poolScoringMacs: scoringMacs,
+    });
+  }
   return {
     round: round.round,
     labelled: labelledBefore,

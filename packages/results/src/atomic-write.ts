@@ -13,15 +13,17 @@ import { crashPoint } from './crash-point.js';
  * and its name says which process wrote it, so that a later sweep can tell a dead
  * writer's leftover (see parseTemporaryName) from a write in progress.
  */
-export function writeFileAtomic(file: string, contents: string): void {
+export function writeFileAtomic(file: string, contents: string | Uint8Array): void {
   mkdirSync(path.dirname(file), { recursive: true });
   const temporary = `${file}.${os.hostname()}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   const fd = openSync(temporary, 'w');
   try {
+    const write = (part: string | Uint8Array) =>
+      typeof part === 'string' ? writeSync(fd, part) : writeSync(fd, part);
     crashPoint('atomic-write:partial', () =>
-      writeSync(fd, contents.slice(0, Math.floor(contents.length / 2))),
+      write(contents.slice(0, Math.floor(contents.length / 2))),
     );
-    writeSync(fd, contents);
+    write(contents);
     fsyncSync(fd);
   } finally {
     closeSync(fd);

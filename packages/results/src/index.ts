@@ -1,36 +1,55 @@
+export { writeFileAtomic } from './atomic-write.js';
 export {
-  DATASET_NAMES,
-  ACQUISITION_NAMES,
-  PRUNING_CRITERIA,
-  SCHEDULE_NAMES,
-  METHOD_NAMES,
-  runRecordSchema,
-} from './record.js';
+  type ForwardCosts,
+  inferenceMacs,
+  labelledSizes,
+  planMacs,
+  plannedEpochs,
+  planRun,
+  type RunPlan,
+  selectionMacsUpTo,
+  TRAINING_MACS_PER_FORWARD,
+  trainingMacs,
+} from './cost-model.js';
+export {
+  type JournalEntry,
+  type JournalHeader,
+  type RunEvent,
+  RunJournal,
+  readJournal,
+} from './journal.js';
+export { fieldPath, readJsonFile } from './json-file.js';
+export {
+  describeRun,
+  methodLabel,
+  methodOptions,
+  PRUNEFUSE_DEFAULTS,
+  usesAcquisition,
+} from './method-label.js';
 export type {
-  DatasetName,
   AcquisitionName,
-  PruningCriterion,
-  ScheduleName,
-  TrainingConfig,
-  MethodConfig,
-  MethodName,
   BudgetConfig,
-  RunConfig,
+  DatasetName,
   EpochRecord,
   MacsByPhase,
+  MethodConfig,
+  MethodName,
+  PruningCriterion,
   RoundRecord,
-  TargetRecord,
+  RunConfig,
   RunRecord,
+  ScheduleName,
+  TargetRecord,
+  TrainingConfig,
 } from './record.js';
 export {
-  ResultsStore,
-  type IndexEntry,
-  type FailureRecord,
-  type RecordState,
-  type Cleanup,
-} from './store.js';
-export { writeFileAtomic } from './atomic-write.js';
-export { readJsonFile, fieldPath } from './json-file.js';
+  ACQUISITION_NAMES,
+  DATASET_NAMES,
+  METHOD_NAMES,
+  PRUNING_CRITERIA,
+  runRecordSchema,
+  SCHEDULE_NAMES,
+} from './record.js';
 export {
   type ClaimAttempt,
   type ClaimHolder,
@@ -41,28 +60,16 @@ export {
   readHolder,
 } from './run-claim.js';
 export {
-  type RunEvent,
-  type JournalEntry,
-  type JournalHeader,
-  RunJournal,
-  readJournal,
-} from './journal.js';
+  type SelectionPhase,
+  SelectionPhaseStore,
+  type SelectionRoundSnapshot,
+  type SelectorSnapshot,
+  type StoredSelectionPhase,
+} from './selection-phase.js';
 export {
-  TRAINING_MACS_PER_FORWARD,
-  type ForwardCosts,
-  type RunPlan,
-  inferenceMacs,
-  labelledSizes,
-  planMacs,
-  planRun,
-  plannedEpochs,
-  selectionMacsUpTo,
-  trainingMacs,
-} from './cost-model.js';
-export {
-  PRUNEFUSE_DEFAULTS,
-  describeRun,
-  methodLabel,
-  methodOptions,
-  usesAcquisition,
-} from './method-label.js';
+  type Cleanup,
+  type FailureRecord,
+  type IndexEntry,
+  type RecordState,
+  ResultsStore,
+} from './store.js';

@@ -1,0 +1,170 @@
+import { type Dataset, loadDataset } from '@prunefuse/data';
+import { selectBackend, tf } from '@prunefuse/engine';
+import { architecture, type ModelSpec } from '@prunefuse/models';
+import type { BudgetConfig, TargetRecord, TrainingConfig } from '@prunefuse/results';
+import { beforeAll, describe, expect, test } from 'vitest';
+import {
+  activeLearningLoop,
+  FrozenWeights,
+  type LoopOutcome,
+  type LoopSetup,
+  type MethodFactory,
+  scratchTarget,
+} from '../src/index.js';
+
+const TRAINING: TrainingConfig = {
+  epochs: 1,
+  batchSize: 32,
+  lr: 0.05,
+  schedule: 'constant',
+  momentum: 0.9,
+  weightDecay: 5e-4,
+  augment: false,
+  evalEvery: 1,
+};
+
+const BUDGET: BudgetConfig = {
+  initial: 20,
+  milestones: [50, 90],
+  roundSize: 20,
+  classBalancedInitial: true,
+};
+
+let dataset: Dataset;
+let spec: ModelSpec;
+
+beforeAll(async () => {
+  await selectBackend('wasm');
+  dataset = await loadDataset('mnist', { seed: 3, trainSubset: 200, testSubset: 60 });
+  spec = architecture('resnet8-digits', { input: dataset.shape, classes: dataset.classes });
+});
+
+function setup(overrides: Partial<LoopSetup> = {}): LoopSetup {
+  return {
+    dataset,
+    targetSpec: spec,
+    budget: BUDGET,
+    acquisition: 'least-confidence',
+    targetTraining: TRAINING,
+    rankAgreement: false,
+    seed: 5,
+    inferenceBatchSize: 64,
+    ...overrides,
+  };
+}
+
+/**
+ * Methods that share a selection and differ only in their targets, counting the selectors
+ * they train: `distils` distils every target from θp* (so its targets depend on the
+ * selector's weights and it needs θp* at the last milestone); `scratch` never uses θp*.
+ */
+function methods() {
+  let trained = 0;
+  const method =
+    (target: 'distils' | 'scratch'): MethodFactory =>
+    ({ dense }) => {
+      const initial = FrozenWeights.of(dense);
+      return {
+        name: 'prunefuse',
+        selector: {
+          spec: dense.spec,
+          training: TRAINING,
+          fresh: () => {
+            trained++;
+            return initial.network();
+          },
+        },
+        buildTarget:
+          target === 'scratch'
+            ? scratchTarget
+            : async ({ trainedSelector, freshTarget, train }) => {
+                const teacher = { network: await trainedSelector(), lambda: 0.5, temperature: 4 };
+                const network = freshTarget();
+                const outcome = await train(network, { teacher });
+                return { ...outcome, network, init: 'scratch', kd: true };
+              },
+        dispose: () => initial.dispose(),
+      };
+    };
+  return { distils: method('distils'), scratch: method('scratch'), trained: () => trained };
+}
+
+/** A record without what depends on the clock. */
+function figures(outcome: LoopOutcome) {
+  const untimed = <T extends { epochs: Array<{ seconds: number }> }>(record: T) => ({
+    ...record,
+    epochs: record.epochs.map(({ seconds: _seconds, ...epoch }) => epoch),
+  });
+  return {
+    initialLabelled: outcome.initialLabelled,
+    rounds: outcome.rounds.map(({ trainSeconds: _t, selectionSeconds: _s, ...round }) =>
+      untimed(round),
+    ),
+    targets: outcome.targets.map(({ trainSeconds: _seconds, ...target }) =>
+      untimed(target as TargetRecord),
+    ),
+    macs: outcome.macs,
+  };
+}
+
+describe('replaying a stored selection phase', () => {
+  const { distils, scratch, trained } = methods();
+  /** The distilling method's run, computed: 5 selectors, at 20, 40, 50, 70 and 90 labelled. */
+  let computed: LoopOutcome;
+  beforeAll(async () => {
+    computed = await activeLearningLoop(setup(), distils);
+  });
+
+  test('gives the record of computing it, selection and MACs included, without training a selector', async () => {
+    const before = { trained: trained(), tensors: tf.memory().numTensors };
+    const replayed = await activeLearningLoop(
+      setup({ storedSelection: computed.selection }),
+      distils,
+    );
+    expect(trained()).toBe(before.trained);
+    // Rounds are replayed whole, their recorded seconds too; targets train again.
+    expect(replayed.rounds).toEqual(computed.rounds);
+    expect(figures(replayed)).toEqual(figures(computed));
+    expect(replayed.targets.map((t) => t.selectorTrainingMacs)).toEqual(
+      computed.targets.map((t) => t.selectorTrainingMacs),
+    );
+    expect(replayed.selection).toEqual(computed.selection);
+    expect(tf.memory().numTensors).toBe(before.tensors);
+  });
+
+  test('charges each run as its own computation would, and extends a phase that lacks a selector', async () => {
+    const fromScratchRun = await activeLearningLoop(setup(), scratch);
+    // The scratch target never asks for θp* at 90: that phase has 4 selectors.
+    expect(fromScratchRun.selection!.selectors.map((s) => s.labelled)).toEqual([20, 40, 50, 70]);
+    const before = trained();
+    const replayed = await activeLearningLoop(
+      setup({ storedSelection: fromScratchRun.selection }),
+      distils,
+    );
+    // Only θp* at 90 is trained; the round at 50 is charged nothing, its selector having
+    // been trained for the target at 50, as when computed.
+    expect(trained() - before).toBe(1);
+    expect(figures(replayed)).toEqual(figures(computed));
+    expect(replayed.selection!.selectors.map((s) => s.labelled)).toEqual([20, 40, 50, 70, 90]);
+  });
+
+  test('leaves the stored phase where the rounds differ and computes the rest as usual', async () => {
+    // Milestone 90 only: 20 -> 40 -> 60 -> 80 -> 90; the stored run went 40 -> 50 instead.
+    const oneMilestone = setup({ budget: { ...BUDGET, milestones: [90] } });
+    const own = await activeLearningLoop(oneMilestone, distils);
+    const before = trained();
+    const replayed = await activeLearningLoop(
+      { ...oneMilestone, storedSelection: computed.selection },
+      distils,
+    );
+    // Selectors at 20 and 40 come from the store; 60, 80 and 90 are trained.
+    expect(trained() - before).toBe(3);
+    expect(figures(replayed)).toEqual(figures(own));
+  });
+
+  test('refuses a phase that starts from another initial labelled set', async () => {
+    await expect(
+      activeLearningLoop(setup({ seed: 6, storedSelection: computed.selection }), distils),
+    ).rejects.toThrow(/does not start from this run’s initial labelled set/);
+  });
+});
