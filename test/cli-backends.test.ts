@@ -8,7 +8,9 @@ describe('prunefuse backends', () => {
     const reports = JSON.parse(result.stdout) as Array<Record<string, unknown>>;
     expect(reports.map((r) => r.name)).toEqual(['tensorflow', 'webgpu', 'wasm', 'cpu']);
     for (const report of reports) {
-      expect(Object.keys(report).sort()).toEqual([
+      // webgpu also lists Dawn's adapters (when dawn.node loads at all).
+      const keys = Object.keys(report).filter((k) => report.name !== 'webgpu' || k !== 'adapters');
+      expect(keys.sort()).toEqual([
         'available',
         'device',
         'emulated',
@@ -29,6 +31,35 @@ describe('prunefuse backends', () => {
     expect(result.status).toBe(0);
     const reports = JSON.parse(result.stdout) as Array<{ name: string; selected: boolean }>;
     expect(reports.find((r) => r.selected)?.name).toBe('cpu');
+  });
+
+  it('--gpu picks the webgpu adapter, recorded with what asked for it; a GPU not here is refused', () => {
+    type Report = {
+      name: string;
+      available: boolean;
+      reason: string | null;
+      adapters?: Array<{ name: string }>;
+      gpu?: unknown;
+    };
+    const webgpu = (result: ReturnType<typeof runCli>) =>
+      (JSON.parse(result.stdout) as Report[]).find((r) => r.name === 'webgpu')!;
+    const absent = webgpu(runCli(['backends', '--backend', 'cpu', '--gpu', '99', '--json']));
+    expect(absent.available).toBe(false);
+    const adapters = absent.adapters;
+    if (adapters === undefined) return; // dawn.node does not load on this platform
+    expect(absent.reason).toContain('GPU 99 (--gpu) is not among the');
+    if (adapters.length === 0) return; // no Vulkan adapter here: nothing to pick from
+    const hardware = adapters.find((a) => !/llvmpipe|lavapipe|swiftshader/i.test(a.name));
+    const first = webgpu(
+      runCli(['backends', '--backend', 'webgpu', '--json'], {
+        PRUNEFUSE_GPU: 'auto',
+        CUDA_VISIBLE_DEVICES: '0',
+      }),
+    );
+    expect(first).toMatchObject({
+      available: true,
+      gpu: { index: 0, source: 'CUDA_VISIBLE_DEVICES', adapter: (hardware ?? adapters[0])!.name },
+    });
   });
 
   it('an unknown backend fails with the accepted names', () => {

@@ -181,6 +181,8 @@ export async function probeBackends(
         reason: error.reason,
         device: null,
         emulated: false,
+        // An adapter that cannot be used is best explained beside the ones there are.
+        ...(name === 'webgpu' ? await webgpuAdapterReport().catch(() => ({})) : {}),
       });
     }
   }

@@ -1,15 +1,34 @@
+import {
+  BACKEND_NAMES,
+  type BackendReport,
+  parseBackendChoice,
+  parseGpuChoice,
+  probeBackends,
+  useGpu,
+} from '@prunefuse/engine';
 import { type Command, Option } from 'commander';
-import { BACKEND_NAMES, parseBackendChoice, probeBackends } from '@prunefuse/engine';
 import { formatTable, printJson, printText } from '../output.js';
+
+interface BackendsOptions {
+  backend: string;
+  gpu?: string;
+  json?: boolean;
+  verbose?: boolean;
+}
 
 export function registerBackends(program: Command): void {
   program
     .command('backends')
     .description('List every tfjs backend, whether it works here, and which one a run would use')
     .addOption(backendOption())
+    .option(
+      '--gpu <N|auto>',
+      'the GPU webgpu takes (default: $PRUNEFUSE_GPU, else the default adapter)',
+    )
     .option('--json', 'print one JSON array on stdout')
     .option('--verbose', 'print each device and reason in full')
-    .action(async (options: { backend: string; json?: boolean; verbose?: boolean }) => {
+    .action(async (options: BackendsOptions) => {
+      if (options.gpu !== undefined) useGpu(parseGpuChoice(options.gpu, '--gpu'));
       const reports = await probeBackends(parseBackendChoice(options.backend, '--backend'));
       if (options.json) return printJson(reports);
       const header = ['backend', 'available', 'selected', 'device / reason'];
@@ -19,16 +38,37 @@ export function registerBackends(program: Command): void {
         r.selected ? '*' : '',
         r.available ? (r.device ?? '') : (r.reason ?? ''),
       ]);
-      if (options.verbose) return printText(formatTable(header, rows));
+      const adapters = adapterLines(reports);
+      if (options.verbose) return printText([formatTable(header, rows), ...adapters].join('\n'));
       const fitted = fitLastColumn(header, rows, TERMINAL_COLUMNS);
       const cut = rows.some((row, i) => row.at(-1) !== fitted[i]!.at(-1));
       const table = formatTable(header, fitted);
       printText(
-        cut
-          ? `${table}\n(cut to ${TERMINAL_COLUMNS} columns: --verbose or --json prints all)`
-          : table,
+        [
+          cut
+            ? `${table}\n(cut to ${TERMINAL_COLUMNS} columns: --verbose or --json prints all)`
+            : table,
+          ...adapters,
+        ].join('\n'),
       );
     });
+}
+
+/**
+ * The WebGPU adapters Dawn lists, in its order (--gpu counts the hardware ones in it),
+ * the one webgpu runs on marked: Dawn's first unless a GPU was asked for, none when
+ * webgpu cannot run.
+ */
+function adapterLines(reports: readonly BackendReport[]): string[] {
+  const webgpu = reports.find((r) => r.name === 'webgpu');
+  if (!webgpu?.adapters?.length) return [];
+  const used = webgpu.available ? (webgpu.gpu?.adapter ?? webgpu.adapters[0]!.name) : null;
+  return [
+    `webgpu adapters${webgpu.gpu ? ` (GPU ${webgpu.gpu.index} from ${webgpu.gpu.source})` : ''}:`,
+    ...webgpu.adapters.map(
+      (a, i) => `  ${a.name === used ? '*' : ' '} ${i}  ${a.name} (${a.backend})`,
+    ),
+  ];
 }
 
 /** A table that reads in a standard terminal without wrapping. */
