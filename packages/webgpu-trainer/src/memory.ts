@@ -1,4 +1,5 @@
 import type { DispatchList } from './lower.js';
+import { BUFFER_LABEL } from './wgsl.js';
 
 interface Slot {
   floats: number;
@@ -59,6 +60,7 @@ export class SlotPool {
     for (const slot of this.slots) {
       if (slot.buffer) continue;
       slot.buffer = this.device.createBuffer({
+        label: `${BUFFER_LABEL} activations`,
         size: slot.floats * 4,
         usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
       });

@@ -1,6 +1,6 @@
 import type { DispatchList } from './lower.js';
 import type { SlotPool } from './memory.js';
-import type { BufferRef, IoBuffer } from './wgsl.js';
+import { BUFFER_LABEL, type BufferRef, type IoBuffer } from './wgsl.js';
 
 /** Compute pipelines by WGSL source: shapes are baked into the code, so equal code is equal work. */
 export class PipelineCache {
@@ -70,7 +70,7 @@ export class CompiledPlan {
     this.uniforms =
       blocks.data.byteLength > 0
         ? device.createBuffer({
-            label: 'plan constants',
+            label: `${BUFFER_LABEL} constants`,
             size: blocks.data.byteLength,
             usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
           })

@@ -6,7 +6,7 @@ import type { SgdSettings } from './kernels/sgd.js';
 import { lowerInference, lowerTrainingStep } from './lower.js';
 import { SlotPool } from './memory.js';
 import { CompiledPlan, PipelineCache } from './plan.js';
-import type { IoBuffer } from './wgsl.js';
+import { BUFFER_LABEL, type IoBuffer } from './wgsl.js';
 
 export interface TrainerOptions {
   /** The full batch size; smaller (last, partial) batches get plans of their own. */
@@ -126,9 +126,9 @@ export class CompiledTrainer {
           `maxStorageBufferBindingSize (${maxBinding} bytes)`,
       );
     }
-    this.arenaBuffer = this.buffer(this.arena.size);
-    this.metrics = this.buffer(METRICS.length);
-    this.hyper = this.buffer(4);
+    this.arenaBuffer = this.buffer(this.arena.size, 'arena');
+    this.metrics = this.buffer(METRICS.length, 'metrics');
+    this.hyper = this.buffer(4, 'hyper-parameters');
     this.pool = new SlotPool(this.device, Math.floor(maxBinding / 4));
     this.pipelines = new PipelineCache(this.device);
     this.features = sizeOf(activationShapes(spec).get(spec.features)!);
@@ -186,7 +186,11 @@ export class CompiledTrainer {
     const copies: { variable: tf.Variable; buffer: GPUBuffer; shape: number[] }[] = [];
     for (const [name, weight] of this.arena.weights) {
       const variable = this.variable(network, name, weight.spec.shape);
-      const buffer = this.device.createBuffer({ size: weight.length * 4, usage: storageUsage() });
+      const buffer = this.device.createBuffer({
+        label: `${BUFFER_LABEL} download`,
+        size: weight.length * 4,
+        usage: storageUsage(),
+      });
       encoder.copyBufferToBuffer(this.arenaBuffer, weight.offset * 4, buffer, 0, weight.length * 4);
       copies.push({ variable, buffer, shape: weight.spec.shape });
     }
@@ -315,10 +319,12 @@ export class CompiledTrainer {
   private trainingPlan(batch: number): { plan: CompiledPlan; io: GPUBuffer[] } {
     let entry = this.trainingPlans.get(batch);
     if (!entry) {
-      const images = this.buffer(batch * this.pixels);
-      const labels = this.buffer(batch);
+      const images = this.buffer(batch * this.pixels, 'images');
+      const labels = this.buffer(batch, 'labels');
       const teacher =
-        this.loss.kind === 'distillation' ? this.buffer(batch * this.spec.classes) : undefined;
+        this.loss.kind === 'distillation'
+          ? this.buffer(batch * this.spec.classes, 'teacher logits')
+          : undefined;
       const plan = this.compile(
         lowerTrainingStep({
           spec: this.spec,
@@ -345,13 +351,14 @@ export class CompiledTrainer {
     let entry = this.inferencePlans.get(batch);
     if (!entry) {
       const io = {
-        images: this.buffer(batch * this.pixels),
-        logits: this.buffer(batch * this.spec.classes),
-        probabilities: this.buffer(batch * this.spec.classes),
-        features: this.buffer(batch * this.features),
+        images: this.buffer(batch * this.pixels, 'images'),
+        logits: this.buffer(batch * this.spec.classes, 'logits'),
+        probabilities: this.buffer(batch * this.spec.classes, 'probabilities'),
+        features: this.buffer(batch * this.features, 'features'),
       };
       const plan = this.compile(lowerInference({ spec: this.spec, arena: this.arena, batch }), io);
       const staging = this.device.createBuffer({
+        label: `${BUFFER_LABEL} predictions`,
         size: (2 * batch * this.spec.classes + batch * this.features) * 4,
         usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
       });
@@ -402,6 +409,7 @@ export class CompiledTrainer {
   private async read(buffer: GPUBuffer, floats: number): Promise<Float32Array> {
     await this.validate();
     const staging = this.device.createBuffer({
+      label: `${BUFFER_LABEL} read back`,
       size: floats * 4,
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
     });
@@ -415,8 +423,12 @@ export class CompiledTrainer {
     return values;
   }
 
-  private buffer(floats: number): GPUBuffer {
-    return this.device.createBuffer({ size: Math.max(floats, 1) * 4, usage: storageUsage() });
+  private buffer(floats: number, what: string): GPUBuffer {
+    return this.device.createBuffer({
+      label: `${BUFFER_LABEL} ${what}`,
+      size: Math.max(floats, 1) * 4,
+      usage: storageUsage(),
+    });
   }
 
   private variable(network: Network, name: string, shape: readonly number[]): tf.Variable {

@@ -116,6 +116,9 @@ export const u = (value: number): string => {
   return `${value}u`;
 };
 
+/** The label prefix of every GPU buffer the trainer creates (tests count them by it). */
+export const BUFFER_LABEL = 'webgpu-trainer';
+
 /** Threads per workgroup of the one-thread-per-element kernels. */
 export const ELEMENTWISE_THREADS = 256;
 /** Workgroups an elementwise dispatch is capped at; threads then loop over the rest. */
