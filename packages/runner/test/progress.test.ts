@@ -75,6 +75,83 @@ describe('plain progress (not a terminal)', () => {
   });
 });
 
+describe('what a status line names', () => {
+  // prunefuse: selector rounds on 40 and 80, θp* on the milestone 120 for its fused target.
+  const [prunefuse] = expandSweep(
+    parseExperiment(
+      'experiments/progress.yaml',
+      `dataset: { name: mnist, trainSubset: 400 }
+arch: resnet8-digits
+methods: [{ name: prunefuse, prune: 0.5 }, random]
+budget: { initial: 40, milestones: [120], roundSize: 40 }
+training: { epochs: 2 }
+seeds: [1]
+`,
+    ),
+    describeTestDataset,
+  ).runs as [(typeof runs)[0]];
+  const at = (phase: 'selector' | 'target', labelled: number, index: number): RunEvent => ({
+    type: 'epoch',
+    phase,
+    labelled,
+    totalEpochs: 2,
+    epoch: { epoch: index, lr: 0.1, trainLoss: 1, trainAccuracy: 0.5, seconds: 10 },
+  });
+
+  it('calls the milestone’s θp* training by its name, not a round, and the target a target', () => {
+    let now = 0;
+    const out = collector(false);
+    const progress = createProgress(out.stream, { intervalMs: 0, now: () => now });
+    progress.sweepStarted([prunefuse], 0);
+    progress.runStarted(prunefuse);
+    const round = { type: 'round' } as RunEvent;
+    const phases: string[] = [];
+    for (const event of [
+      at('selector', 40, 0),
+      round,
+      at('selector', 80, 0),
+      round,
+      at('selector', 120, 0),
+      at('target', 120, 0),
+    ]) {
+      now += 10_000;
+      progress.runEvent(prunefuse.id, event);
+      if (event.type !== 'epoch') continue;
+      const line = out.text().trim().split('\n').at(-1)!;
+      phases.push(
+        line.slice(line.indexOf(prunefuse.id) + prunefuse.id.length + 1, line.indexOf(';')),
+      );
+    }
+    expect(phases).toEqual([
+      'round 1/2, selector epoch 1/2 on 40 labelled',
+      'round 2/2, selector epoch 1/2 on 80 labelled',
+      'θp* for the target at 120, epoch 1/2 on 120 labelled',
+      'target epoch 1/2 on 120 labelled',
+    ]);
+  });
+
+  it('extrapolates the sweep from the current run’s pace, not the sweep’s average', () => {
+    let now = 0;
+    const out = collector(false);
+    const progress = createProgress(out.stream, { intervalMs: 0, now: () => now });
+    const [first, second] = runs as [(typeof runs)[0], (typeof runs)[0]];
+    progress.sweepStarted(runs, 0);
+    progress.runStarted(first);
+    for (let i = 0; i < 4; i++) {
+      now += 1_000;
+      progress.runEvent(first.id, epoch('selector', i));
+    }
+    progress.runEnded(first.id, 'finished');
+    // The machine gets ten times slower: 10 s an epoch.
+    progress.runStarted(second);
+    now += 10_000;
+    progress.runEvent(second.id, epoch('selector', 0));
+    const last = out.text().trim().split('\n').at(-1)!;
+    // 7 epochs of 16 left at 10 s each, where the sweep's average (14 s for 9) says 11 s.
+    expect(last).toMatch(/; run ETA 1m10s, sweep ETA 1m10s$/);
+  });
+});
+
 describe('terminal progress', () => {
   it('draws sweep, run and phase bars with ETAs, and prints messages above them', () => {
     let now = 0;

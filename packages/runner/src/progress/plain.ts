@@ -1,8 +1,8 @@
 import type { RunEvent } from '@prunefuse/results';
 import type { ExpandedRun } from '../config/expand.js';
-import { formatDuration, formatEta as eta } from './duration.js';
+import { formatEta as eta, formatDuration } from './duration.js';
 import type { ProgressStream, SweepProgress } from './sweep-progress.js';
-import { describeOutcome, type RunOutcome, SweepState } from './sweep-state.js';
+import { describeOutcome, describePhase, type RunOutcome, SweepState } from './sweep-state.js';
 
 /**
  * Progress for logs: a line when a run starts and ends, and between those a status line
@@ -39,11 +39,9 @@ export class PlainProgress implements SweepProgress {
     const run = this.state.current;
     const phase = run?.phase;
     if (!run || !phase) return;
-    const rounds =
-      run.rounds > 0 ? ` round ${Math.min(run.roundsDone + 1, run.rounds)}/${run.rounds},` : '';
     this.line(
-      `${this.prefix()} ${run.id}${rounds} ${phase.phase} epoch ${phase.epoch}/${phase.totalEpochs} ` +
-        `on ${phase.labelled} labelled; run ETA ${eta(this.state.runEta())}, sweep ETA ${eta(this.state.sweepEta())}`,
+      `${this.prefix()} ${run.id} ${describePhase(run, phase)}; ` +
+        `run ETA ${eta(this.state.runEta())}, sweep ETA ${eta(this.state.sweepEta())}`,
     );
   }
 

@@ -1,4 +1,4 @@
-import { describeRun, planRun, plannedEpochs, type RunEvent } from '@prunefuse/results';
+import { describeRun, plannedEpochs, planRun, type RunEvent } from '@prunefuse/results';
 import type { ExpandedRun } from '../config/expand.js';
 
 export type RunOutcome = 'finished' | 'failed' | 'finished-elsewhere';
@@ -12,6 +12,11 @@ export function describeOutcome(outcome: RunOutcome, took: string, detail?: stri
 
 export interface PhaseState {
   phase: 'selector' | 'target';
+  /**
+   * What is trained, for people: 'θp*' where PruneFuse trains its pruned selector on a
+   * milestone's set for that milestone's target (fusion, distillation), not for a round.
+   */
+  name: 'selector' | 'θp*' | 'target';
   labelled: number;
   /** Epochs done in this phase (1-based after the first epoch). */
   epoch: number;
@@ -30,6 +35,8 @@ export interface RunState {
   roundsDone: number;
   startedAt: number;
   phase: PhaseState | null;
+  /** Milestones at which selector training is θp* for the target (PruneFuse with fusion or KD). */
+  thetaPMilestones: ReadonlySet<number>;
 }
 
 /**
@@ -71,6 +78,7 @@ export class SweepState {
       roundsDone: 0,
       startedAt: this.now(),
       phase: null,
+      thetaPMilestones: new Set(trainsThetaPForTargets(run) ? run.config.budget.milestones : []),
     };
     return this.current;
   }
@@ -82,8 +90,10 @@ export class SweepState {
       const { phase: current } = run;
       const samePhase =
         current !== null && current.phase === event.phase && current.labelled === event.labelled;
+      const thetaP = event.phase === 'selector' && run.thetaPMilestones.has(event.labelled);
       run.phase = {
         phase: event.phase,
+        name: thetaP ? 'θp*' : event.phase,
         labelled: event.labelled,
         epoch: event.epoch.epoch + 1,
         totalEpochs: event.totalEpochs,
@@ -109,8 +119,17 @@ export class SweepState {
     if (this.current?.id === id) this.current = null;
   }
 
-  /** Seconds left in the sweep; null until there is something to extrapolate from. */
+  /**
+   * Seconds left in the sweep; null until there is something to extrapolate from. At the
+   * current run's own pace once it has one: the average since the sweep began lags
+   * behind a change of load, and always grew where the load did.
+   */
   sweepEta(): number | null {
+    const run = this.current;
+    if (run && run.doneEpochs > 0) {
+      const perEpoch = this.elapsed(run.startedAt) / run.doneEpochs;
+      return perEpoch * Math.max(0, this.epochsTotal - this.epochsDone);
+    }
     return eta(this.startedAt, this.epochsDone, this.epochsTotal, this.now());
   }
 
@@ -127,6 +146,24 @@ export class SweepState {
   elapsed(since: number): number {
     return (this.now() - since) / 1000;
   }
+}
+
+/** PruneFuse trains θp* on each milestone's set when its target fuses or distils from it. */
+function trainsThetaPForTargets({ config: { method } }: ExpandedRun): boolean {
+  return method.name === 'prunefuse' && (method.fusion || method.kd);
+}
+
+/**
+ * Where a run stands, for a status line: the round of a selector's training, or what a
+ * milestone's training is for.
+ */
+export function describePhase(run: RunState, phase: PhaseState): string {
+  const epochs = `epoch ${phase.epoch}/${phase.totalEpochs} on ${phase.labelled} labelled`;
+  if (phase.name === 'θp*') return `θp* for the target at ${phase.labelled}, ${epochs}`;
+  if (phase.name === 'target') return `target ${epochs}`;
+  const round =
+    run.rounds > 0 ? `round ${Math.min(run.roundsDone + 1, run.rounds)}/${run.rounds}, ` : '';
+  return `${round}selector ${epochs}`;
 }
 
 function eta(startedAt: number, done: number, total: number, now: number): number | null {

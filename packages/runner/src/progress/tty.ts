@@ -75,8 +75,12 @@ export class TtyProgress implements SweepProgress {
     this.sweepBar?.update(this.state.epochsDone, this.sweepPayload());
     const run = this.state.current;
     if (run && this.runBar) {
+      // A round is shown while a selector trains for it; θp* and targets serve a milestone.
+      const inRound = run.phase === null || run.phase.name === 'selector';
       const rounds =
-        run.rounds > 0 ? `round ${Math.min(run.roundsDone + 1, run.rounds)}/${run.rounds} ` : '';
+        run.rounds > 0 && inRound
+          ? `round ${Math.min(run.roundsDone + 1, run.rounds)}/${run.rounds} `
+          : '';
       this.runBar.update(run.doneEpochs, {
         label: `run ${run.id}`,
         detail: `${rounds}${run.label}`,
@@ -86,8 +90,8 @@ export class TtyProgress implements SweepProgress {
     const phase = run?.phase;
     if (phase) {
       const payload = {
-        label: `  ${phase.phase}`,
-        detail: `epoch ${phase.epoch}/${phase.totalEpochs} on ${phase.labelled} labelled`,
+        label: `  ${phase.name}`,
+        detail: `epoch ${phase.epoch}/${phase.totalEpochs} on ${phase.labelled} labelled${phase.name === 'θp*' ? ', for the target' : ''}`,
         etaText: formatEta(this.state.phaseEta()),
       };
       if (this.phaseBar) {
