@@ -132,7 +132,8 @@ const RENEWAL_WORKER = `
 const fs = require('node:fs');
 const { parentPort, workerData } = require('node:worker_threads');
 const { file, holder, leaseMs, everyMs } = workerData;
-const temporary = file + '.' + holder.token + '.renew';
+// Named like createExclusive's, so that a killed holder's leftover says whose it was.
+const temporary = [file, holder.hostname, holder.pid, holder.token, 'renew'].join('.');
 function renew() {
   let current;
   try {
@@ -230,7 +231,9 @@ function newHolder(leaseMs: number): ClaimHolder {
 }
 
 function createExclusive(file: string, holder: ClaimHolder): boolean {
-  const temporary = `${file}.${holder.token}.tmp`;
+  // <lock>.<hostname>.<pid>.<token>.tmp: a crash leaves it behind, and its name says whose
+  // it was (ResultsStore.cleanLeftovers removes it once that process is gone).
+  const temporary = `${file}.${holder.hostname}.${holder.pid}.${holder.token}.tmp`;
   const fd = openSync(temporary, 'wx');
   try {
     writeSync(fd, `${JSON.stringify(holder)}\n`);

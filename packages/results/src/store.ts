@@ -371,6 +371,26 @@ export class ResultsStore {
       attempt.claim.release();
       cleanup.removed.push(`${file} (claim of dead pid ${holder.pid})`);
     }
+    // What claiming leaves beside a lock for a moment (run-claim.ts): the private copy a
+    // lock is linked from and a lease renewal, both named with their writer, and a
+    // takeover marker, which holds its writer.
+    for (const name of listDir(this.claimsDir)) {
+      const file = path.join(this.claimsDir, name);
+      const temporary = CLAIM_TEMPORARY.exec(name);
+      let writer: { hostname: string; pid: number } | null = null;
+      if (temporary) {
+        writer = { hostname: temporary[1]!, pid: Number(temporary[2]) };
+      } else if (TAKEOVER_MARKER.test(name)) {
+        try {
+          writer = readHolder(file);
+        } catch {
+          continue; // not written by run-claim.ts: left for a person to judge
+        }
+      }
+      if (writer === null || !processIsGone(writer.hostname, writer.pid)) continue;
+      rmSync(file, { force: true });
+      cleanup.removed.push(`${file} (claim file of dead pid ${writer.pid})`);
+    }
   }
 
   /** Drops entries whose run is not finished and indexes finished runs the index lacks. */
@@ -420,6 +440,11 @@ export class ResultsStore {
     }
   }
 }
+
+/** `<id>.lock[.takeover-<token>].<hostname>.<pid>.<token>.(tmp|renew)`; hostnames may hold dots. */
+const CLAIM_TEMPORARY =
+  /^.+?\.lock(?:\.takeover-[0-9a-f]+)?\.(.+)\.(\d+)\.[0-9a-f]{16}\.(?:tmp|renew)$/;
+const TAKEOVER_MARKER = /^.+?\.lock\.takeover-[0-9a-f]+$/;
 
 const INDEX_LOCK_WAIT_MS = 5_000;
 const INDEX_LOCK_POLL_MS = 5;

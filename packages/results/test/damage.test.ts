@@ -213,6 +213,38 @@ describe('leftovers of killed writers', () => {
     expect(existsSync(indexTemp)).toBe(false);
   });
 
+  it("removes a dead claimant's private lock copies, renewals and takeover markers, and keeps a live one's", () => {
+    const store = ResultsStore.open(root);
+    const host = os.hostname();
+    const dead = deadPid();
+    const holder = JSON.stringify({
+      pid: dead,
+      hostname: host,
+      startedAt: '',
+      token: 'feedfacefeedface',
+    });
+    const leftovers = [
+      `run1.lock.${host}.${dead}.0123456789abcdef.tmp`,
+      `run1.lock.${host}.${dead}.0123456789abcdef.renew`,
+      `index.lock.${host}.${dead}.0123456789abcdef.tmp`,
+      `run2.lock.takeover-feedfacefeedface.${host}.${dead}.0123456789abcdef.tmp`,
+      'run2.lock.takeover-feedfacefeedface',
+    ];
+    // killed between creating the file and writing it: the name alone says whose it was
+    for (const name of leftovers)
+      writeFileSync(path.join(store.claimsDir, name), name.endsWith('face') ? holder : '');
+    const live = `run3.lock.${host}.${process.pid}.0123456789abcdef.tmp`;
+    writeFileSync(path.join(store.claimsDir, live), '');
+
+    const { removed } = store.cleanLeftovers();
+    expect(removed.sort()).toEqual(
+      leftovers
+        .map((name) => `${path.join(store.claimsDir, name)} (claim file of dead pid ${dead})`)
+        .sort(),
+    );
+    expect(readdirSync(store.claimsDir)).toEqual([live]);
+  });
+
   it('a complete temporary record replaces a damaged record, which is moved aside', () => {
     const store = ResultsStore.open(root);
     writeFileSync(store.recordPath('aaa'), '');
