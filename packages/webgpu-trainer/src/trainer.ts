@@ -251,6 +251,37 @@ export class CompiledTrainer {
     queue.submit([encoder.finish()]);
   }
 
+  /**
+   * Host time to encode one full-batch training step (command encoder, pass, every
+   * dispatch, finish), averaged over `repetitions`; nothing is submitted, so it measures
+   * the host side alone, on any adapter.
+   */
+  measureEncode(repetitions: number): {
+    dispatches: number;
+    msPerStep: number;
+    /** Process CPU time per step: the wall time less what other processes took from it. */
+    cpuMsPerStep: number;
+  } {
+    this.check();
+    const { plan } = this.trainingPlan(this.options.batch);
+    const cpu = process.cpuUsage();
+    const start = performance.now();
+    for (let r = 0; r < repetitions; r++) {
+      const encoder = this.device.createCommandEncoder({ label: 'training step' });
+      const pass = encoder.beginComputePass();
+      plan.encode(pass);
+      pass.end();
+      encoder.finish();
+    }
+    const wall = performance.now() - start;
+    const { user, system } = process.cpuUsage(cpu);
+    return {
+      dispatches: plan.dispatchCount,
+      msPerStep: wall / repetitions,
+      cpuMsPerStep: (user + system) / 1000 / repetitions,
+    };
+  }
+
   /** The loss and accuracy over the steps since the last read, then resets them (one read-back). */
   async readMetrics(): Promise<TrainingMetrics> {
     this.check();
