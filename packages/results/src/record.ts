@@ -264,5 +264,13 @@ export const runRecordSchema = z.object({
   rounds: z.array(roundRecordSchema),
   targets: z.array(targetRecordSchema),
   macs: macsByPhaseSchema,
+  /**
+   * The run's selection phase (absent for methods without a selector): its id, and the
+   * run whose stored phase it replayed (in part, where its rounds followed it), null when
+   * it computed its own. A replayed phase is charged what it cost when computed.
+   */
+  selection: z
+    .object({ id: z.string().min(1), replayedFrom: z.string().min(1).nullable() })
+    .optional(),
 });
 export type RunRecord = z.infer<typeof runRecordSchema>;

@@ -1,22 +1,30 @@
-import { type Dataset, datasetFacts, loadDataset } from '@prunefuse/data';
 import { activeLearningMethod, fullDataMethod, randomMethod } from '@prunefuse/active-learning';
-import { architecture, countMacs, countParams } from '@prunefuse/models';
+import { type Dataset, datasetFacts, loadDataset } from '@prunefuse/data';
 import { activeLearningLoop, type MethodFactory } from '@prunefuse/loop';
+import { architecture, countMacs, countParams } from '@prunefuse/models';
 import { pruneFuseMethod } from '@prunefuse/prunefuse';
 import type { DatasetName, RunConfig, RunRecord } from '@prunefuse/results';
 import { svpMethod } from '@prunefuse/svp';
 import type { DatasetFacts } from './config/expand.js';
+import { selectionId } from './run-id.js';
 import type { RunContext } from './sweep.js';
 
 /** Batch size of pool scoring and test evaluation: inference only, so larger than training's. */
 export const INFERENCE_BATCH_SIZE = 256;
 
-/** Executes one resolved run: loads its data, runs its method through the shared loop. */
+/**
+ * Executes one resolved run: loads its data, runs its method through the shared loop. A
+ * selection phase stored by a run that selects alike (same selectionId) is replayed, and
+ * this run's phase is offered to the store for the next one.
+ */
 export async function executeRun(config: RunConfig, context: RunContext): Promise<RunRecord> {
   const startedAt = new Date();
   const started = performance.now();
   const dataset = await loadRunDataset(config);
   const targetSpec = architecture(config.arch, { input: dataset.shape, classes: dataset.classes });
+  const { selections } = context;
+  const selection = selections ? selectionId(config) : null;
+  const stored = selection === null ? null : selections!.read(selection);
   const outcome = await activeLearningLoop(
     {
       dataset,
@@ -27,10 +35,14 @@ export async function executeRun(config: RunConfig, context: RunContext): Promis
       rankAgreement: config.rankAgreement,
       seed: config.seed,
       inferenceBatchSize: INFERENCE_BATCH_SIZE,
+      storedSelection: stored?.phase ?? null,
       onEvent: (event) => context.emit(event),
     },
     methodFactory(config),
   );
+  if (selection !== null && outcome.selection) {
+    selections!.offer(selection, context.id, outcome.selection);
+  }
   const { selectorSpec } = outcome.params;
   return {
     schema: 1,
@@ -54,6 +66,9 @@ export async function executeRun(config: RunConfig, context: RunContext): Promis
     rounds: outcome.rounds,
     targets: outcome.targets,
     macs: outcome.macs,
+    ...(selection === null
+      ? {}
+      : { selection: { id: selection, replayedFrom: stored?.run ?? null } }),
   };
 }
 

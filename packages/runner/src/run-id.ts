@@ -29,6 +29,37 @@ export const TRAINING_FIELDS_ADDED_LATER = { nesterov: false } as const satisfie
  * never on YAML formatting, key order or how a value was written ('10%' or 200, 0.50 or 0.5).
  */
 export function runId(config: RunConfig): string {
+  return digest(hashedConfig(config));
+}
+
+/**
+ * The id of a run's selection phase (what its rounds label and the selectors they train,
+ * θp* included): the digest of its hashed config without what only the target depends
+ * on. Runs sharing it select alike, so one replays the phase another stored (see the
+ * loop's SelectionMemo):
+ * - targetTraining, and PruneFuse's fusion, kd, kdLambda, kdTemperature and fill;
+ * - budget.milestones, which only say where targets are built: the rounds grow by
+ *   roundSize from the initial set either way, and a run whose rounds part from the
+ *   stored ones (a round cut short by a milestone) computes from there on;
+ * - rankAgreement, a measurement beside the selection.
+ * Null for methods that select without a selector (random, full): nothing to replay.
+ */
+export function selectionId(config: RunConfig): string | null {
+  if (config.method.name === 'random' || config.method.name === 'full') return null;
+  const hashed = hashedConfig(config);
+  delete hashed.targetTraining;
+  delete hashed.rankAgreement;
+  delete hashed.budget!.milestones;
+  if (config.method.name === 'prunefuse') {
+    for (const field of ['fusion', 'kd', 'kdLambda', 'kdTemperature', 'fill']) {
+      delete hashed.method![field];
+    }
+  }
+  return digest({ selection: hashed });
+}
+
+/** The config as its id hashes it (see runId). */
+function hashedConfig(config: RunConfig): Record<string, Record<string, unknown>> {
   const hashed = structuredClone(config) as unknown as Record<string, Record<string, unknown>>;
   for (const field of FIELDS_OUTSIDE_RUN_ID) {
     const [head, tail] = field.split('.') as [string, string | undefined];
@@ -46,7 +77,11 @@ export function runId(config: RunConfig): string {
       if (values[field] === old) delete values[field];
     }
   }
-  return createHash('sha256').update(canonicalJson(hashed)).digest('hex').slice(0, 12);
+  return hashed;
+}
+
+function digest(value: unknown): string {
+  return createHash('sha256').update(canonicalJson(value)).digest('hex').slice(0, 12);
 }
 
 /** JSON with object keys in sorted order at every depth. */

@@ -1,5 +1,13 @@
 import os from 'node:os';
-import type { ClaimHolder, ResultsStore, RunConfig, RunEvent, RunRecord } from '@prunefuse/results';
+import path from 'node:path';
+import {
+  type ClaimHolder,
+  type ResultsStore,
+  type RunConfig,
+  type RunEvent,
+  type RunRecord,
+  SelectionPhaseStore,
+} from '@prunefuse/results';
 import type { RunEnvironment, Tracker } from '@prunefuse/tracking';
 import type { ExpandedRun } from './config/expand.js';
 import type { SweepProgress } from './progress/reporter.js';
@@ -16,6 +24,11 @@ export interface RunContext {
    * and live tracking.
    */
   emit(event: RunEvent): void;
+  /**
+   * The store's selection phases, which runs that select alike replay (see selectionId);
+   * absent, every run computes its own.
+   */
+  readonly selections?: SelectionPhaseStore;
 }
 
 /** Executes one resolved run, start to finish, and returns its record. */
@@ -150,6 +163,7 @@ async function executeClaimed(
       progress.runEvent(run.id, event);
       tracked?.event(event);
     },
+    selections: new SelectionPhaseStore(path.join(store.root, 'selections')),
   };
   let record: RunRecord;
   try {
