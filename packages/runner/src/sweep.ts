@@ -1,7 +1,9 @@
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
   type ClaimHolder,
+  describeRun,
   type ResultsStore,
   type RunConfig,
   type RunEvent,
@@ -29,6 +31,20 @@ export interface RunContext {
    * absent, every run computes its own.
    */
   readonly selections?: SelectionPhaseStore;
+}
+
+/**
+ * What an earlier, killed attempt of run `id` left in its journal, for the line that says
+ * the run starts again from scratch; null when no attempt was interrupted.
+ */
+function interruptedAttempt(store: ResultsStore, id: string): string | null {
+  if (!existsSync(store.journalPath(id))) return null;
+  const entries = store.journal(id);
+  const start = entries.find((e) => e.type === 'start');
+  const epochs = entries.filter((e) => e.type === 'epoch').length;
+  const targets = entries.filter((e) => e.type === 'target').length;
+  const when = start ? ` at ${start.at} on ${start.hostname}` : '';
+  return `an attempt started${when} stopped after ${epochs} epochs and ${targets} targets; it starts again from scratch`;
 }
 
 /** Executes one resolved run, start to finish, and returns its record. */
@@ -93,6 +109,13 @@ export async function runSweep(options: SweepOptions): Promise<SweepSummary> {
     return false;
   });
   progress.sweepStarted(pending, summary.skipped.length);
+  for (const run of pending) {
+    const interrupted = interruptedAttempt(store, run.id);
+    if (interrupted)
+      progress.log(
+        `restarting interrupted run ${run.id} ${describeRun(run.config)}: ${interrupted}`,
+      );
+  }
   let environment: Promise<RunEnvironment> | null = null;
   const announced = new Set<string>();
   try {

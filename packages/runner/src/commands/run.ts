@@ -21,6 +21,7 @@ import { readExperiment } from '../config/load.js';
 import { dryRunRows, formatMacs } from '../dry-run.js';
 import * as wired from '../execute-run.js';
 import { FILTER_SYNTAX, parseFilter } from '../filter.js';
+import { interruptMessage, onInterrupt } from '../interrupt.js';
 import { countForwardMacs, type ForwardMacs } from '../macs-estimate.js';
 import { formatTable, printJson, printText } from '../output.js';
 import { preflight } from '../preflight.js';
@@ -229,6 +230,11 @@ async function runCommand(
         warn: (message) => progress.log(message),
       })
     : null;
+  const resume = ['pnpm prunefuse run', configFile, '--out', root]
+    .concat(options.filter ? ['--filter', `'${options.filter}'`] : [])
+    .concat(options.shard ? ['--shard', options.shard] : [])
+    .join(' ');
+  const stopListening = onInterrupt(() => interruptMessage({ resume, store, runs }));
   const summary = await runSweep({
     runs,
     store,
@@ -236,7 +242,7 @@ async function runCommand(
     environment: async () => prepared ?? deps.environment(backendChoice),
     progress,
     tracker,
-  });
+  }).finally(stopListening);
   if (summary.failed.length > 0) process.exitCode = 1;
   const diverged = divergedTargets(store, runs);
   const results = sweepResults(finishedRecords(store, runs));
