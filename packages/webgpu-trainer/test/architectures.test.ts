@@ -1,6 +1,6 @@
 import { architecture, architectureNames, type LayerSpec, type ModelSpec } from '@prunefuse/models';
-import { compileTrainer } from '../src/index.js';
 import { describe, expect, it } from 'vitest';
+import { compileTrainer } from '../src/index.js';
 import { compareWithCpu, webgpuAvailable, withConvWidths, worst } from './reference.js';
 
 const webgpu = await webgpuAvailable();
