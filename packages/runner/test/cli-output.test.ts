@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import { pointAtFiles } from '@prunefuse/data';
-import { ResultsStore } from '@prunefuse/results';
+import { type MacsByPhase, ResultsStore } from '@prunefuse/results';
 import { Command } from 'commander';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { buildCli } from '../src/cli.js';
@@ -11,6 +11,7 @@ import { checkTorchImports, registerBench } from '../src/commands/bench.js';
 import { registerFlops } from '../src/commands/flops.js';
 import { type RunDependencies, registerRun } from '../src/commands/run.js';
 import { formatTable } from '../src/output.js';
+import { cachedStepRates, estimateSeconds, type Workload } from '../src/wall-estimate.js';
 import { describeTestDataset } from './fixtures/datasets.js';
 import { fixtureExecutor, TEST_ENVIRONMENT } from './fixtures/fixture-executor.js';
 
@@ -134,15 +135,18 @@ describe('prunefuse bench --pytorch', () => {
   });
 });
 
-describe('prunefuse run --data-dir', () => {
-  const runDependencies = (): RunDependencies => ({
+function runDependenciesFor(): RunDependencies {
+  return {
     executeRun: fixtureExecutor({ epochMs: 1 }),
     describeDataset: describeTestDataset,
     forwardMacs: () => 1_000_000,
     environment: async () => TEST_ENVIRONMENT,
     gitCommit: () => TEST_ENVIRONMENT.gitCommit,
     progressStream: { isTTY: false, write: (chunk: string) => (stderr += chunk) },
-  });
+  };
+}
+
+describe('prunefuse run --data-dir', () => {
   const CIFAR_FILES = [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`).concat('test_batch.bin');
 
   it('reads the files from the folder it names, and says every way to name one when they are missing', async () => {
@@ -157,7 +161,7 @@ describe('prunefuse run --data-dir', () => {
     const out = path.join(dir, 'store');
     const run = (dataDir: string) =>
       cli(
-        (program) => registerRun(program, runDependencies()),
+        (program) => registerRun(program, runDependenciesFor()),
         ['run', config, '--out', out, '--data-dir', dataDir],
       );
     await expect(run(empty)).rejects.toThrow(
@@ -170,5 +174,75 @@ describe('prunefuse run --data-dir', () => {
     await run(cifar);
     const [record] = new ResultsStore(out).records();
     expect(record!.config.dataset.dataDir).toBe(cifar);
+  });
+});
+
+describe('prunefuse run --dry-run wall-time estimate', () => {
+  const workload: Workload = {
+    backend: 'wasm',
+    device: 'test CPU',
+    arch: 'resnet8-digits',
+    input: { height: 28, width: 28, channels: 1 },
+    batch: 32,
+  };
+
+  it('measures a workload once per machine and backend, then reads it from the cache', async () => {
+    const file = path.join(dir, 'cache', 'step-rates.json');
+    const measured: Workload[] = [];
+    const measure = async (w: Workload) => {
+      measured.push(w);
+      return { trainMacsPerSecond: 1e9, inferMacsPerSecond: 4e9 };
+    };
+    const first = await cachedStepRates(workload, measure, file);
+    const again = await cachedStepRates(workload, measure, file);
+    const otherBackend = await cachedStepRates({ ...workload, backend: 'cpu' }, measure, file);
+    expect([first.cached, again.cached, otherBackend.cached]).toEqual([false, true, false]);
+    expect(measured.map((w) => w.backend)).toEqual(['wasm', 'cpu']);
+    expect(again.trainMacsPerSecond).toBe(1e9);
+    // Training phases at the training rate, scoring at inference's.
+    const macs = { selectorTraining: 2e9, poolScoring: 8e9, targetTraining: 3e9, total: 13e9 };
+    expect(estimateSeconds(macs, again)).toBeCloseTo(5 + 2, 12);
+  });
+
+  it('prints an estimated time per run and for the sweep beside the MACs', async () => {
+    const config = path.join(dir, 'unit.yaml');
+    writeFileSync(
+      config,
+      'dataset: { name: mnist, trainSubset: 400 }\narch: resnet8-digits\n' +
+        'methods: [random, active-learning]\nbudget: { initial: 40, milestones: [80], roundSize: 40 }\n' +
+        'training: { epochs: 2 }\nseeds: [1]\n',
+    );
+    const rates = { trainMacsPerSecond: 1e8, inferMacsPerSecond: 1e9, cached: true };
+    const deps: RunDependencies = {
+      ...runDependenciesFor(),
+      stepRates: async () => rates,
+    };
+    const out = path.join(dir, 'store');
+    await cli(
+      (program) => registerRun(program, deps),
+      ['run', config, '--dry-run', '--json', '--out', out],
+    );
+    const listing = JSON.parse(stdout) as {
+      runs: { id: string; estimatedMacs: MacsByPhase; estimatedSeconds: number }[];
+      pendingSeconds: number;
+      calibrations: { arch: string; batch: number }[];
+    };
+    for (const run of listing.runs) {
+      expect(run.estimatedSeconds).toBeCloseTo(estimateSeconds(run.estimatedMacs, rates), 9);
+    }
+    expect(listing.pendingSeconds).toBeCloseTo(
+      listing.runs.reduce((t, r) => t + r.estimatedSeconds, 0),
+      9,
+    );
+    expect(listing.calibrations.map((c) => c.arch)).toEqual(['resnet8-digits']);
+
+    stdout = '';
+    await cli((program) => registerRun(program, deps), ['run', config, '--dry-run', '--out', out]);
+    const lines = stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/\sest\. MACs\s+est\. time$/);
+    expect(lines.at(-1)).toMatch(
+      /^unit: 2 runs, 0 finished, 2 to run \(about .* MACs, about \d+(m\d\ds|s) here\)/,
+    );
+    expect(stderr).toContain('resnet8-digits 28x28x1, batch 128, on cpu');
   });
 });

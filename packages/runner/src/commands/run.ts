@@ -25,12 +25,20 @@ import { interruptMessage, onInterrupt } from '../interrupt.js';
 import { countForwardMacs, type ForwardMacs } from '../macs-estimate.js';
 import { formatTable, printJson, printText } from '../output.js';
 import { preflight } from '../preflight.js';
+import { formatDuration } from '../progress/duration.js';
 import { createProgress, type ProgressStream } from '../progress/reporter.js';
 import { describeStaleRuns, runsFromOtherCommits, type StaleRun } from '../provenance.js';
 import { gitCommit, prepareEnvironment } from '../run-environment.js';
 import { parseShard, runsInShard, SHARD_SYNTAX } from '../shard.js';
 import { type ExecuteRun, runSweep } from '../sweep.js';
 import { formatSweepResults, sweepResults } from '../sweep-results.js';
+import {
+  cachedStepRates,
+  describeCalibration,
+  estimateWallTimes,
+  measureStepRates,
+  type StepRatesFor,
+} from '../wall-estimate.js';
 import { paperBaselineIfPresent } from './report.js';
 
 /** What `run` needs from the packages that compute; tests pass their own. */
@@ -42,6 +50,11 @@ export interface RunDependencies {
   /** The commit this checkout is at (recorded with every run), null outside git. */
   gitCommit: () => string | null;
   progressStream: ProgressStream;
+  /**
+   * Measured training and inference rates for `--dry-run`'s wall-time estimate; without
+   * it a dry run estimates MACs only and touches no backend.
+   */
+  stepRates?: StepRatesFor;
 }
 
 const WIRED: RunDependencies = {
@@ -51,6 +64,7 @@ const WIRED: RunDependencies = {
   environment: prepareEnvironment,
   gitCommit: () => gitCommit(),
   progressStream: process.stderr,
+  stepRates: (workload) => cachedStepRates(workload, measureStepRates),
 };
 
 interface RunOptions {
@@ -152,15 +166,39 @@ async function runCommand(
     const pendingMacs = rows
       .filter((r) => r.status !== 'finished')
       .reduce((t, r) => t + r.estimatedMacs.total, 0);
+    const wall = deps.stepRates
+      ? await estimateWallTimes({
+          runs: rows.map((row, i) => ({
+            id: row.id,
+            config: runs[i]!.config,
+            macs: row.estimatedMacs,
+          })),
+          backend: await deps.environment(
+            backend ??
+              parseBackendChoice(runs[0]?.config.backend ?? 'auto', `${configFile}: backend`),
+          ),
+          inputOf: (config) => deps.describeDataset(config.dataset.name).input,
+          stepRates: deps.stepRates,
+        })
+      : null;
+    const secondsOf = (id: string) => wall?.seconds.get(id) ?? null;
+    const pendingSeconds = wall
+      ? rows.filter((r) => r.status !== 'finished').reduce((t, r) => t + secondsOf(r.id)!, 0)
+      : null;
     if (options.json) {
       return printJson({
         experiment: sweep.experiment,
         config: configFile,
         store: root,
         shard,
-        runs: rows,
+        runs: rows.map((r) => ({ ...r, estimatedSeconds: secondsOf(r.id) })),
         pendingMacs,
+        pendingSeconds,
+        calibrations: wall?.calibrations ?? [],
       });
+    }
+    for (const c of wall?.calibrations ?? []) {
+      deps.progressStream.write(`${describeCalibration(c)}\n`);
     }
     printText(
       formatTable(
@@ -174,6 +212,7 @@ async function runCommand(
           'milestones',
           'status',
           'est. MACs',
+          ...(wall ? ['est. time'] : []),
         ],
         rows.map((r) => [
           r.id,
@@ -185,13 +224,15 @@ async function runCommand(
           r.milestones.join(','),
           r.status,
           formatMacs(r.estimatedMacs.total),
+          ...(wall ? [formatDuration(secondsOf(r.id)!)] : []),
         ]),
       ),
     );
     const pending = rows.filter((r) => r.status !== 'finished').length;
+    const time = pendingSeconds === null ? '' : `, about ${formatDuration(pendingSeconds)} here`;
     return printText(
       `${sweepName}: ${rows.length} runs, ${rows.length - pending} finished, ${pending} to run ` +
-        `(about ${formatMacs(pendingMacs)} MACs); store ${root}`,
+        `(about ${formatMacs(pendingMacs)} MACs${time}); store ${root}`,
     );
   }
 
