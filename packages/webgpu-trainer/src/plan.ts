@@ -112,8 +112,11 @@ export class CompiledPlan {
   }
 
   encode(pass: GPUComputePassEncoder): void {
+    // Each call crosses into Dawn (and, in Node, the N-API boundary): skip repeated pipelines.
+    let current: GPUComputePipeline | null = null;
     for (const { pipeline, bindGroup, workgroups } of this.entries) {
-      pass.setPipeline(pipeline);
+      if (pipeline !== current) pass.setPipeline(pipeline);
+      current = pipeline;
       pass.setBindGroup(0, bindGroup);
       pass.dispatchWorkgroups(workgroups[0], workgroups[1], workgroups[2]);
     }

@@ -285,8 +285,8 @@ export class CompiledTrainer {
   /** The loss and accuracy over the steps since the last read, then resets them (one read-back). */
   async readMetrics(): Promise<TrainingMetrics> {
     this.check();
-    const values = await this.read(this.metrics, METRICS.length);
-    this.device.queue.writeBuffer(this.metrics, 0, new Float32Array(METRICS.length));
+    // Copied and cleared in one submission, so steps queued meanwhile count towards the next read.
+    const values = await this.readAndClear(this.metrics, METRICS.length);
     const examples = values[METRICS.examples]!;
     return {
       loss: examples > 0 ? values[METRICS.loss]! / examples : Number.NaN,
@@ -437,7 +437,7 @@ export class CompiledTrainer {
     return plan;
   }
 
-  private async read(buffer: GPUBuffer, floats: number): Promise<Float32Array> {
+  private async readAndClear(buffer: GPUBuffer, floats: number): Promise<Float32Array> {
     await this.validate();
     const staging = this.device.createBuffer({
       label: `${BUFFER_LABEL} read back`,
@@ -446,6 +446,7 @@ export class CompiledTrainer {
     });
     const encoder = this.device.createCommandEncoder({ label: 'read back' });
     encoder.copyBufferToBuffer(buffer, 0, staging, 0, floats * 4);
+    encoder.clearBuffer(buffer, 0, floats * 4);
     this.device.queue.submit([encoder.finish()]);
     await staging.mapAsync(GPUMapMode.READ);
     const values = new Float32Array(staging.getMappedRange().slice(0));
