@@ -116,7 +116,18 @@ const budgetConfigSchema = z.object({
 });
 export type BudgetConfig = z.infer<typeof budgetConfigSchema>;
 
-const runConfigSchema = z.object({
+/**
+ * Records written before dataSeed existed drew their subsets with the run's own seed:
+ * reading one, its data seed is that seed (which is what it computed on).
+ */
+function withDataSeed(config: unknown): unknown {
+  if (config === null || typeof config !== 'object') return config;
+  const { dataset, seed } = config as { dataset?: unknown; seed?: unknown };
+  if (dataset === null || typeof dataset !== 'object' || 'dataSeed' in dataset) return config;
+  return { ...config, dataset: { ...dataset, dataSeed: seed } };
+}
+
+const runConfigFields = z.object({
   /** The experiment (config file stem) this run belongs to. */
   experiment: z.string().min(1),
   dataset: z.object({
@@ -146,7 +157,8 @@ const runConfigSchema = z.object({
   seed: z.number().int(),
   backend: z.string().min(1),
 });
-export type RunConfig = z.infer<typeof runConfigSchema>;
+const runConfigSchema = z.preprocess(withDataSeed, runConfigFields);
+export type RunConfig = z.infer<typeof runConfigFields>;
 
 const epochRecordSchema = z.object({
   epoch: count,

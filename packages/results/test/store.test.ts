@@ -225,3 +225,16 @@ describe('journals and failures', () => {
     expect(store.failures()).toEqual([]);
   });
 });
+
+describe('records written before a field existed', () => {
+  it('read a record without dataset.dataSeed with the run seed that drew its subsets', () => {
+    const store = ResultsStore.open(root);
+    const record = fakeRecord('0123456789ab', 3);
+    const { dataSeed: _dataSeed, ...olderDataset } = record.config.dataset;
+    writeFileSync(
+      store.recordPath(record.id),
+      JSON.stringify({ ...record, config: { ...record.config, dataset: olderDataset } }),
+    );
+    expect(store.read(record.id).config.dataset).toEqual({ ...olderDataset, dataSeed: 3 });
+  });
+});

@@ -187,7 +187,7 @@ describe('experiment defaults', () => {
   });
 
   it('layers training: defaults, then training, then selectorTraining / targetTraining, then the svp proxy', () => {
-    const text = `${VALID.replace('  - random', '  - name: svp\n    proxyArch: resnet20\n    proxyTraining: { epochs: 7 }')}
+    const text = `${VALID.replace('  - random', '  - name: svp\n    proxyArch: resnet20\n    proxyEpochs: 7\n    proxyTraining: { lr: 0.02 }')}
 training: { epochs: 20, lr: 0.05 }
 selectorTraining: { epochs: 10 }
 targetTraining: { batchSize: 64 }
@@ -203,8 +203,15 @@ targetTraining: { batchSize: 64 }
     expect(svp!.config.method).toEqual({
       name: 'svp',
       proxyArch: 'resnet20',
-      proxyTraining: { ...TRAINING_DEFAULTS, epochs: 7, lr: 0.05 },
+      proxyTraining: { ...TRAINING_DEFAULTS, epochs: 7, lr: 0.02 },
     });
+  });
+
+  it("refuses the proxy's epochs inside proxyTraining, pointing at proxyEpochs", () => {
+    const text = VALID.replace('  - random', '  - name: svp\n    proxyTraining: { epochs: 7 }');
+    expect(() => parseExperiment('experiments/svp.yaml', text)).toThrow(
+      "methods[1].proxyTraining: expected the proxy's epochs as the svp option proxyEpochs, not in proxyTraining",
+    );
   });
 });
 
