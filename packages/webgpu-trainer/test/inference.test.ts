@@ -63,6 +63,31 @@ describe.skipIf(!webgpu)('compiled inference and memory', () => {
     }
   });
 
+  it('downloads trained weights into the network and uploads them again from the GPU', async () => {
+    await useBackend('webgpu');
+    const network = networkFromWeights(spec, initialWeights(spec, 6));
+    const trained = await compileTrainer(spec, { batch: 4, optimizer });
+    await trained.uploadWeights(network);
+    for (let s = 0; s < 3; s++) trained.step({ ...seededBatch(spec, 4, 20 + s), lr: 0.1 });
+    const { images } = seededBatch(spec, 4, 30);
+    const expected = await trained.predict(images);
+    trained.downloadWeights(network);
+    trained.dispose();
+    // The network's variables now hold GPU data: this upload copies buffer to buffer.
+    const reloaded = await compileTrainer(spec, { batch: 4, optimizer });
+    await reloaded.uploadWeights(network);
+    const actual = await reloaded.predict(images);
+    reloaded.dispose();
+    // The tfjs network agrees too (moving statistics included).
+    const x = tf.tensor4d(images, [4, 8, 8, 3]);
+    const output = network.apply(x, { training: false });
+    const tfjsLogits = (await output.logits.data()) as Float32Array;
+    tf.dispose([x, output.logits, output.features]);
+    network.dispose();
+    expect(actual.logits).toEqual(expected.logits);
+    expect(relativeError(tfjsLogits, expected.logits)).toBeLessThan(1e-4);
+  });
+
   it('frees every GPU buffer and tfjs tensor it made, round after round', async () => {
     await useBackend('webgpu');
     const counter = countTrainerBuffers(webgpuDevice());
