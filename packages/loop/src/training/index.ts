@@ -1,13 +1,13 @@
-export { learningRateAt } from './schedule.js';
+export { evaluateNetwork } from './evaluate.js';
 export { crossEntropy, distillationLoss } from './loss.js';
+export { type Prediction, type PredictionKind, predict } from './predict.js';
+export { learningRateAt } from './schedule.js';
 export {
   type EvaluationResult,
   type Teacher,
+  TrainingDivergedError,
   type TrainingSchedule,
   type TrainOptions,
   type TrainResult,
-  TrainingDivergedError,
   trainNetwork,
 } from './train.js';
-export { evaluateNetwork } from './evaluate.js';
-export { type Prediction, type PredictionKind, predict } from './predict.js';
