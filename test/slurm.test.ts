@@ -18,6 +18,7 @@ import {
 } from '@prunefuse/results';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, runCli } from './cli-process.js';
+import { ensureDebianPackages, MUNGE, SLURM } from './support/debian-packages.js';
 
 /**
  * `prunefuse slurm` against a real one-node Slurm (Debian's slurm-wlm), started by
@@ -26,6 +27,10 @@ import { repoRoot, runCli } from './cli-process.js';
  * minutes on two cores; quick-ci itself runs the same way (see the README).
  */
 const SLURM_TOOLS = ['slurmctld', 'slurmd', 'munged', 'sbatch', 'squeue', 'scancel', 'scontrol'];
+const hasApt = spawnSync('sh', ['-c', 'command -v apt-get']).status === 0;
+// As root with apt-get the packages are installed when missing (a fresh machine); the
+// tests skip only where Slurm cannot run here at all, and say why.
+if (process.getuid?.() === 0 && hasApt) ensureDebianPackages([SLURM, MUNGE]);
 const skipReason =
   process.getuid?.() !== 0
     ? 'not root (slurmd must start jobs as their users)'

@@ -78,3 +78,9 @@ export const FASHION_MNIST: DebianPackage = {
   name: 'dataset-fashion-mnist',
   provides: '/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz',
 };
+
+/** Slurm's controller, node daemon and commands, for the Slurm tests. */
+export const SLURM: DebianPackage = { name: 'slurm-wlm', provides: '/usr/sbin/slurmctld' };
+
+/** munge, the authentication Slurm's daemons use. */
+export const MUNGE: DebianPackage = { name: 'munge', provides: '/usr/sbin/munged' };
