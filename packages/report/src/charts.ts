@@ -151,7 +151,7 @@ function present(values: readonly Row[], field = 'method'): Set<unknown> {
 
 /**
  * Text at 13-14 px (Vega's 10-11 px defaults read as footnotes on a 1,280 px page), and
- * legends below the plot with whole method labels (Vega cuts them at 160 px by default).
+ * legends below the plot with whole labels (Vega cuts them at 160 px by default; 0: never).
  */
 const CONFIG = {
   font: 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif',
@@ -162,7 +162,7 @@ const CONFIG = {
     direction: 'vertical',
     labelFontSize: 13,
     titleFontSize: 14,
-    labelLimit: 400,
+    labelLimit: 0,
     symbolSize: 300,
     symbolStrokeWidth: 2.5,
   },
