@@ -8,6 +8,7 @@ import {
   batchNormInputGradient,
   batchNormParameterGradients,
   batchNormStatistics,
+  partialSumsSize,
 } from './kernels/batch-norm.js';
 import {
   type ConvGeometry,
@@ -214,11 +215,12 @@ class Lowering {
         const stats = this.list.tensor(2 * shape.channels);
         this.saved.set(node, { stats });
         return [
-          batchNormStatistics({
+          ...batchNormStatistics({
             label: `${node.output}:statistics`,
             shape,
             keep: node.layer.momentum,
             x,
+            partials: this.list.tensor(partialSumsSize(shape)),
             stats,
             moving,
           }),
@@ -331,7 +333,13 @@ class Lowering {
           gammaBeta: arena.value(node.layer.name, 'gamma', true),
           dGammaBeta: arena.gradient(node.layer.name, 'gamma', true),
         };
-        out.push(batchNormParameterGradients({ label: `${label}:parameters`, ...common }));
+        out.push(
+          ...batchNormParameterGradients({
+            label: `${label}:parameters`,
+            ...common,
+            partials: this.list.tensor(partialSumsSize(shape)),
+          }),
+        );
         if (needsInput) out.push(batchNormInputGradient({ label, ...common, ...into(input) }));
         return out;
       }

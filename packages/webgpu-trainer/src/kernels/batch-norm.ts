@@ -1,4 +1,5 @@
 import {
+  type Binding,
   type BufferRef,
   type Constants,
   cf,
@@ -7,8 +8,6 @@ import {
   ELEMENTWISE_THREADS,
   elementwise,
   kernelSource,
-  u,
-  WORKGROUP_SUM,
 } from '../wgsl.js';
 
 /** A batch norm over `rows` rows (batch · pixels) of `channels` channels. */
@@ -18,28 +17,82 @@ export interface BatchNormShape {
   epsilon: number;
 }
 
+/** Rows each thread of a partial-sum workgroup adds up (a workgroup covers lanes x this). */
+const ROWS_PER_THREAD = 32;
+
 /**
- * A kernel with one workgroup per channel: its threads stride over the rows and reduce
- * with workgroupSum. `body` sees `c` (the channel) and `li` (the thread).
+ * How a per-channel sum over the rows is spread: a workgroup covers `lanes` adjacent
+ * channels (so neighbouring threads read neighbouring addresses of an NHWC row) times
+ * 256/lanes row lanes, over one slice of the rows; the slices' partial sums are added up by
+ * a second, per-channel kernel. One workgroup per channel would leave all but a few of a
+ * GPU's multiprocessors idle at 16 channels and read memory with a 64-byte stride.
  */
-function perChannel(options: {
+function sumLayout(shape: BatchNormShape) {
+  const lanes = Math.min(64, 2 ** Math.ceil(Math.log2(shape.channels)));
+  const rowLanes = ELEMENTWISE_THREADS / lanes;
+  const groups = Math.min(Math.ceil(shape.rows / (rowLanes * ROWS_PER_THREAD)), 65_535);
+  return {
+    lanes,
+    rowLanes,
+    groups,
+    rowsPerGroup: Math.ceil(shape.rows / groups),
+    channelGroups: Math.ceil(shape.channels / lanes),
+  };
+}
+
+/** Floats of the partial sums a batch norm's reductions need (two sums per slice and channel). */
+export function partialSumsSize(shape: BatchNormShape): number {
+  return 2 * sumLayout(shape).groups * shape.channels;
+}
+
+/**
+ * Two sums per channel over one slice of the rows each: `body` runs per element index `i`
+ * of channel `c` (after `setup`, once per thread) and adds a vec2 to `acc`; partials
+ * receive [slice][channel][2].
+ */
+function partialSums(options: {
   label: string;
   shape: BatchNormShape;
-  bindings: { name: string; ref: BufferRef }[];
-  constants?: Constants;
+  bindings: Binding[];
+  setup: string;
   body: string;
 }): Dispatch {
-  const { rows, channels } = options.shape;
-  const constants: Constants = { R: cu(rows), C: cu(channels), ...options.constants };
+  const layout = sumLayout(options.shape);
+  const constants: Constants = {
+    R: cu(options.shape.rows),
+    C: cu(options.shape.channels),
+    LANES: cu(layout.lanes),
+    ROW_LANES: cu(layout.rowLanes),
+    ROWS_PER_GROUP: cu(layout.rowsPerGroup),
+  };
   const code = kernelSource(
     options.bindings,
     constants,
-    `${WORKGROUP_SUM}
+    `var<workgroup> sums : array<vec2<f32>, ${ELEMENTWISE_THREADS}>;
 @compute @workgroup_size(${ELEMENTWISE_THREADS})
 fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) li : u32) {
   loadConstants();
-  let c = wg.x;
-  ${options.body}
+  let lane = li % LANES;
+  let rowLane = li / LANES;
+  let c = wg.x * LANES + lane;
+  var acc = vec2<f32>(0.0f, 0.0f);
+  if (c < C) {
+    ${options.setup}
+    let rowEnd = min(R, (wg.y + 1u) * ROWS_PER_GROUP);
+    for (var r = wg.y * ROWS_PER_GROUP + rowLane; r < rowEnd; r += ROW_LANES) {
+      let i = r * C + c;
+      ${options.body}
+    }
+  }
+  sums[li] = acc;
+  workgroupBarrier();
+  if (rowLane == 0u && c < C) {
+    var total = vec2<f32>(0.0f, 0.0f);
+    for (var k = 0u; k < ROW_LANES; k++) { total += sums[k * LANES + lane]; }
+    let at = (wg.y * C + c) * 2u;
+    partials[at] = total.x;
+    partials[at + 1u] = total.y;
+  }
 }`,
   );
   return {
@@ -47,58 +100,95 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) 
     code,
     bindings: options.bindings,
     constants,
-    workgroups: [channels, 1, 1],
+    workgroups: [layout.channelGroups, layout.groups, 1],
   };
 }
 
+/** One thread per channel adding up the slices' partial sums into `s1`, `s2`, then `body`. */
+function finishSums(options: {
+  label: string;
+  shape: BatchNormShape;
+  bindings: Binding[];
+  constants: Constants;
+  body: string;
+}): Dispatch {
+  return elementwise({
+    label: options.label,
+    count: options.shape.channels,
+    bindings: options.bindings,
+    constants: {
+      R: cu(options.shape.rows),
+      C: cu(options.shape.channels),
+      SLICES: cu(sumLayout(options.shape).groups),
+      ...options.constants,
+    },
+    body: `
+    let c = idx;
+    var s1 = 0.0f;
+    var s2 = 0.0f;
+    for (var g = 0u; g < SLICES; g++) {
+      s1 += partials[(g * C + c) * 2u];
+      s2 += partials[(g * C + c) * 2u + 1u];
+    }
+    ${options.body}`,
+  });
+}
+
 /**
- * The batch's mean and 1/√(var + ε) per channel (two passes over the rows, so the
- * variance is a sum of squared deviations, not a difference of large sums) into
- * stats = [mean | inverse std], and the moving statistics moved towards them:
- * m ← keep·m + (1 − keep)·batch, the variance taking the unbiased batch variance (PyTorch;
- * `keep` is the spec's Keras-convention momentum).
+ * The batch's mean and 1/√(var + ε) per channel into stats = [mean | inverse std], in one
+ * pass over the rows: sums of d and d² with d = x − x[row 0] (shifting by a sample keeps
+ * the difference of sums well conditioned where |mean| ≫ std), and the moving statistics
+ * moved towards them: m ← keep·m + (1 − keep)·batch, the variance taking the unbiased batch
+ * variance (PyTorch; `keep` is the spec's Keras-convention momentum). Two dispatches.
  */
 export function batchNormStatistics(options: {
   label: string;
   shape: BatchNormShape;
   keep: number;
   x: BufferRef;
+  partials: BufferRef;
   stats: BufferRef;
   /** [moving mean | moving variance]. */
   moving: BufferRef;
-}): Dispatch {
+}): Dispatch[] {
   const { rows } = options.shape;
   const unbiased = rows > 1 ? rows / (rows - 1) : 1;
-  return perChannel({
-    label: options.label,
-    shape: options.shape,
-    bindings: [
-      { name: 'x', ref: options.x },
-      { name: 'stats', ref: options.stats },
-      { name: 'moving', ref: options.moving },
-    ],
-    constants: {
-      EPSILON: cf(options.shape.epsilon),
-      KEEP: cf(options.keep),
-      UNBIASED: cf(unbiased),
-    },
-    body: `
-  var s = 0.0f;
-  for (var r = li; r < R; r += ${u(ELEMENTWISE_THREADS)}) { s += x[r * C + c]; }
-  let mean = workgroupSum(li, s) / f32(R);
-  var q = 0.0f;
-  for (var r = li; r < R; r += ${u(ELEMENTWISE_THREADS)}) {
-    let d = x[r * C + c] - mean;
-    q += d * d;
-  }
-  let variance = workgroupSum(li, q) / f32(R);
-  if (li == 0u) {
+  return [
+    partialSums({
+      label: `${options.label}:sums`,
+      shape: options.shape,
+      bindings: [
+        { name: 'x', ref: options.x },
+        { name: 'partials', ref: options.partials },
+      ],
+      setup: 'let shift = x[c];',
+      body: `let d = x[i] - shift;
+      acc += vec2<f32>(d, d * d);`,
+    }),
+    finishSums({
+      label: options.label,
+      shape: options.shape,
+      bindings: [
+        { name: 'x', ref: options.x },
+        { name: 'partials', ref: options.partials },
+        { name: 'stats', ref: options.stats },
+        { name: 'moving', ref: options.moving },
+      ],
+      constants: {
+        EPSILON: cf(options.shape.epsilon),
+        KEEP: cf(options.keep),
+        UNBIASED: cf(unbiased),
+      },
+      body: `
+    let meanShift = s1 / f32(R);
+    let mean = x[c] + meanShift;
+    let variance = max(s2 / f32(R) - meanShift * meanShift, 0.0f);
     stats[c] = mean;
     stats[C + c] = inverseSqrt(variance + EPSILON);
     moving[c] = moving[c] * KEEP + mean * (1.0f - KEEP);
-    moving[C + c] = moving[C + c] * KEEP + variance * UNBIASED * (1.0f - KEEP);
-  }`,
-  });
+    moving[C + c] = moving[C + c] * KEEP + variance * UNBIASED * (1.0f - KEEP);`,
+    }),
+  ];
 }
 
 /** y = (x − mean)·(γ·s) + β over the batch's statistics, rectified with `relu`. */
@@ -171,7 +261,7 @@ const maskedGradient = (relu: boolean) =>
 
 /**
  * The gradients of the batch norm's parameters: dβ = Σ g, dγ = s·Σ g·(x − mean), written to
- * the arena as [dγ | dβ].
+ * the arena as [dγ | dβ]. Two dispatches (slice sums, then their total).
  */
 export function batchNormParameterGradients(options: {
   label: string;
@@ -181,36 +271,39 @@ export function batchNormParameterGradients(options: {
   dy: BufferRef;
   stats: BufferRef;
   gammaBeta: BufferRef;
+  partials: BufferRef;
   dGammaBeta: BufferRef;
-}): Dispatch {
-  const bindings = [
+}): Dispatch[] {
+  const bindings: Binding[] = [
     { name: 'x', ref: options.x },
     { name: 'dy', ref: options.dy },
     { name: 'stats', ref: options.stats },
-    { name: 'dgb', ref: options.dGammaBeta },
+    { name: 'partials', ref: options.partials },
   ];
   if (options.relu) bindings.push({ name: 'gb', ref: options.gammaBeta });
-  return perChannel({
-    label: options.label,
-    shape: options.shape,
-    bindings,
-    body: `
-  let mean = stats[c];
-  var sumG = 0.0f;
-  var sumGX = 0.0f;
-  for (var r = li; r < R; r += ${u(ELEMENTWISE_THREADS)}) {
-    let i = r * C + c;
-    ${maskedGradient(options.relu)}
-    sumG += g;
-    sumGX += g * (x[i] - mean);
-  }
-  let dBeta = workgroupSum(li, sumG);
-  let dGamma = workgroupSum(li, sumGX) * stats[C + c];
-  if (li == 0u) {
-    dgb[c] = dGamma;
-    dgb[C + c] = dBeta;
-  }`,
-  });
+  return [
+    partialSums({
+      label: `${options.label}:sums`,
+      shape: options.shape,
+      bindings,
+      setup: 'let mean = stats[c];',
+      body: `${maskedGradient(options.relu)}
+      acc += vec2<f32>(g, g * (x[i] - mean));`,
+    }),
+    finishSums({
+      label: options.label,
+      shape: options.shape,
+      bindings: [
+        { name: 'partials', ref: options.partials },
+        { name: 'stats', ref: options.stats },
+        { name: 'dgb', ref: options.dGammaBeta },
+      ],
+      constants: {},
+      body: `
+    dgb[c] = s2 * stats[C + c];
+    dgb[C + c] = s1;`,
+    }),
+  ];
 }
 
 /**
