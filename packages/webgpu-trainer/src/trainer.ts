@@ -14,6 +14,12 @@ export interface TrainerOptions {
   /** Cross-entropy unless given. */
   loss?: LossSpec;
   optimizer: { momentum: number; weightDecay: number; nesterov?: boolean };
+  /**
+   * With a distillation loss: the teacher, compiled too, whose inference then runs inside
+   * every step on the same images, in the same submission; steps take no teacherLogits and
+   * nothing is read back. Dispose the student before the teacher.
+   */
+  teacher?: CompiledTrainer;
 }
 
 export interface TrainingBatch {
@@ -21,7 +27,7 @@ export interface TrainingBatch {
   images: Float32Array;
   /** Class per example, in [0, classes). */
   labels: Int32Array;
-  /** [examples, classes] teacher logits; required with a distillation loss. */
+  /** [examples, classes] teacher logits: a distillation loss needs them unless a teacher was compiled in. */
   teacherLogits?: Float32Array;
   /** Learning rate of this step. */
   lr: number;
@@ -74,7 +80,12 @@ export class CompiledTrainer {
   private readonly hyper: GPUBuffer;
   private readonly pool: SlotPool;
   private readonly pipelines: PipelineCache;
-  private readonly trainingPlans = new Map<number, { plan: CompiledPlan; io: GPUBuffer[] }>();
+  private readonly trainingPlans = new Map<
+    number,
+    { plan: CompiledPlan; io: GPUBuffer[]; teacherPlan: CompiledPlan | null }
+  >();
+  /** Inference plans a student's steps run, by the student's images buffer (see teacher). */
+  private readonly linkedPlans = new Map<GPUBuffer, { plan: CompiledPlan; outputs: GPUBuffer[] }>();
   private readonly inferencePlans = new Map<
     number,
     { plan: CompiledPlan; io: Record<'images' | OutputName, GPUBuffer>; staging: GPUBuffer }
@@ -116,6 +127,19 @@ export class CompiledTrainer {
       }
     }
     this.sgd = { momentum, weightDecay, nesterov };
+    const { teacher } = options;
+    if (teacher) {
+      const same = (a: ModelSpec, b: ModelSpec) =>
+        a.classes === b.classes && JSON.stringify(a.input) === JSON.stringify(b.input);
+      if (this.loss.kind !== 'distillation') {
+        throw new Error(`${spec.arch}: a teacher is only used with a distillation loss`);
+      }
+      if (!same(teacher.spec, spec)) {
+        throw new Error(
+          `${spec.arch}: the teacher (${teacher.spec.arch}) must take the same input shape and classes`,
+        );
+      }
+    }
     this.device = webgpuDevice();
     this.arena = new ArenaLayout(spec);
     this.pixels = spec.input.height * spec.input.width * spec.input.channels;
@@ -227,7 +251,7 @@ export class CompiledTrainer {
     if (!(batch.lr >= 0 && Number.isFinite(batch.lr))) {
       throw new RangeError(`learning rate must be a finite number >= 0, got ${batch.lr}`);
     }
-    const { plan, io } = this.trainingPlan(examples);
+    const { plan, io, teacherPlan } = this.trainingPlan(examples);
     const [images, labels, teacher] = io as [GPUBuffer, GPUBuffer, GPUBuffer?];
     const queue = this.device.queue;
     queue.writeBuffer(images, 0, batch.images);
@@ -246,9 +270,34 @@ export class CompiledTrainer {
     }
     const encoder = this.device.createCommandEncoder({ label: 'training step' });
     const pass = encoder.beginComputePass();
+    teacherPlan?.encode(pass);
     plan.encode(pass);
     pass.end();
     queue.submit([encoder.finish()]);
+  }
+
+  /**
+   * The inference plan a student trainer runs inside its steps: this network's forward
+   * pass reading the student's images buffer, its logits left in a buffer of this trainer.
+   * Owned (and disposed) by this trainer.
+   */
+  inferenceOn(images: GPUBuffer, batch: number): { plan: CompiledPlan; logits: GPUBuffer } {
+    this.check();
+    let linked = this.linkedPlans.get(images);
+    if (!linked) {
+      const outputs = {
+        logits: this.buffer(batch * this.spec.classes, 'logits'),
+        probabilities: this.buffer(batch * this.spec.classes, 'probabilities'),
+        features: this.buffer(batch * this.features, 'features'),
+      };
+      const plan = this.compile(lowerInference({ spec: this.spec, arena: this.arena, batch }), {
+        images,
+        ...outputs,
+      });
+      linked = { plan, outputs: Object.values(outputs) };
+      this.linkedPlans.set(images, linked);
+    }
+    return { plan: linked.plan, logits: linked.outputs[0]! };
   }
 
   /**
@@ -329,6 +378,11 @@ export class CompiledTrainer {
       plan.dispose();
       for (const b of io) b.destroy();
     }
+    for (const { plan, outputs } of this.linkedPlans.values()) {
+      plan.dispose();
+      for (const b of outputs) b.destroy();
+    }
+    this.linkedPlans.clear();
     for (const { plan, io, staging } of this.inferencePlans.values()) {
       plan.dispose();
       for (const b of Object.values(io)) b.destroy();
@@ -342,18 +396,24 @@ export class CompiledTrainer {
 
   /** Any validation error of a plan compiled since the last check, as an exception. */
   async validate(): Promise<void> {
+    await this.options.teacher?.validate();
     const errors = await Promise.all(this.validations.splice(0));
     const error = errors.find((e) => e !== null);
     if (error) throw new Error(`${this.spec.arch}: a compiled plan is invalid: ${error.message}`);
   }
 
-  private trainingPlan(batch: number): { plan: CompiledPlan; io: GPUBuffer[] } {
+  private trainingPlan(batch: number): {
+    plan: CompiledPlan;
+    io: GPUBuffer[];
+    teacherPlan: CompiledPlan | null;
+  } {
     let entry = this.trainingPlans.get(batch);
     if (!entry) {
       const images = this.buffer(batch * this.pixels, 'images');
       const labels = this.buffer(batch, 'labels');
+      const linked = this.options.teacher?.inferenceOn(images, batch) ?? null;
       const teacher =
-        this.loss.kind === 'distillation'
+        this.loss.kind === 'distillation' && !linked
           ? this.buffer(batch * this.spec.classes, 'teacher logits')
           : undefined;
       const plan = this.compile(
@@ -370,9 +430,14 @@ export class CompiledTrainer {
           metrics: this.metrics,
           hyper: this.hyper,
           ...(teacher ? { teacher } : {}),
+          ...(linked ? { teacher: linked.logits } : {}),
         },
       );
-      entry = { plan, io: teacher ? [images, labels, teacher] : [images, labels] };
+      entry = {
+        plan,
+        io: teacher ? [images, labels, teacher] : [images, labels],
+        teacherPlan: linked?.plan ?? null,
+      };
       this.trainingPlans.set(batch, entry);
     }
     return entry;

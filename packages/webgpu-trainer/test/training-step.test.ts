@@ -1,6 +1,14 @@
-import { architecture } from '@prunefuse/models';
+import { relativeError, useBackend } from '@prunefuse/engine';
+import { architecture, initialWeights, networkFromWeights } from '@prunefuse/models';
 import { describe, expect, it } from 'vitest';
-import { compareWithCpu, webgpuAvailable, worst } from './reference.js';
+import { compileTrainer } from '../src/index.js';
+import {
+  compareWithCpu,
+  seededBatch,
+  webgpuAvailable,
+  withConvWidths,
+  worst,
+} from './reference.js';
 
 const webgpu = await webgpuAvailable();
 const spec = architecture('resnet20', { input: { height: 8, width: 8, channels: 3 }, classes: 10 });
@@ -45,5 +53,51 @@ describe.skipIf(!webgpu)('a compiled ResNet-20 training step against the tfjs cp
     );
     expect(result.loss).toBeLessThan(1e-5);
     expect(result.relativeError, `worst-matching weight: ${result.name}`).toBeLessThan(1e-3);
+  });
+
+  it('a teacher compiled into the step gives the same update as its logits passed in', async () => {
+    await useBackend('webgpu');
+    const loss = { kind: 'distillation', lambda: 0.5, temperature: 2 } as const;
+    const optimizer = { momentum: 0.9, weightDecay: 5e-4 };
+    const teacherSpec = withConvWidths(spec, (_, f) => f + 3);
+    const teacherNetwork = networkFromWeights(teacherSpec, initialWeights(teacherSpec, 8));
+    const teacher = await compileTrainer(teacherSpec, { batch: 4, optimizer });
+    await teacher.uploadWeights(teacherNetwork);
+    const trainedWeights: Float32Array[][] = [];
+    for (const linked of [false, true]) {
+      const network = networkFromWeights(spec, initialWeights(spec, 9));
+      const student = await compileTrainer(spec, {
+        batch: 4,
+        loss,
+        optimizer,
+        ...(linked ? { teacher } : {}),
+      });
+      await student.uploadWeights(network);
+      for (const [s, examples] of [4, 3].entries()) {
+        const data = seededBatch(spec, examples, 40 + s);
+        const teacherLogits = linked ? undefined : (await teacher.predict(data.images)).logits;
+        student.step({
+          images: data.images,
+          labels: data.labels,
+          lr: 0.1,
+          ...(teacherLogits ? { teacherLogits } : {}),
+        });
+      }
+      expect((await student.readMetrics()).examples).toBe(7);
+      student.downloadWeights(network);
+      student.dispose();
+      trainedWeights.push(
+        await Promise.all(
+          [...network.variables.values()].map(async (v) => (await v.data()) as Float32Array),
+        ),
+      );
+      network.dispose();
+    }
+    teacher.dispose();
+    teacherNetwork.dispose();
+    const [passed, compiledIn] = trainedWeights as [Float32Array[], Float32Array[]];
+    passed.forEach((w, i) => {
+      expect(relativeError(compiledIn[i]!, w)).toBeLessThan(1e-6);
+    });
   });
 });
