@@ -35,6 +35,8 @@ export interface BackendReport {
   adapters?: GpuAdapter[];
   /** webgpu: the GPU asked for (--gpu, PRUNEFUSE_GPU) and its adapter; absent for the default. */
   gpu?: GpuRecord;
+  /** false: not tried (webgpu without a GPU device, unless asked for), so not known to fail. */
+  probed?: false;
 }
 
 /** The GPU a webgpu run computes on: what was asked for and the adapter that answered. */
@@ -132,6 +134,24 @@ export async function useBackend(name: BackendName): Promise<string> {
   return device;
 }
 
+/**
+ * Device nodes through which a GPU driver is reached: NVIDIA's, the DRM render nodes of
+ * AMD and Intel, AMD's compute node, WSL's. Without any, Dawn finds at most a CPU
+ * emulation, which `auto` passes over anyway; it is then not loaded at all, so that its
+ * native warnings (libvulkan missing, limits reduced) stay off every command that does
+ * not ask for webgpu.
+ */
+const GPU_DEVICE_NODES = ['/dev/nvidiactl', '/dev/dri', '/dev/kfd', '/dev/dxg'];
+
+/** The first GPU device node present, or null on a machine without a GPU driver. */
+export function gpuDeviceNode(exists: (file: string) => boolean = existsSync): string | null {
+  return GPU_DEVICE_NODES.find((node) => exists(node)) ?? null;
+}
+
+const NOT_PROBED =
+  `no GPU device here (none of ${GPU_DEVICE_NODES.join(', ')}), so Dawn was not loaded; ` +
+  '--backend webgpu tries it anyway';
+
 /** Selects a backend: a forced one must work, `auto` takes the best that does. */
 export async function selectBackend(choice: BackendChoice = backendChoiceFromEnv()): Promise<{
   name: BackendName;
@@ -140,6 +160,10 @@ export async function selectBackend(choice: BackendChoice = backendChoiceFromEnv
   if (choice !== 'auto') return { name: choice, device: await useBackend(choice) };
   const reasons: string[] = [];
   for (const name of BACKEND_NAMES) {
+    if (name === 'webgpu' && gpuDeviceNode() === null) {
+      reasons.push(`webgpu: ${NOT_PROBED}`);
+      continue;
+    }
     try {
       const device = await useBackend(name);
       if (emulated.has(name)) {
@@ -155,12 +179,29 @@ export async function selectBackend(choice: BackendChoice = backendChoiceFromEnv
   throw new Error(`no backend could be initialised:\n  ${reasons.join('\n  ')}`);
 }
 
-/** Every backend with its availability; the selected one is left active. */
+/**
+ * Every backend with its availability; the selected one is left active. Without a GPU
+ * device, webgpu is probed only when it is the choice or `probeWebgpu` asks for it.
+ */
 export async function probeBackends(
   choice: BackendChoice = backendChoiceFromEnv(),
+  options: { probeWebgpu?: boolean } = {},
 ): Promise<BackendReport[]> {
   const reports: BackendReport[] = [];
+  const quiet = choice !== 'webgpu' && !options.probeWebgpu && gpuDeviceNode() === null;
   for (const name of BACKEND_NAMES) {
+    if (name === 'webgpu' && quiet) {
+      reports.push({
+        name,
+        available: false,
+        selected: false,
+        reason: `${NOT_PROBED} (backends: --verbose)`,
+        device: null,
+        emulated: false,
+        probed: false,
+      });
+      continue;
+    }
     try {
       const device = await useBackend(name);
       reports.push({

@@ -8,6 +8,7 @@ export {
   BackendUnavailableError,
   backendChoiceFromEnv,
   type GpuRecord,
+  gpuDeviceNode,
   isBackendChoice,
   parseBackendChoice,
   probeBackends,

@@ -5,6 +5,7 @@ import {
   BackendUnavailableError,
   backendChoiceFromEnv,
   environmentRecord,
+  gpuDeviceNode,
   probeBackends,
   selectBackend,
   tf,
@@ -60,7 +61,7 @@ describe('backend selection', () => {
 
   it('a forced backend that is unavailable fails with the reason the probe gives', async () => {
     const reports = await probeBackends('auto');
-    for (const report of reports.filter((r) => !r.available)) {
+    for (const report of reports.filter((r) => !r.available && r.probed !== false)) {
       await expect(selectBackend(report.name)).rejects.toThrow(BackendUnavailableError);
       await expect(selectBackend(report.name)).rejects.toThrow(report.reason!);
     }
@@ -77,5 +78,26 @@ describe('backend selection', () => {
     expect(() => backendChoiceFromEnv({ PRUNEFUSE_BACKEND: 'cuda' })).toThrow(
       "PRUNEFUSE_BACKEND: unknown backend 'cuda'; expected one of auto, tensorflow, webgpu, wasm, cpu",
     );
+  });
+});
+
+describe('GPU device nodes', () => {
+  it('finds a GPU driver by its device node, and none on a machine without one', () => {
+    expect(gpuDeviceNode((file) => file === '/dev/dri')).toBe('/dev/dri');
+    expect(gpuDeviceNode((file) => file === '/dev/nvidiactl' || file === '/dev/dri')).toBe(
+      '/dev/nvidiactl',
+    );
+    expect(gpuDeviceNode(() => false)).toBeNull();
+  });
+
+  it('without one, auto neither loads Dawn nor lists webgpu as usable, and says so', async () => {
+    const reports = await probeBackends('auto');
+    const webgpu = reports.find((r) => r.name === 'webgpu')!;
+    if (gpuDeviceNode() === null) {
+      expect(webgpu).toMatchObject({ available: false, device: null, probed: false });
+      expect(webgpu.reason).toContain('so Dawn was not loaded; --backend webgpu tries it anyway');
+    } else {
+      expect(webgpu.reason ?? '').not.toContain('Dawn was not loaded');
+    }
   });
 });

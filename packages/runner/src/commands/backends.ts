@@ -29,7 +29,10 @@ export function registerBackends(program: Command): void {
     .option('--verbose', 'print each device and reason in full')
     .action(async (options: BackendsOptions) => {
       if (options.gpu !== undefined) useGpu(parseGpuChoice(options.gpu, '--gpu'));
-      const reports = await probeBackends(parseBackendChoice(options.backend, '--backend'));
+      // Dawn prints native warnings when it loads: only for the details, or when asked for.
+      const reports = await probeBackends(parseBackendChoice(options.backend, '--backend'), {
+        probeWebgpu: Boolean(options.verbose || options.json),
+      });
       if (options.json) return printJson(reports);
       const header = ['backend', 'available', 'selected', 'device / reason'];
       const rows = reports.map((r) => [

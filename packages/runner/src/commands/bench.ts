@@ -66,7 +66,9 @@ export function registerBench(program: Command): void {
       if (python !== undefined) checkTorchImports(python);
       const cases = BENCH_SOURCES.flatMap((source) => source());
       // Unless named, a CPU-emulated GPU is left out: it measures the emulator, not a GPU.
-      const reports = (await probeBackends('auto')).filter((r) =>
+      const reports = (
+        await probeBackends('auto', { probeWebgpu: options.backend?.includes('webgpu') })
+      ).filter((r) =>
         options.backend
           ? r.available && options.backend.includes(r.name)
           : r.available && !r.emulated,
