@@ -1,8 +1,8 @@
+import type { MethodConfig } from '@prunefuse/results';
 import { describe, expect, it } from 'vitest';
 import { summarizeRuns } from '../src/aggregate.js';
 import { groupRuns } from '../src/groups.js';
 import { budgetMeasurements } from '../src/measurements.js';
-import type { MethodConfig } from '@prunefuse/results';
 import { methodLabel } from '../src/method-label.js';
 import { panelsOf } from '../src/panels.js';
 import { resultTable } from '../src/results-table.js';
@@ -35,8 +35,12 @@ describe('methodLabel', () => {
     expect(methodLabel(of(METHODS.prunefuse(0.7, { fusion: false })))).toBe(
       'prunefuse p=0.7 no-fusion',
     );
-    expect(methodLabel(of(METHODS.prunefuse(0.5, { fill: 'zero' })))).toBe('prunefuse p=0.5 fill=zero');
-    expect(methodLabel(of(METHODS.prunefuse(0.5, { criterion: 'snip' })))).toBe('prunefuse p=0.5 snip');
+    expect(methodLabel(of(METHODS.prunefuse(0.5, { fill: 'zero' })))).toBe(
+      'prunefuse p=0.5 fill=zero',
+    );
+    expect(methodLabel(of(METHODS.prunefuse(0.5, { criterion: 'snip' })))).toBe(
+      'prunefuse p=0.5 snip',
+    );
     expect(methodLabel(of(METHODS.prunefuse(0.5, { kdLambda: 0.3, kdTemperature: 2 })))).toBe(
       'prunefuse p=0.5 λ=0.3 T=2',
     );
@@ -172,37 +176,41 @@ describe('panels and the paper-style table', () => {
     ]);
   });
 
-  it('lays out methods by budgets and marks the best mean of each column', () => {
+  it('lays out methods by budgets and shades a best mean only where it leads by more than the spread', () => {
     const [panel] = panelsOf(summarizeRuns(fixtureSweep()));
     const table = resultTable(panel!);
     expect(table.columns.map((c) => c.labelled)).toEqual([500, 1000, 1500, 5000]);
     expect(table.columns[0]!.fraction).toBeCloseTo(0.1, 12);
     for (const [column] of table.columns.entries()) {
       const cells = table.rows.flatMap((r) => (r.cells[column] ? [r.cells[column]!] : []));
+      const [top, runnerUp] = [...cells].sort((a, b) => b.mean - a.mean);
       const best = cells.filter((c) => c.best);
-      if (cells.length < 2) {
+      if (!runnerUp) {
         // Only the full-data run reaches 100%: there is nothing to be best against.
         expect(best).toEqual([]);
         continue;
       }
-      expect(best).toHaveLength(1);
-      expect(best[0]!.mean).toBe(Math.max(...cells.map((c) => c.mean)));
+      const leads = top!.mean - runnerUp.mean > Math.max(top!.std!, runnerUp.std!);
+      expect(best).toEqual(leads ? [top] : []);
     }
     const random = table.rows.find((r) => r.method === 'random')!;
     expect(random.cells[0]!.n).toBe(2);
     expect(random.cells[3]).toBeNull();
   });
 
-  it('marks every method that ties for best', () => {
-    const runs = [METHODS.random(), METHODS.activeLearning()].map((method) =>
-      fixtureRun({ method, seed: 0 }),
-    );
-    runs[1]!.targets = runs[0]!.targets.map((t) => ({ ...t }));
+  it('shades no method where the best means tie', () => {
+    const runs = [0, 1].flatMap((seed) => {
+      const [random, activeLearning] = [METHODS.random(), METHODS.activeLearning()].map((method) =>
+        fixtureRun({ method, seed }),
+      );
+      activeLearning!.targets = random!.targets.map((t) => ({ ...t }));
+      return [random!, activeLearning!];
+    });
     const [panel] = panelsOf(summarizeRuns(runs));
     const table = resultTable(panel!);
     expect(table.rows.map((r) => r.cells.map((c) => c?.best))).toEqual([
-      [true, true, true],
-      [true, true, true],
+      [false, false, false],
+      [false, false, false],
     ]);
   });
 });
