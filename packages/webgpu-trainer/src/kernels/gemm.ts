@@ -44,6 +44,12 @@ export interface GemmOptions {
  */
 export function gemm(options: GemmOptions): Dispatch {
   const splits = options.splits ?? 1;
+  const rowTiles = Math.ceil(options.m / TILE);
+  if (rowTiles > 65_535) {
+    throw new RangeError(
+      `${options.label}: ${options.m} output rows need ${rowTiles} workgroups in one dimension, over WebGPU's 65,535: use a smaller batch`,
+    );
+  }
   const chunk = Math.ceil(Math.ceil(options.k / splits) / TILE_K) * TILE_K;
   const tileLoads = (TILE * TILE_K) / THREADS;
   const index = (contiguousAlong: 'tile' | 'k') =>
@@ -127,7 +133,7 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid
     code,
     bindings: options.bindings,
     constants,
-    workgroups: [Math.ceil(options.n / TILE), Math.ceil(options.m / TILE), splits],
+    workgroups: [Math.ceil(options.n / TILE), rowTiles, splits],
   };
 }
 
