@@ -56,7 +56,7 @@ describe('baselineFromRecords', () => {
 
   it('widens the accuracy band of an entry whose seeds disagree more than the default absorbs', () => {
     const noisy = [0, 1].map((seed) =>
-      fixtureRun({ method: METHODS.svp(), seed, accuracyShift: seed === 0 ? 3 : -3 }),
+      fixtureRun({ method: METHODS.svp(), seed, accuracyShift: seed === 0 ? 4 : -4 }),
     );
     const [entry] = baselineFromRecords(noisy, { store: 's', description: 'd' }).entries;
     const std = entry!.accuracyStdPct!;
