@@ -16,12 +16,14 @@ const turbo = (args: string[]) =>
 
 // Results of an earlier run must not be counted for a package that does not run now.
 for (const file of resultFiles(root)) rmSync(file);
-const checks = turbo(['run', 'lint', 'typecheck', '--output-logs=errors-only']);
+const checks = turbo(['run', 'lint', 'typecheck', '--continue', '--output-logs=errors-only']);
 // Extra arguments reach every task of a turbo run, so the tests run on their own to get
 // the JSON reporter beside the default one.
 const tests = turbo([
   'run',
   'test',
+  // Every package's tests run even when one fails, so a run reports all failures at once.
+  '--continue',
   '--output-logs=errors-only',
   '--',
   '--reporter=default',
