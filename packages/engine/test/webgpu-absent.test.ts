@@ -9,7 +9,7 @@ vi.mock('webgpu', () => {
 describe('without the optional webgpu package', () => {
   it('reports webgpu unavailable with what to do, and selects another backend', async () => {
     const { probeBackends } = await import('../src/index.js');
-    const reports = await probeBackends('auto');
+    const reports = await probeBackends('auto', { probeWebgpu: true });
     const webgpu = reports.find((r) => r.name === 'webgpu')!;
     expect(webgpu.available).toBe(false);
     expect(webgpu.reason).toMatch(
