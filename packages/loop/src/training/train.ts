@@ -1,22 +1,19 @@
 import { tf } from '@prunefuse/engine';
 import { type LabelledBatch, type Network, SgdMomentum } from '@prunefuse/models';
 import type { EpochRecord, TrainingConfig } from '@prunefuse/results';
+import { CompiledEngine, usesCompiledTrainer } from './compiled-engine.js';
+import { TrainingDivergedError } from './diverged.js';
 import { crossEntropy, distillationLoss } from './loss.js';
 import { learningRateAt } from './schedule.js';
+import type { EngineSettings, EpochSteps, StepEngine, Teacher } from './step-engine.js';
+
+export { TrainingDivergedError } from './diverged.js';
+export type { Teacher } from './step-engine.js';
 
 export type TrainingSchedule = Pick<
   TrainingConfig,
   'epochs' | 'lr' | 'schedule' | 'momentum' | 'nesterov' | 'weightDecay' | 'evalEvery'
 >;
-
-/** Knowledge distillation from a trained network (PruneFuse's fine-tuning of the fused target). */
-export interface Teacher {
-  /** The trained network whose softened logits the student matches; run in inference mode. */
-  network: Network;
-  /** Weight of the hard-label cross-entropy, in [0, 1]. */
-  lambda: number;
-  temperature: number;
-}
 
 export interface TrainOptions {
   /** A full TrainingConfig will do; batchSize and augment belong to the `batches` side. */
@@ -51,23 +48,6 @@ export interface TrainResult {
   examplesSeen: number;
 }
 
-/** Thrown when the training loss becomes NaN or infinite; the network's weights are then unusable. */
-export class TrainingDivergedError extends Error {
-  constructor(
-    readonly epoch: number,
-    readonly step: number,
-    readonly lr: number,
-    readonly loss: number,
-  ) {
-    super(
-      `training diverged: the loss became ${loss} at epoch ${epoch}, step ${step} (both 0-based), ` +
-        `learning rate ${lr}. Lower the learning rate (or use the 'svp-step' warm-up), and check ` +
-        'that the inputs are normalised and, for a fused network, that its weights are aligned',
-    );
-    this.name = 'TrainingDivergedError';
-  }
-}
-
 /**
  * Steps between read-backs of the per-step loss and accuracy. Reading back every step
  * would stall an asynchronous backend's queue once per step; once per epoch would let a
@@ -86,11 +66,18 @@ export async function trainNetwork(network: Network, options: TrainOptions): Pro
   const { training, teacher } = options;
   checkTraining(training);
   const { stepsPerEpoch } = options;
-  const optimizer = new SgdMomentum(network.trainableVariables(), {
-    momentum: training.momentum,
-    weightDecay: training.weightDecay,
-    nesterov: training.nesterov ?? false,
-  });
+  const settings: EngineSettings = {
+    network,
+    optimizer: {
+      momentum: training.momentum,
+      weightDecay: training.weightDecay,
+      nesterov: training.nesterov ?? false,
+    },
+    teacher,
+  };
+  const engine: StepEngine = usesCompiledTrainer()
+    ? new CompiledEngine(settings)
+    : new TfjsEngine(settings);
   const records: EpochRecord[] = [];
   let examplesSeen = 0;
   try {
@@ -102,7 +89,7 @@ export async function trainNetwork(network: Network, options: TrainOptions): Pro
           { epoch, step, epochs: training.epochs, stepsPerEpoch },
           training.lr,
         );
-      const window = new StepWindow(epoch);
+      const window = engine.epoch(epoch);
       try {
         for (const batch of options.batches(epoch)) {
           try {
@@ -112,7 +99,7 @@ export async function trainNetwork(network: Network, options: TrainOptions): Pro
               );
             }
             const lr = rateAt(window.steps);
-            window.add(step(network, optimizer, batch, lr, teacher), batch.y.shape[0], lr);
+            await window.step(batch, lr);
           } finally {
             tf.dispose([batch.x, batch.y]);
           }
@@ -130,6 +117,8 @@ export async function trainNetwork(network: Network, options: TrainOptions): Pro
           `epoch ${epoch} supplied ${window.steps} batches, not the ${stepsPerEpoch} stepsPerEpoch promised`,
         );
       }
+      // Evaluation, onEpoch and the caller read the Network's weights.
+      engine.syncWeights();
       examplesSeen += window.examples;
       const record: EpochRecord = {
         epoch,
@@ -151,7 +140,7 @@ export async function trainNetwork(network: Network, options: TrainOptions): Pro
       options.onEpoch?.(record);
     }
   } finally {
-    optimizer.dispose();
+    engine.dispose();
   }
   return { epochs: records, examplesSeen };
 }
@@ -182,8 +171,30 @@ function step(
   });
 }
 
+/** Trains with tfjs ops and SgdMomentum on the Network's own variables. */
+class TfjsEngine implements StepEngine {
+  private readonly optimizer: SgdMomentum;
+
+  constructor(private readonly settings: EngineSettings) {
+    this.optimizer = new SgdMomentum(settings.network.trainableVariables(), settings.optimizer);
+  }
+
+  epoch(epoch: number): EpochSteps {
+    const { network, teacher } = this.settings;
+    return new StepWindow(epoch, (batch, lr) => step(network, this.optimizer, batch, lr, teacher));
+  }
+
+  syncWeights(): void {
+    // The steps update the Network's variables in place.
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+  }
+}
+
 /** The steps of one epoch not yet read back, and the sums of those that were. */
-class StepWindow {
+class StepWindow implements EpochSteps {
   lossSum = 0;
   correct = 0;
   examples = 0;
@@ -193,7 +204,10 @@ class StepWindow {
   private readonly sizes: number[] = [];
   private readonly rates: number[] = [];
 
-  constructor(private readonly epoch: number) {}
+  constructor(
+    private readonly epoch: number,
+    private readonly takeStep: (batch: LabelledBatch, lr: number) => tf.Tensor1D,
+  ) {}
 
   get pending(): number {
     return this.stats.length;
@@ -204,9 +218,9 @@ class StepWindow {
     return this.readSteps + this.stats.length;
   }
 
-  add(stats: tf.Tensor1D, size: number, lr: number): void {
-    this.stats.push(stats);
-    this.sizes.push(size);
+  async step(batch: LabelledBatch, lr: number): Promise<void> {
+    this.stats.push(this.takeStep(batch, lr));
+    this.sizes.push(batch.y.shape[0]);
     this.rates.push(lr);
   }
 

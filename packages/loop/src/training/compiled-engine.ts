@@ -1,0 +1,176 @@
+import { tf } from '@prunefuse/engine';
+import type { LabelledBatch } from '@prunefuse/models';
+import type { CompiledTrainer, TrainingMetrics } from '@prunefuse/webgpu-trainer';
+import { TrainingDivergedError } from './diverged.js';
+import type { EngineSettings, EpochSteps, StepEngine } from './step-engine.js';
+
+/**
+ * Whether trainNetwork uses the compiled trainer (@prunefuse/webgpu-trainer): on the
+ * webgpu backend unless PRUNEFUSE_WEBGPU_TRAINER=tfjs asks for tfjs ops, kept for
+ * side-by-side measurement; wasm and cpu always train with tfjs ops.
+ */
+export function usesCompiledTrainer(
+  backend: string = tf.getBackend(),
+  env: NodeJS.ProcessEnv = process.env,
+): boolean {
+  if (backend !== 'webgpu') return false;
+  const choice = env.PRUNEFUSE_WEBGPU_TRAINER;
+  if (choice === undefined || choice === '' || choice === 'compiled') return true;
+  if (choice === 'tfjs') return false;
+  throw new Error(
+    `PRUNEFUSE_WEBGPU_TRAINER: expected 'compiled' (the default) or 'tfjs', got '${choice}'`,
+  );
+}
+
+/**
+ * Trains with the compiled webgpu trainer. It is compiled at the first batch's size
+ * (smaller batches, the last of an epoch, get plans of their own), so the package is
+ * loaded only when a webgpu run trains. The Network's weights go into the trainer's arena
+ * then and come back by syncWeights.
+ */
+export class CompiledEngine implements StepEngine {
+  private student: CompiledTrainer | null = null;
+  private teacher: CompiledTrainer | null = null;
+  private batch = 0;
+  /** Steps taken since the weights were last downloaded into the Network. */
+  private unsynced = false;
+
+  constructor(private readonly settings: EngineSettings) {}
+
+  epoch(epoch: number): EpochSteps {
+    return new CompiledEpoch(epoch, this);
+  }
+
+  async step(batch: LabelledBatch, lr: number): Promise<void> {
+    const examples = batch.y.shape[0];
+    // The data package builds batches from host arrays; tfjs keeps those values on the
+    // host until a kernel uses them, so reading them back costs no GPU round trip.
+    const [images, labels] = await Promise.all([batch.x.data(), batch.y.data()]);
+    const student = this.student ?? (await this.compile(examples));
+    if (examples > this.batch) {
+      throw new RangeError(
+        `a batch of ${examples} examples after a first batch of ${this.batch}: the compiled ` +
+          "trainer is compiled at the first batch's size, so later batches may only be smaller " +
+          '(or train with tfjs ops: PRUNEFUSE_WEBGPU_TRAINER=tfjs)',
+      );
+    }
+    student.step({
+      images: images as Float32Array,
+      labels: labels instanceof Int32Array ? labels : Int32Array.from(labels),
+      lr,
+    });
+    this.unsynced = true;
+  }
+
+  async readMetrics(): Promise<TrainingMetrics> {
+    if (!this.student) throw new Error('readMetrics before the first compiled step');
+    return this.student.readMetrics();
+  }
+
+  syncWeights(): void {
+    if (!this.student || !this.unsynced) return;
+    this.student.downloadWeights(this.settings.network);
+    this.unsynced = false;
+  }
+
+  dispose(): void {
+    // The student runs the teacher's plan inside its steps, so it goes first.
+    this.student?.dispose();
+    this.teacher?.dispose();
+    this.student = null;
+    this.teacher = null;
+  }
+
+  private async compile(batch: number): Promise<CompiledTrainer> {
+    const { compileTrainer } = await import('@prunefuse/webgpu-trainer');
+    const { network, optimizer, teacher } = this.settings;
+    if (teacher) {
+      this.teacher = await compileTrainer(teacher.network.spec, {
+        batch,
+        optimizer: { momentum: 0, weightDecay: 0 },
+      });
+      await this.teacher.uploadWeights(teacher.network);
+    }
+    const student = await compileTrainer(network.spec, {
+      batch,
+      optimizer,
+      ...(teacher && this.teacher
+        ? {
+            loss: {
+              kind: 'distillation',
+              lambda: teacher.lambda,
+              temperature: teacher.temperature,
+            },
+            teacher: this.teacher,
+          }
+        : {}),
+    });
+    this.student = student;
+    await student.uploadWeights(network);
+    this.batch = batch;
+    return student;
+  }
+}
+
+/** One epoch's steps on the compiled trainer, whose loss and accuracy sum on the GPU. */
+class CompiledEpoch implements EpochSteps {
+  lossSum = 0;
+  correct = 0;
+  examples = 0;
+  private readSteps = 0;
+  private pendingSteps = 0;
+  private pendingExamples = 0;
+  /** Learning rate of the first pending step, for the divergence error. */
+  private firstRate = 0;
+
+  constructor(
+    private readonly epochIndex: number,
+    private readonly engine: CompiledEngine,
+  ) {}
+
+  get pending(): number {
+    return this.pendingSteps;
+  }
+
+  get steps(): number {
+    return this.readSteps + this.pendingSteps;
+  }
+
+  async step(batch: LabelledBatch, lr: number): Promise<void> {
+    await this.engine.step(batch, lr);
+    if (this.pendingSteps === 0) this.firstRate = lr;
+    this.pendingSteps++;
+    this.pendingExamples += batch.y.shape[0];
+  }
+
+  async readBack(): Promise<void> {
+    if (this.pendingSteps === 0) return;
+    const metrics = await this.engine.readMetrics();
+    const lastStep = this.readSteps + this.pendingSteps - 1;
+    if (metrics.examples !== this.pendingExamples) {
+      throw new Error(
+        `the compiled trainer counted ${metrics.examples} examples in epoch ${this.epochIndex}, ` +
+          `steps ${this.readSteps} to ${lastStep}, but the batches held ${this.pendingExamples}`,
+      );
+    }
+    if (!Number.isFinite(metrics.loss)) {
+      throw new TrainingDivergedError(
+        this.epochIndex,
+        this.readSteps,
+        this.firstRate,
+        metrics.loss,
+        lastStep,
+      );
+    }
+    this.lossSum += metrics.loss * metrics.examples;
+    this.correct += Math.round(metrics.accuracy * metrics.examples);
+    this.examples += metrics.examples;
+    this.readSteps += this.pendingSteps;
+    this.pendingSteps = 0;
+    this.pendingExamples = 0;
+  }
+
+  dispose(): void {
+    // Pending steps hold nothing on the host; the trainer's buffers go with the engine.
+  }
+}
