@@ -3,7 +3,16 @@ import type { Panel } from './panels.js';
 /** The paper-style table of one panel: methods by budgets, mean ± std over seeds. */
 export interface ResultTable {
   columns: { labelled: number; fraction: number }[];
-  rows: { method: string; seeds: number; cells: (TableCell | null)[] }[];
+  rows: {
+    method: string;
+    seeds: number;
+    /**
+     * The commits its seeds were computed at (short, sorted), when they differ: a group
+     * that mixes two versions of the code is marked (`run --rerun-stale` recomputes it).
+     */
+    mixedCommits: string[] | null;
+    cells: (TableCell | null)[];
+  }[];
 }
 
 export interface TableCell {
@@ -21,6 +30,11 @@ export interface TableCell {
   diverged: number;
 }
 
+function mixedCommits(commits: readonly (string | null)[]): string[] | null {
+  const distinct = [...new Set(commits.map((c) => (c === null ? 'unknown' : c.slice(0, 7))))];
+  return distinct.length > 1 ? distinct.sort() : null;
+}
+
 export function resultTable(panel: Panel): ResultTable {
   const columns = new Map<number, number>();
   for (const summary of panel.summaries) {
@@ -33,6 +47,7 @@ export function resultTable(panel: Panel): ResultTable {
   const rows = panel.summaries.map((summary) => ({
     method: summary.group.key.method,
     seeds: summary.group.runs.length,
+    mixedCommits: mixedCommits(summary.group.runs.map((run) => run.environment.gitCommit)),
     cells: ordered.map(({ labelled }): TableCell | null => {
       const budget = summary.budgets.find((b) => b.labelled === labelled);
       const diverged = summary.group.runs.filter((run) =>

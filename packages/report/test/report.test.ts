@@ -190,6 +190,20 @@ describe('composeReport', () => {
     expect(clean).not.toContain('class="diverged"');
   });
 
+  it('marks a group whose seeds were computed at different commits', async () => {
+    const runs = fixtureSweep();
+    const svp = runs.filter((r) => r.config.method.name === 'svp');
+    expect(svp.length).toBeGreaterThan(1);
+    svp[0]!.environment.gitCommit = 'fedcba9876543210fedcba9876543210fedcba98';
+    const { html } = await composeReport(runs);
+    expect(count(html, /class="mixed-commits"/)).toBe(1);
+    expect(html).toMatch(
+      /svp[^<]*<span class="mixed-commits"[^>]*>mixed commits: [0-9a-f]{7}, [0-9a-f]{7}</,
+    );
+    const { html: uniform } = await composeReport(fixtureSweep());
+    expect(uniform).not.toContain('class="mixed-commits"');
+  });
+
   it('refuses to render nothing', async () => {
     await expect(renderReport([])).rejects.toThrow(/no runs to report/);
   });
