@@ -97,7 +97,7 @@ export async function activeLearningLoop(
     const labelled = pool.labelled();
     const stored = memo.storedSelector(definition.spec, labelled.length);
     if (stored) {
-      memo.recordSelector(labelled.length, stored, stored.network);
+      await memo.recordSelector(labelled.length, stored, stored.network);
       spent.charge('selectorTraining', stored.macs);
       return { ...stored, labelled: labelled.length };
     }
@@ -119,7 +119,7 @@ export async function activeLearningLoop(
     });
     try {
       const outcome = await train(network);
-      memo.recordSelector(labelled.length, outcome, network);
+      await memo.recordSelector(labelled.length, outcome, network);
       spent.charge('selectorTraining', outcome.macs);
       return { ...outcome, network, labelled: labelled.length };
     } catch (error) {

@@ -74,13 +74,19 @@ export class SelectionMemo {
   }
 
   /** Records the selector obtained (trained or replayed) for `labelled` examples. */
-  recordSelector(labelled: number, outcome: TrainingOutcome, network: Network): void {
-    const weights = new Map(
-      [...network.variables].map(([name, variable]) => [
-        name,
-        { shape: [...variable.shape], values: new Float32Array(variable.dataSync()) },
-      ]),
-    );
+  async recordSelector(
+    labelled: number,
+    outcome: TrainingOutcome,
+    network: Network,
+  ): Promise<void> {
+    // Read asynchronously: the webgpu backend cannot read a GPU tensor synchronously in Node.
+    const weights = new Map<string, { shape: number[]; values: Float32Array }>();
+    for (const [name, variable] of network.variables) {
+      weights.set(name, {
+        shape: [...variable.shape],
+        values: new Float32Array(await variable.data()),
+      });
+    }
     const { accuracy, loss, trainSeconds, macs, epochs } = outcome;
     this.selectors.push({ labelled, accuracy, loss, trainSeconds, macs, epochs, weights });
   }
