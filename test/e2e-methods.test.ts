@@ -24,7 +24,7 @@ methods:
     fill: zero
   - name: svp
     proxyArch: resnet8-digits
-    proxyTraining: { epochs: 1 }
+    proxyEpochs: 1
   - active-learning
   - random
   - full
