@@ -1,57 +1,17 @@
-import { type Dataset, loadDataset } from '@prunefuse/data';
-import { selectBackend, tf } from '@prunefuse/engine';
-import { architecture, countMacs, type ModelSpec } from '@prunefuse/models';
-import type { BudgetConfig, RunEvent, TrainingConfig } from '@prunefuse/results';
-import { beforeAll, describe, expect, test } from 'vitest';
+import { tf } from '@prunefuse/engine';
+import { countMacs } from '@prunefuse/models';
+import type { RunEvent } from '@prunefuse/results';
+import { describe, expect, test } from 'vitest';
 import {
   activeLearningLoop,
   FrozenWeights,
   type LoopOutcome,
-  type LoopSetup,
   type MethodFactory,
   scratchTarget,
 } from '../src/index.js';
+import { BUDGET, digitsLoopSetup, TRAINING } from './loop-fixtures.js';
 
-const TRAINING: TrainingConfig = {
-  epochs: 1,
-  batchSize: 32,
-  lr: 0.05,
-  schedule: 'constant',
-  momentum: 0.9,
-  weightDecay: 5e-4,
-  augment: false,
-  evalEvery: 1,
-};
-
-const BUDGET: BudgetConfig = {
-  initial: 20,
-  milestones: [50, 90],
-  roundSize: 20,
-  classBalancedInitial: true,
-};
-
-let dataset: Dataset;
-let spec: ModelSpec;
-
-beforeAll(async () => {
-  await selectBackend('wasm');
-  dataset = await loadDataset('mnist', { seed: 3, trainSubset: 200, testSubset: 60 });
-  spec = architecture('resnet8-digits', { input: dataset.shape, classes: dataset.classes });
-});
-
-function setup(overrides: Partial<LoopSetup> = {}): LoopSetup {
-  return {
-    dataset,
-    targetSpec: spec,
-    budget: BUDGET,
-    acquisition: 'least-confidence',
-    targetTraining: TRAINING,
-    rankAgreement: false,
-    seed: 11,
-    inferenceBatchSize: 64,
-    ...overrides,
-  };
-}
+const setup = digitsLoopSetup(11);
 
 /**
  * A method shaped like PruneFuse as the loop sees it, without the pruning (which is the
@@ -116,9 +76,9 @@ describe('activeLearningLoop', () => {
     const labelled = labelledInOrder(outcome);
     expect(new Set(labelled).size).toBe(labelled.length);
     expect(labelled.length).toBe(90);
-    expect(labelled.every((i) => Number.isInteger(i) && i >= 0 && i < dataset.train.size)).toBe(
-      true,
-    );
+    expect(
+      labelled.every((i) => Number.isInteger(i) && i >= 0 && i < setup().dataset.train.size),
+    ).toBe(true);
     // 20 -> 40 -> 50 (milestone) -> 70 -> 90 (milestone): the round before a milestone takes less.
     expect(outcome.rounds.map((r) => [r.labelled, r.selected.length])).toEqual([
       [20, 20],
@@ -202,12 +162,14 @@ describe('activeLearningLoop', () => {
       const labelled = labelledInOrder(outcome);
       expect(new Set(labelled).size).toBe(50);
       // Each round scores the unlabelled pool; k-centres also embeds the labelled set.
-      const forward = countMacs(spec);
+      const forward = countMacs(setup().targetSpec);
       expect(outcome.rounds.map((r) => r.macs.poolScoring)).toEqual(
         outcome.rounds.map(
           (r) =>
             forward *
-            (dataset.train.size - r.labelled + (acquisition === 'k-centers' ? r.labelled : 0)),
+            (setup().dataset.train.size -
+              r.labelled +
+              (acquisition === 'k-centers' ? r.labelled : 0)),
         ),
       );
     }

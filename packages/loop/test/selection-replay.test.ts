@@ -1,57 +1,16 @@
-import { type Dataset, loadDataset } from '@prunefuse/data';
-import { selectBackend, tf } from '@prunefuse/engine';
-import { architecture, type ModelSpec } from '@prunefuse/models';
-import type { BudgetConfig, TargetRecord, TrainingConfig } from '@prunefuse/results';
+import { tf } from '@prunefuse/engine';
+import type { TargetRecord } from '@prunefuse/results';
 import { beforeAll, describe, expect, test } from 'vitest';
 import {
   activeLearningLoop,
   FrozenWeights,
   type LoopOutcome,
-  type LoopSetup,
   type MethodFactory,
   scratchTarget,
 } from '../src/index.js';
+import { BUDGET, digitsLoopSetup, TRAINING } from './loop-fixtures.js';
 
-const TRAINING: TrainingConfig = {
-  epochs: 1,
-  batchSize: 32,
-  lr: 0.05,
-  schedule: 'constant',
-  momentum: 0.9,
-  weightDecay: 5e-4,
-  augment: false,
-  evalEvery: 1,
-};
-
-const BUDGET: BudgetConfig = {
-  initial: 20,
-  milestones: [50, 90],
-  roundSize: 20,
-  classBalancedInitial: true,
-};
-
-let dataset: Dataset;
-let spec: ModelSpec;
-
-beforeAll(async () => {
-  await selectBackend('wasm');
-  dataset = await loadDataset('mnist', { seed: 3, trainSubset: 200, testSubset: 60 });
-  spec = architecture('resnet8-digits', { input: dataset.shape, classes: dataset.classes });
-});
-
-function setup(overrides: Partial<LoopSetup> = {}): LoopSetup {
-  return {
-    dataset,
-    targetSpec: spec,
-    budget: BUDGET,
-    acquisition: 'least-confidence',
-    targetTraining: TRAINING,
-    rankAgreement: false,
-    seed: 5,
-    inferenceBatchSize: 64,
-    ...overrides,
-  };
-}
+const setup = digitsLoopSetup(5);
 
 /**
  * Methods that share a selection and differ only in their targets, counting the selectors
