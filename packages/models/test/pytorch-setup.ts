@@ -1,11 +1,18 @@
 import { spawnSync } from 'node:child_process';
+import os from 'node:os';
 import { PYTORCH_INSTALL_COMMAND } from '../src/index.js';
 
 /** Where Debian's python3-torch puts PyTorch; the float64 reference runs with it. */
 export const DEBIAN_PYTHON = '/usr/bin/python3';
 
+// Run from a neutral folder and ask for a version: started in packages/models, `import
+// torch` would find this package's own torch/ folder (the PyTorch scripts) as a namespace
+// package and pass without PyTorch.
 const importsTorch = () =>
-  spawnSync(DEBIAN_PYTHON, ['-c', 'import numpy, torch'], { stdio: 'ignore' }).status === 0;
+  spawnSync(DEBIAN_PYTHON, ['-c', 'import numpy, torch; torch.__version__'], {
+    stdio: 'ignore',
+    cwd: os.tmpdir(),
+  }).status === 0;
 
 /**
  * Makes Debian's python3 import torch for tests that compare with the float64 reference:
@@ -19,11 +26,14 @@ export function ensurePytorch(): void {
     spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status === 0;
   if (canInstall) {
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-    spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'python3-torch'], {
-      stdio: 'inherit',
-      env,
-    });
+    // Other test files may be installing their packages at this moment: wait for dpkg's
+    // lock instead of failing on it.
+    const lock = ['-o', 'DPkg::Lock::Timeout=900'];
+    const install = ['install', '-y', '-qq', '--no-install-recommends', ...lock, 'python3-torch'];
+    if (spawnSync('apt-get', install, { stdio: 'inherit', env }).status !== 0) {
+      spawnSync('apt-get', ['update', '-qq', ...lock], { stdio: 'inherit', env });
+      spawnSync('apt-get', install, { stdio: 'inherit', env });
+    }
     if (importsTorch()) return;
   }
   throw new Error(

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import os from 'node:os';
 import { dataBenchCases } from '@prunefuse/data';
 import {
   BACKEND_NAMES,
@@ -130,7 +131,12 @@ export function registerBench(program: Command): void {
 
 /** Throws, saying what to do, unless `python` starts and imports torch. */
 export function checkTorchImports(python: string): void {
-  const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
+  // From a neutral folder, asking for a version: a folder named torch/ in the working
+  // directory would otherwise import as an empty namespace package.
+  const probe = spawnSync(python, ['-c', 'import torch; torch.__version__'], {
+    encoding: 'utf8',
+    cwd: os.tmpdir(),
+  });
   if (probe.error) {
     throw new Error(`--pytorch: could not start '${python}': ${probe.error.message}`);
   }
