@@ -1,14 +1,13 @@
-import { z } from 'zod';
-import type { GroupSummary } from './aggregate.js';
-import { groupKeyText } from './groups.js';
-import type { Stat } from './stats.js';
 import {
   ACQUISITION_NAMES,
-  DATASET_NAMES,
   METHOD_NAMES,
   type MethodConfig,
   readJsonFile,
 } from '@prunefuse/results';
+import { z } from 'zod';
+import type { GroupSummary } from './aggregate.js';
+import { groupKeyText } from './groups.js';
+import type { Stat } from './stats.js';
 
 /**
  * Which measured runs a published figure is comparable with. Options left out match any
@@ -40,10 +39,17 @@ const paperMethod = z
     }
   });
 
+/**
+ * The datasets the paper reports on, spelt as our runs record them: a misspelt name in
+ * the figures file would otherwise match no run and vanish from the report silently.
+ */
+const PAPER_DATASETS = ['cifar10', 'cifar100', 'tiny-imagenet'] as const;
+
 const paperEntry = z.strictObject({
   /** Stable name of the figure, e.g. "cifar100-b50-prunefuse-kd". */
   id: z.string().min(1),
-  dataset: z.enum(DATASET_NAMES),
+  /** A dataset as runs record its name; a figure matches runs by it. */
+  dataset: z.enum(PAPER_DATASETS),
   /** null where the source does not tie the figure to one architecture. */
   arch: z.string().min(1).nullable(),
   acquisition: z.enum(ACQUISITION_NAMES).nullable(),

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   type AcquisitionName,
-  type DatasetName,
   type EpochRecord,
   type MethodConfig,
   ResultsStore,
@@ -62,7 +61,7 @@ export interface FixtureRun {
   method: MethodConfig;
   seed: number;
   experiment?: string;
-  dataset?: DatasetName;
+  dataset?: string;
   arch?: string;
   acquisition?: AcquisitionName;
   /** Points added to every target accuracy: a regression when negative. */

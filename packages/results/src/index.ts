@@ -29,7 +29,6 @@ export {
 export type {
   AcquisitionName,
   BudgetConfig,
-  DatasetName,
   EpochRecord,
   MacsByPhase,
   MethodConfig,
@@ -44,7 +43,6 @@ export type {
 } from './record.js';
 export {
   ACQUISITION_NAMES,
-  DATASET_NAMES,
   METHOD_NAMES,
   PRUNING_CRITERIA,
   runRecordSchema,

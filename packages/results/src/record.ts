@@ -1,5 +1,3 @@
-import { type AugmentSetting, DATASET_NAMES } from '@prunefuse/data';
-import { BACKEND_NAMES, type EnvironmentRecord } from '@prunefuse/engine';
 import { z } from 'zod';
 
 /**
@@ -15,9 +13,13 @@ import { z } from 'zod';
  * The schema checks what a writer of this program guarantees: types, integer counts,
  * non-negative sizes and compute. It does not bound measured figures (accuracy, loss):
  * a figure out of its range is a finding about the measurement, reported by `check`.
+ *
+ * This package stands alone (no tfjs, so `report` and `check` read a store without
+ * loading an engine): dataset and backend names are non-empty strings here. Which names
+ * exist is the data and engine packages' knowledge, checked where a config is parsed;
+ * the shapes of an augmentation setting and an environment are checked by the compiler
+ * where the runner hands a record's fields to those packages or builds a record from them.
  */
-
-export { DATASET_NAMES, type DatasetName } from '@prunefuse/data';
 
 export const ACQUISITION_NAMES = [
   'least-confidence',
@@ -53,10 +55,7 @@ const trainingConfigSchema = z.object({
    * true: the dataset's own augmentation (crop-flip for colour images, none for digits);
    * false: none; or a random translation by up to ±translate pixels, then flips if `flip`.
    */
-  augment: z.union([
-    z.boolean(),
-    z.object({ translate: count, flip: z.boolean() }),
-  ]) satisfies z.ZodType<AugmentSetting>,
+  augment: z.union([z.boolean(), z.object({ translate: count, flip: z.boolean() })]),
   /** Evaluate on the test split every this many epochs (and always after the last). */
   evalEvery: positiveCount,
 });
@@ -131,7 +130,7 @@ const runConfigFields = z.object({
   /** The experiment (config file stem) this run belongs to. */
   experiment: z.string().min(1),
   dataset: z.object({
-    name: z.enum(DATASET_NAMES),
+    name: z.string().min(1),
     dataDir: z.string().nullable(),
     /** Use only the first N training / test examples of the (seeded) split; null for all. */
     trainSubset: positiveCount.nullable(),
@@ -246,10 +245,8 @@ const targetRecordSchema = z.object({
 });
 export type TargetRecord = z.infer<typeof targetRecordSchema>;
 
-// The engine owns the environment's type: the schema must produce it (checked here), and
-// what the engine produces must fit the schema (checked where a record is built).
 const environmentSchema = z.object({
-  backend: z.enum(BACKEND_NAMES),
+  backend: z.string().min(1),
   device: z.string(),
   /** The GPU a webgpu run was asked for (--gpu, PRUNEFUSE_GPU) and the adapter that ran it. */
   gpu: z.object({ index: count, source: z.string(), adapter: z.string() }).optional(),
@@ -257,7 +254,7 @@ const environmentSchema = z.object({
   cpu: z.object({ model: z.string(), cores: positiveCount }),
   memoryGiB: nonNegative,
   gitCommit: z.string().nullable(),
-}) satisfies z.ZodType<EnvironmentRecord & { gitCommit: string | null }>;
+});
 
 export const runRecordSchema = z.object({
   schema: z.literal(1),

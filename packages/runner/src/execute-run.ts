@@ -1,9 +1,9 @@
 import { activeLearningMethod, fullDataMethod, randomMethod } from '@prunefuse/active-learning';
-import { type Dataset, datasetFacts, loadDataset } from '@prunefuse/data';
+import { type Dataset, datasetFacts, loadDataset, parseDatasetName } from '@prunefuse/data';
 import { activeLearningLoop, type MethodFactory } from '@prunefuse/loop';
 import { architecture, countMacs, countParams } from '@prunefuse/models';
 import { pruneFuseMethod } from '@prunefuse/prunefuse';
-import type { DatasetName, RunConfig, RunRecord } from '@prunefuse/results';
+import type { RunConfig, RunRecord } from '@prunefuse/results';
 import { svpMethod } from '@prunefuse/svp';
 import type { DatasetFacts } from './config/expand.js';
 import { selectionId } from './run-id.js';
@@ -96,7 +96,12 @@ function loadRunDataset(config: RunConfig): Promise<Dataset> {
   const { name, dataDir, trainSubset, testSubset, dataSeed } = config.dataset;
   const key = JSON.stringify([name, dataDir, trainSubset, testSubset, dataSeed]);
   if (lastDataset?.key !== key) {
-    const dataset = loadDataset(name, { dataDir, seed: dataSeed, trainSubset, testSubset });
+    const dataset = loadDataset(parseDatasetName(name, RECORDED_DATASET), {
+      dataDir,
+      seed: dataSeed,
+      trainSubset,
+      testSubset,
+    });
     lastDataset = { key, dataset };
     dataset.catch(() => {
       if (lastDataset?.dataset === dataset) lastDataset = null;
@@ -105,7 +110,13 @@ function loadRunDataset(config: RunConfig): Promise<Dataset> {
   return lastDataset.dataset;
 }
 
-export function describeDataset(name: DatasetName): DatasetFacts {
-  const { trainSize, testSize, shape, classes } = datasetFacts(name);
+/** Where a run's dataset name comes from, for the error naming an unknown one. */
+const RECORDED_DATASET = "a run's config (dataset.name)";
+
+/** The facts the planner needs; the name is one a run config holds (a plain string there). */
+export function describeDataset(name: string): DatasetFacts {
+  const { trainSize, testSize, shape, classes } = datasetFacts(
+    parseDatasetName(name, RECORDED_DATASET),
+  );
   return { trainSize, testSize, input: shape, classes };
 }

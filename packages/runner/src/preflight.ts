@@ -1,4 +1,4 @@
-import { missingDatasetFiles } from '@prunefuse/data';
+import { missingDatasetFiles, parseDatasetName } from '@prunefuse/data';
 import type { BackendChoice } from '@prunefuse/engine';
 import { architecture } from '@prunefuse/models';
 import type { RunEnvironment } from '@prunefuse/tracking';
@@ -51,7 +51,8 @@ export async function preflight(options: PreflightOptions): Promise<RunEnvironme
         );
       }
     }
-    const missing = missingDatasetFiles(config.dataset.name, config.dataset.dataDir);
+    const dataset = parseDatasetName(config.dataset.name, `run ${config.experiment}: dataset.name`);
+    const missing = missingDatasetFiles(dataset, config.dataset.dataDir);
     if (missing) problems.add(`dataset ${missing}`);
   }
   let environment: RunEnvironment | null = null;

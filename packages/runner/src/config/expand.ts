@@ -3,7 +3,6 @@ import type { InputShape } from '@prunefuse/models';
 import {
   type AcquisitionName,
   type BudgetConfig,
-  type DatasetName,
   type MethodConfig,
   PRUNEFUSE_DEFAULTS,
   type RunConfig,
@@ -27,7 +26,8 @@ export interface DatasetFacts {
   input: InputShape;
   classes: number;
 }
-export type DescribeDataset = (name: DatasetName) => DatasetFacts;
+/** Facts about a dataset by name; an unknown name throws naming it. */
+export type DescribeDataset = (name: string) => DatasetFacts;
 
 /** One point of a sweep: its resolved config, id, and the size of its training split. */
 export interface ExpandedRun {
