@@ -1,9 +1,8 @@
-import { resolveBudget } from '@prunefuse/data';
+import { DATASET_NAMES, resolveBudget } from '@prunefuse/data';
 import { BACKEND_NAMES } from '@prunefuse/engine';
 import { architectureNames } from '@prunefuse/models';
 import {
   ACQUISITION_NAMES,
-  DATASET_NAMES,
   METHOD_NAMES,
   PRUNEFUSE_DEFAULTS,
   PRUNING_CRITERIA,
