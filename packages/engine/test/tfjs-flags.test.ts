@@ -3,14 +3,16 @@ import { tf, useBackend } from '../src/index.js';
 
 describe('PRUNEFUSE_TFJS_FLAGS', () => {
   it('sets each tfjs flag a loaded backend knows, typed; leaves unknown ones alone', async () => {
-    process.env.PRUNEFUSE_TFJS_FLAGS =
-      'KEEP_INTERMEDIATE_TENSORS=true, CPU_HANDOFF_SIZE_THRESHOLD_NOT_A_FLAG=3,WEBGL_PACK=false';
+    const before = tf.env().getBool('CHECK_COMPUTATION_FOR_ERRORS');
+    process.env.PRUNEFUSE_TFJS_FLAGS = `CHECK_COMPUTATION_FOR_ERRORS=${!before}, CPU_HANDOFF_SIZE_THRESHOLD_NOT_A_FLAG=3,WEBGL_PACK=false`;
     try {
-      expect(tf.env().getBool('KEEP_INTERMEDIATE_TENSORS')).toBe(false);
       await useBackend('cpu');
-      expect(tf.env().getBool('KEEP_INTERMEDIATE_TENSORS')).toBe(true);
+      expect(tf.env().get('CHECK_COMPUTATION_FOR_ERRORS')).toBe(!before);
+      // Flags of packages not loaded (the WebGL backend) or of nobody stay unset.
+      expect(tf.env().getFlags()).not.toHaveProperty('WEBGL_PACK');
+      expect(tf.env().getFlags()).not.toHaveProperty('CPU_HANDOFF_SIZE_THRESHOLD_NOT_A_FLAG');
     } finally {
-      tf.env().set('KEEP_INTERMEDIATE_TENSORS', false);
+      tf.env().set('CHECK_COMPUTATION_FOR_ERRORS', before);
       delete process.env.PRUNEFUSE_TFJS_FLAGS;
     }
   });
