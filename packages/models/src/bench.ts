@@ -4,6 +4,7 @@ import { buildNetwork } from './build.js';
 import type { InputShape } from './spec.js';
 import { BENCH_INPUT_SHAPES, seededImages, trainingStepFixture } from './training-step.js';
 
+/** Images per iteration unless the caller gives another (bench --batch). */
 const BATCH = 128;
 const CLASSES = 10;
 
@@ -17,17 +18,26 @@ const SHAPES: readonly Shape[] = Object.entries(BENCH_INPUT_SHAPES).map(([label,
   input,
 }));
 
+/** One model bench case before it is bound to an implementation: what it measures, where. */
+export interface ModelBenchWorkload extends Speed {
+  /** The case name a PyTorch reference row carries too (torch/resnet_bench.py parses it). */
+  name: string;
+  arch: string;
+  mode: 'train' | 'infer';
+  input: InputShape;
+  batch: number;
+}
+
 /**
- * One SGD-momentum step of a ResNet on a batch of 128 (forward in training mode, backward,
+ * One SGD-momentum step of a ResNet on a batch (forward in training mode, backward,
  * update): images/s of training. The cpu backend needs minutes per step, hence slow.
  */
-function trainCase(arch: string, { label, input }: Shape, speed = DEFAULT_SPEED): BenchCase {
+function trainCase(workload: ModelBenchWorkload): BenchCase {
+  const { arch, input, batch } = workload;
   return {
-    name: caseName(arch, 'train', label, input),
-    ...speed,
-    images: BATCH,
+    ...modelCaseHeader(workload),
     prepare() {
-      const fixture = trainingStepFixture({ arch, input, batch: BATCH });
+      const fixture = trainingStepFixture({ arch, input, batch });
       return {
         async run() {
           fixture.step().dispose();
@@ -39,15 +49,14 @@ function trainCase(arch: string, { label, input }: Shape, speed = DEFAULT_SPEED)
   };
 }
 
-/** Inference (batch-norm folded into the convs) on a batch of 128, logits read back. */
-function inferCase(arch: string, { label, input }: Shape, speed = DEFAULT_SPEED): BenchCase {
+/** Inference (batch-norm folded into the convs) on a batch, logits read back. */
+function inferCase(workload: ModelBenchWorkload): BenchCase {
+  const { arch, input, batch } = workload;
   return {
-    name: caseName(arch, 'infer', label, input),
-    ...speed,
-    images: BATCH,
+    ...modelCaseHeader(workload),
     prepare() {
       const net = buildNetwork(architecture(arch, { input, classes: CLASSES }), 1);
-      const x = seededImages(input, BATCH, 2);
+      const x = seededImages(input, batch, 2);
       return {
         async run() {
           const { logits, features } = net.apply(x, { training: false });
@@ -63,9 +72,12 @@ function inferCase(arch: string, { label, input }: Shape, speed = DEFAULT_SPEED)
   };
 }
 
-/** The name a PyTorch reference row must carry to sit beside this case. */
-function caseName(arch: string, mode: 'train' | 'infer', label: string, input: InputShape): string {
-  return `model/${arch}/${mode}/${label}/${BATCH}x${input.height}x${input.width}x${input.channels}`;
+/** A workload's name, backends and images per iteration: what every implementation of it shares. */
+export function modelCaseHeader(
+  workload: ModelBenchWorkload,
+): Pick<BenchCase, 'name' | 'backends' | 'slowBackends' | 'images'> {
+  const { name, backends, slowBackends, batch } = workload;
+  return { name, backends, ...(slowBackends ? { slowBackends } : {}), images: batch };
 }
 
 /** Which backends run a case by default, and which only with --slow. */
@@ -78,13 +90,41 @@ const GPU_SPEED: Speed = { backends: ['tensorflow', 'webgpu'], slowBackends: ['w
 
 /**
  * End-to-end ResNet-20 training and inference throughput at CIFAR and MNIST shapes, and
- * ResNet-56 at CIFAR shape (the paper's target, the GPU issue's figure).
+ * ResNet-56 at CIFAR shape (the paper's target, the GPU issue's figure), at `batch`
+ * images per iteration (128 unless given; the case names carry it).
  */
-export function modelBenchCases(): BenchCase[] {
+export function modelBenchWorkloads({
+  batch = BATCH,
+}: {
+  batch?: number;
+} = {}): ModelBenchWorkload[] {
   const [cifar] = SHAPES;
+  const workload = (
+    arch: string,
+    mode: 'train' | 'infer',
+    { label, input }: Shape,
+    speed = DEFAULT_SPEED,
+  ): ModelBenchWorkload => ({
+    name: `model/${arch}/${mode}/${label}/${batch}x${input.height}x${input.width}x${input.channels}`,
+    arch,
+    mode,
+    input,
+    batch,
+    ...speed,
+  });
   return [
-    ...SHAPES.flatMap((shape) => [trainCase('resnet20', shape), inferCase('resnet20', shape)]),
-    trainCase('resnet56', cifar!, GPU_SPEED),
-    inferCase('resnet56', cifar!, GPU_SPEED),
+    ...SHAPES.flatMap((shape) => [
+      workload('resnet20', 'train', shape),
+      workload('resnet20', 'infer', shape),
+    ]),
+    workload('resnet56', 'train', cifar!, GPU_SPEED),
+    workload('resnet56', 'infer', cifar!, GPU_SPEED),
   ];
+}
+
+/** The model workloads as tfjs bench cases (on the webgpu backend: tfjs ops). */
+export function modelBenchCases(options: { batch?: number } = {}): BenchCase[] {
+  return modelBenchWorkloads(options).map((w) =>
+    w.mode === 'train' ? trainCase(w) : inferCase(w),
+  );
 }

@@ -3,9 +3,19 @@ export {
   architecture,
   architectureNames,
 } from './architectures/registry.js';
-export { modelBenchCases } from './bench.js';
+export {
+  type ModelBenchWorkload,
+  modelBenchCases,
+  modelBenchWorkloads,
+  modelCaseHeader,
+} from './bench.js';
 export { buildNetwork } from './build.js';
 export { countMacs, countParams, type LayerCost, layerCosts } from './count.js';
+export {
+  type Float64Step,
+  type Float64StepRequest,
+  float64TrainingStep,
+} from './float64-reference.js';
 export { networkFromWeights } from './graph-network.js';
 export { type ChannelGroup, channelGroups } from './groups.js';
 export { initialWeights } from './init.js';

@@ -5,6 +5,7 @@ import {
   architectureNames,
   compareTrainingStep,
   modelBenchCases,
+  modelBenchWorkloads,
   trainingStepFixture,
   weightSpecs,
 } from '../src/index.js';
@@ -87,5 +88,21 @@ describe('modelBenchCases', () => {
     expect(rows.map((r) => r.name)).toEqual(names.slice(2, 4));
     for (const row of rows) expect(row.imagesPerSec).toBeCloseTo(row.opsPerSec * 128, 6);
     expect(tf.memory().numTensors).toBe(tensors);
+  });
+
+  it('at another batch size, names and counts images by it (the PyTorch twin reads it from the name)', () => {
+    const workloads = modelBenchWorkloads({ batch: 4 });
+    const cases = modelBenchCases({ batch: 4 });
+    expect(cases.map((c) => c.name)).toEqual(workloads.map((w) => w.name));
+    expect(cases[0]!.name).toBe('model/resnet20/train/cifar/4x32x32x3');
+    for (const c of cases) expect(c.images).toBe(4);
+    expect(workloads.map((w) => w.mode)).toEqual([
+      'train',
+      'infer',
+      'train',
+      'infer',
+      'train',
+      'infer',
+    ]);
   });
 });
