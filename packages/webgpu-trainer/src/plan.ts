@@ -111,6 +111,29 @@ export class CompiledPlan {
     this.uniforms?.destroy();
   }
 
+  /** Each dispatch's label and pipeline, in order (pipelines are shared across plans). */
+  get dispatches(): { label: string; pipeline: GPUComputePipeline }[] {
+    return this.entries.map(({ label, pipeline }) => ({ label, pipeline }));
+  }
+
+  /**
+   * Each dispatch in a compute pass of its own whose beginning and end write the
+   * timestamps `timestamps(i)` names (for profiles: Dawn orders the dispatches of one pass
+   * anyway, so separate passes add no waiting of their own).
+   */
+  encodeTimed(
+    encoder: GPUCommandEncoder,
+    timestamps: (dispatch: number) => GPUComputePassTimestampWrites,
+  ): void {
+    this.entries.forEach(({ label, pipeline, bindGroup, workgroups }, i) => {
+      const pass = encoder.beginComputePass({ label, timestampWrites: timestamps(i) });
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bindGroup);
+      pass.dispatchWorkgroups(workgroups[0], workgroups[1], workgroups[2]);
+      pass.end();
+    });
+  }
+
   encode(pass: GPUComputePassEncoder): void {
     // Each call crosses into Dawn (and, in Node, the N-API boundary): skip repeated pipelines.
     let current: GPUComputePipeline | null = null;

@@ -49,6 +49,18 @@ export interface Predictions {
   features: Float32Array;
 }
 
+/** GPU time of one dispatch of a profiled step. */
+export interface DispatchTime {
+  /** The dispatch's label: '<layer>:<what>', 'loss', 'sgd'. */
+  label: string;
+  /** Which compute pipeline ran it, numbered by first use in the step. */
+  pipeline: number;
+  ms: number;
+}
+
+/** Queries in one timestamp query set: WebGPU's limit. */
+const QUERY_SET_SIZE = 4096;
+
 /** Storage the host writes and copies from (a function: GPUBufferUsage exists once Dawn is loaded). */
 const storageUsage = () =>
   GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
@@ -233,47 +245,90 @@ export class CompiledTrainer {
    * dispatch list encoded into one pass and submitted once. Nothing is read back.
    */
   step(batch: TrainingBatch): void {
-    this.check();
-    const examples = batch.labels.length;
-    if (examples < 1 || examples > this.options.batch) {
-      throw new RangeError(`a batch holds 1 to ${this.options.batch} examples, got ${examples}`);
-    }
-    if (batch.images.length !== examples * this.pixels) {
-      throw new RangeError(
-        `images must hold ${examples} x ${this.pixels} floats (NHWC ${this.spec.input.height}x${this.spec.input.width}x${this.spec.input.channels}), got ${batch.images.length}`,
-      );
-    }
-    for (const label of batch.labels) {
-      if (!(label >= 0 && label < this.spec.classes)) {
-        throw new RangeError(`labels must lie in [0, ${this.spec.classes}), got ${label}`);
-      }
-    }
-    if (!(batch.lr >= 0 && Number.isFinite(batch.lr))) {
-      throw new RangeError(`learning rate must be a finite number >= 0, got ${batch.lr}`);
-    }
-    const { plan, io, teacherPlan } = this.trainingPlan(examples);
-    const [images, labels, teacher] = io as [GPUBuffer, GPUBuffer, GPUBuffer?];
-    const queue = this.device.queue;
-    queue.writeBuffer(images, 0, batch.images);
-    queue.writeBuffer(labels, 0, batch.labels);
-    if (teacher) {
-      if (batch.teacherLogits?.length !== examples * this.spec.classes) {
-        throw new RangeError(
-          `a distillation step needs teacherLogits of ${examples} x ${this.spec.classes} floats`,
-        );
-      }
-      queue.writeBuffer(teacher, 0, batch.teacherLogits);
-    }
-    if (batch.lr !== this.learningRate) {
-      queue.writeBuffer(this.hyper, 0, new Float32Array([batch.lr, 0, 0, 0]));
-      this.learningRate = batch.lr;
-    }
+    const { plan, teacherPlan } = this.queueBatch(batch);
     const encoder = this.device.createCommandEncoder({ label: 'training step' });
     const pass = encoder.beginComputePass();
     teacherPlan?.encode(pass);
     plan.encode(pass);
     pass.end();
-    queue.submit([encoder.finish()]);
+    this.device.queue.submit([encoder.finish()]);
+  }
+
+  /**
+   * Runs one training step (it trains, as step does) with every dispatch in a compute
+   * pass of its own between two GPU timestamps, resolved and read back once: the GPU time
+   * of each dispatch, in order (a compiled-in teacher's first, labelled 'teacher ...').
+   * Null where the device lacks the 'timestamp-query' feature (tfjs asks for it when the
+   * adapter offers it).
+   */
+  async profileStep(batch: TrainingBatch): Promise<DispatchTime[] | null> {
+    if (!this.device.features.has('timestamp-query')) return null;
+    const { plan, teacherPlan } = this.queueBatch(batch);
+    const timed = [
+      ...(teacherPlan ? [{ plan: teacherPlan, prefix: 'teacher ' }] : []),
+      { plan, prefix: '' },
+    ];
+    const dispatches = timed.flatMap(({ plan: p, prefix }) =>
+      p.dispatches.map((d) => ({ label: `${prefix}${d.label}`, pipeline: d.pipeline })),
+    );
+    // Two timestamps per dispatch, in query sets of at most WebGPU's 4,096 queries.
+    const sets = Array.from(
+      { length: Math.ceil((2 * dispatches.length) / QUERY_SET_SIZE) },
+      (_, k) =>
+        this.device.createQuerySet({
+          label: `${BUFFER_LABEL} timestamps ${k}`,
+          type: 'timestamp',
+          count: Math.min(QUERY_SET_SIZE, 2 * dispatches.length - k * QUERY_SET_SIZE),
+        }),
+    );
+    const bytes = 2 * dispatches.length * 8;
+    const resolved = this.device.createBuffer({
+      label: `${BUFFER_LABEL} timestamps`,
+      size: bytes,
+      usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+    });
+    const staging = this.device.createBuffer({
+      label: `${BUFFER_LABEL} timestamps read back`,
+      size: bytes,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    try {
+      const encoder = this.device.createCommandEncoder({ label: 'profiled training step' });
+      let first = 0;
+      for (const { plan: p } of timed) {
+        const offset = first;
+        p.encodeTimed(encoder, (i) => {
+          const query = 2 * (offset + i);
+          return {
+            querySet: sets[Math.floor(query / QUERY_SET_SIZE)]!,
+            beginningOfPassWriteIndex: query % QUERY_SET_SIZE,
+            endOfPassWriteIndex: (query % QUERY_SET_SIZE) + 1,
+          };
+        });
+        first += p.dispatchCount;
+      }
+      // Each set resolves at a multiple of 4,096 x 8 bytes, WebGPU's 256-byte alignment.
+      sets.forEach((set, k) => {
+        encoder.resolveQuerySet(set, 0, set.count, resolved, k * QUERY_SET_SIZE * 8);
+      });
+      encoder.copyBufferToBuffer(resolved, 0, staging, 0, bytes);
+      this.device.queue.submit([encoder.finish()]);
+      await this.validate();
+      await staging.mapAsync(GPUMapMode.READ);
+      const ticks = new BigInt64Array(staging.getMappedRange().slice(0));
+      staging.unmap();
+      const pipelineIds = new Map<GPUComputePipeline, number>();
+      return dispatches.map(({ label, pipeline }, i) => {
+        if (!pipelineIds.has(pipeline)) pipelineIds.set(pipeline, pipelineIds.size);
+        // Nanoseconds; a pair in the wrong order (a counter reset) counts as nothing.
+        const ns = Number(ticks[2 * i + 1]! - ticks[2 * i]!);
+        return { label, pipeline: pipelineIds.get(pipeline)!, ms: Math.max(ns, 0) / 1e6 };
+      });
+    } finally {
+      for (const set of sets) set.destroy();
+      resolved.destroy();
+      staging.destroy();
+    }
   }
 
   /**
@@ -335,13 +390,36 @@ export class CompiledTrainer {
   async readMetrics(): Promise<TrainingMetrics> {
     this.check();
     // Copied and cleared in one submission, so steps queued meanwhile count towards the next read.
-    const values = await this.readAndClear(this.metrics, METRICS.length);
+    const values = await this.readBuffer(this.metrics, METRICS.length, { clear: true });
     const examples = values[METRICS.examples]!;
     return {
       loss: examples > 0 ? values[METRICS.loss]! / examples : Number.NaN,
       accuracy: examples > 0 ? values[METRICS.correct]! / examples : Number.NaN,
       examples,
     };
+  }
+
+  /**
+   * Every weight's value (moving statistics included) and every trainable weight's
+   * gradient as the last step left it in the arena (before weight decay and momentum), by
+   * weight name, in one read-back: what a numerical check compares layer by layer.
+   */
+  async readParameters(): Promise<{
+    values: Map<string, Float32Array>;
+    gradients: Map<string, Float32Array>;
+  }> {
+    this.check();
+    const arena = await this.readBuffer(this.arenaBuffer, this.arena.size, { clear: false });
+    const values = new Map<string, Float32Array>();
+    const gradients = new Map<string, Float32Array>();
+    for (const [name, { spec, offset, length }] of this.arena.weights) {
+      values.set(name, arena.slice(offset, offset + length));
+      if (spec.trainable) {
+        const at = this.arena.gradients + offset;
+        gradients.set(name, arena.slice(at, at + length));
+      }
+    }
+    return { values, gradients };
   }
 
   /** Inference (batch norm on moving statistics) on `images` ([examples, h, w, c] NHWC). */
@@ -400,6 +478,49 @@ export class CompiledTrainer {
     const errors = await Promise.all(this.validations.splice(0));
     const error = errors.find((e) => e !== null);
     if (error) throw new Error(`${this.spec.arch}: a compiled plan is invalid: ${error.message}`);
+  }
+
+  /** Checks a batch, writes it (and the learning rate) to the plan's buffers: the plans to encode. */
+  private queueBatch(batch: TrainingBatch): {
+    plan: CompiledPlan;
+    teacherPlan: CompiledPlan | null;
+  } {
+    this.check();
+    const examples = batch.labels.length;
+    if (examples < 1 || examples > this.options.batch) {
+      throw new RangeError(`a batch holds 1 to ${this.options.batch} examples, got ${examples}`);
+    }
+    if (batch.images.length !== examples * this.pixels) {
+      throw new RangeError(
+        `images must hold ${examples} x ${this.pixels} floats (NHWC ${this.spec.input.height}x${this.spec.input.width}x${this.spec.input.channels}), got ${batch.images.length}`,
+      );
+    }
+    for (const label of batch.labels) {
+      if (!(label >= 0 && label < this.spec.classes)) {
+        throw new RangeError(`labels must lie in [0, ${this.spec.classes}), got ${label}`);
+      }
+    }
+    if (!(batch.lr >= 0 && Number.isFinite(batch.lr))) {
+      throw new RangeError(`learning rate must be a finite number >= 0, got ${batch.lr}`);
+    }
+    const { plan, io, teacherPlan } = this.trainingPlan(examples);
+    const [images, labels, teacher] = io as [GPUBuffer, GPUBuffer, GPUBuffer?];
+    const queue = this.device.queue;
+    queue.writeBuffer(images, 0, batch.images);
+    queue.writeBuffer(labels, 0, batch.labels);
+    if (teacher) {
+      if (batch.teacherLogits?.length !== examples * this.spec.classes) {
+        throw new RangeError(
+          `a distillation step needs teacherLogits of ${examples} x ${this.spec.classes} floats`,
+        );
+      }
+      queue.writeBuffer(teacher, 0, batch.teacherLogits);
+    }
+    if (batch.lr !== this.learningRate) {
+      queue.writeBuffer(this.hyper, 0, new Float32Array([batch.lr, 0, 0, 0]));
+      this.learningRate = batch.lr;
+    }
+    return { plan, teacherPlan };
   }
 
   private trainingPlan(batch: number): {
@@ -502,7 +623,12 @@ export class CompiledTrainer {
     return plan;
   }
 
-  private async readAndClear(buffer: GPUBuffer, floats: number): Promise<Float32Array> {
+  /** One read-back of a buffer's first `floats` values; with `clear`, zeroed in the same submission. */
+  private async readBuffer(
+    buffer: GPUBuffer,
+    floats: number,
+    { clear }: { clear: boolean },
+  ): Promise<Float32Array> {
     await this.validate();
     const staging = this.device.createBuffer({
       label: `${BUFFER_LABEL} read back`,
@@ -511,7 +637,7 @@ export class CompiledTrainer {
     });
     const encoder = this.device.createCommandEncoder({ label: 'read back' });
     encoder.copyBufferToBuffer(buffer, 0, staging, 0, floats * 4);
-    encoder.clearBuffer(buffer, 0, floats * 4);
+    if (clear) encoder.clearBuffer(buffer, 0, floats * 4);
     this.device.queue.submit([encoder.finish()]);
     await staging.mapAsync(GPUMapMode.READ);
     const values = new Float32Array(staging.getMappedRange().slice(0));

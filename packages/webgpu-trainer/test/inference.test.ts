@@ -2,31 +2,12 @@ import { relativeError, tf, useBackend } from '@prunefuse/engine';
 import { architecture, initialWeights, networkFromWeights } from '@prunefuse/models';
 import { describe, expect, it } from 'vitest';
 import { compileTrainer, webgpuDevice } from '../src/index.js';
-import { seededBatch, webgpuAvailable } from './reference.js';
+import { countTrainerBuffers, seededBatch, webgpuAvailable } from './reference.js';
 
 const webgpu = await webgpuAvailable();
 const INPUT = { height: 8, width: 8, channels: 3 };
 const spec = architecture('resnet20', { input: INPUT, classes: 10 });
 const optimizer = { momentum: 0.9, weightDecay: 5e-4 };
-
-/** Counts the GPU buffers the trainer creates and has not destroyed (by their label). */
-function countTrainerBuffers(device: GPUDevice): { live: () => number; restore: () => void } {
-  const live = new Set<GPUBuffer>();
-  const create = device.createBuffer;
-  device.createBuffer = function (this: GPUDevice, descriptor: GPUBufferDescriptor) {
-    const buffer = create.call(this, descriptor);
-    if (descriptor.label?.startsWith('webgpu-trainer')) {
-      live.add(buffer);
-      const destroy = buffer.destroy;
-      buffer.destroy = function (this: GPUBuffer) {
-        live.delete(buffer);
-        destroy.call(this);
-      };
-    }
-    return buffer;
-  };
-  return { live: () => live.size, restore: () => Object.assign(device, { createBuffer: create }) };
-}
 
 describe.skipIf(!webgpu)('compiled inference and memory', () => {
   it('gives the cpu backend logits and features, in batches with a partial last one', async () => {
