@@ -15,10 +15,10 @@ import {
 import { acquire, leastConfidence, spearman, topKOverlap } from '@prunefuse/selection';
 import { divergence } from './divergence.js';
 import { FrozenWeights } from './frozen-weights.js';
-import type { Method, MethodFactory } from './method.js';
+import type { AsyncMethodFactory, Method, MethodFactory } from './method.js';
 import { SelectionMemo } from './selection-memo.js';
 import { type TrainingOutcome, trainOnLabelled } from './train-on-labelled.js';
-import { predict } from './training/index.js';
+import { CompiledTrainers, predict } from './training/index.js';
 
 export interface LoopSetup {
   dataset: Dataset;
@@ -68,7 +68,7 @@ interface TrainedSelector extends TrainingOutcome {
  */
 export async function activeLearningLoop(
   setup: LoopSetup,
-  makeMethod: MethodFactory,
+  makeMethod: MethodFactory | AsyncMethodFactory,
 ): Promise<LoopOutcome> {
   const { dataset, budget } = setup;
   checkBudget(budget, dataset.train.size);
@@ -81,7 +81,7 @@ export async function activeLearningLoop(
 
   const dense = buildNetwork(setup.targetSpec, deriveSeed(setup.seed, 'target-init'));
   const denseInitial = FrozenWeights.of(dense);
-  const method = makeMethod({ dense, dataset, initialLabelled: initial, seed: setup.seed });
+  const method = await makeMethod({ dense, dataset, initialLabelled: initial, seed: setup.seed });
   if (!method.selector && setup.acquisition !== 'random') {
     throw new Error(
       `method '${method.name}' has no selector model, so it cannot use acquisition '${setup.acquisition}'`,
@@ -89,6 +89,9 @@ export async function activeLearningLoop(
   }
   const spent = new MacsLedger();
   const memo = new SelectionMemo(setup.storedSelection ?? null, initial);
+  // Rounds retrain and score the same architectures: their compiled webgpu trainers are
+  // kept for the whole run and destroyed at its end.
+  const trainers = new CompiledTrainers();
   const rounds: RoundRecord[] = [];
   const targets: TargetRecord[] = [];
 
@@ -108,6 +111,7 @@ export async function activeLearningLoop(
       training: definition.training,
       rng: rng.child('selector', labelled.length),
       evalBatchSize: setup.inferenceBatchSize,
+      trainers,
       onEpoch: (epoch) =>
         setup.onEvent?.({
           type: 'epoch',
@@ -140,7 +144,7 @@ export async function activeLearningLoop(
         const current = await selectors.current();
         rounds.push(
           await selectionRound(
-            { setup, pool, method, denseInitial, rng, spent, memo },
+            { setup, pool, method, denseInitial, rng, spent, memo, trainers },
             {
               k,
               round: rounds.length,
@@ -151,7 +155,7 @@ export async function activeLearningLoop(
         setup.onEvent?.({ type: 'round', round: withoutEpochs(rounds.at(-1)!) });
       }
       const target = await buildTarget(
-        { setup, pool, method, denseInitial, rng, spent, memo },
+        { setup, pool, method, denseInitial, rng, spent, memo, trainers },
         selectors,
       );
       spent.charge('targetTraining', target.macs);
@@ -163,6 +167,7 @@ export async function activeLearningLoop(
     method.dispose();
     dense.dispose();
     denseInitial.dispose();
+    trainers.clear();
   }
   return {
     initialLabelled: Array.from(initial),
@@ -206,6 +211,7 @@ interface RunState {
   rng: Rng;
   spent: MacsLedger;
   memo: SelectionMemo;
+  trainers: CompiledTrainers;
 }
 
 /**
@@ -279,10 +285,13 @@ async function selectionRound(
       inOrder(unlabelled),
       wantsFeatures ? 'features' : 'probabilities',
       unlabelled.length,
+      { trainers: state.trainers },
     );
     // k-centres embeds the labelled set too: its embeddings are the centres.
     const labelled = wantsFeatures
-      ? await predict(selector.network, inOrder(pool.labelled()), 'features', pool.labelledCount)
+      ? await predict(selector.network, inOrder(pool.labelled()), 'features', pool.labelledCount, {
+          trainers: state.trainers,
+        })
       : null;
     scoringMacs = inferenceMacs({
       examples: unlabelled.length + (labelled ? pool.labelledCount : 0),
@@ -356,13 +365,22 @@ async function rankAgreementWithTarget(
       training: state.method.selector!.training,
       rng: rng.child('rank-agreement', labelled.length),
       evalBatchSize: setup.inferenceBatchSize,
+      trainers: state.trainers,
     })(reference);
     const score = async (network: Network) => {
       const batches = orderedBatches(dataset.train, unlabelled, {
         batchSize: setup.inferenceBatchSize,
         dataset,
       });
-      const { probabilities } = await predict(network, batches, 'probabilities', unlabelled.length);
+      const { probabilities } = await predict(
+        network,
+        batches,
+        'probabilities',
+        unlabelled.length,
+        {
+          trainers: state.trainers,
+        },
+      );
       return leastConfidence(probabilities!, dataset.classes);
     };
     const selectorScores = await score(selector.network);
@@ -408,6 +426,7 @@ async function buildTarget(
       training: setup.targetTraining,
       rng: rng.child('target', labelled.length),
       evalBatchSize: setup.inferenceBatchSize,
+      trainers: state.trainers,
       onEpoch: (epoch) =>
         setup.onEvent?.({
           type: 'epoch',

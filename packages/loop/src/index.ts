@@ -1,28 +1,31 @@
+export { activeLearningLoop, type LoopOutcome, type LoopSetup } from './active-learning-loop.js';
+export { FrozenWeights } from './frozen-weights.js';
 export type {
+  AsyncMethodFactory,
+  BuiltTarget,
   Method,
   MethodFactory,
   MethodSetup,
   SelectorDefinition,
   TargetContext,
-  BuiltTarget,
 } from './method.js';
-export { type LoopSetup, type LoopOutcome, activeLearningLoop } from './active-learning-loop.js';
-export type { TrainingOutcome, TrainOnLabelled } from './train-on-labelled.js';
 export { scratchTarget } from './scratch-target.js';
-export { FrozenWeights } from './frozen-weights.js';
+export type { TrainingOutcome, TrainOnLabelled } from './train-on-labelled.js';
 export {
-  learningRateAt,
+  CompiledTrainers,
   crossEntropy,
   distillationLoss,
   type EvaluationResult,
-  type Teacher,
-  type TrainingSchedule,
-  type TrainOptions,
-  type TrainResult,
-  TrainingDivergedError,
-  trainNetwork,
   evaluateNetwork,
+  type InferenceOptions,
+  learningRateAt,
   type Prediction,
   type PredictionKind,
   predict,
+  type Teacher,
+  TrainingDivergedError,
+  type TrainingSchedule,
+  type TrainOptions,
+  type TrainResult,
+  trainNetwork,
 } from './training/index.js';

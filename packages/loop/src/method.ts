@@ -21,6 +21,12 @@ export interface Method {
 /** Makes a method once the run's θ and initial labelled set exist. */
 export type MethodFactory = (setup: MethodSetup) => Method;
 
+/**
+ * A factory that reads θ's weights back first (PruneFuse ranks channels by them):
+ * asynchronous, as a synchronous read of a GPU tensor fails on webgpu in Node.
+ */
+export type AsyncMethodFactory = (setup: MethodSetup) => Promise<Method>;
+
 export interface MethodSetup {
   /** θ at initialisation. Shared and read-only: methods copy, never train, it. */
   dense: Network;

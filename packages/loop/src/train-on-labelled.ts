@@ -2,7 +2,12 @@ import { type Dataset, epochBatches, orderedBatches } from '@prunefuse/data';
 import type { Rng } from '@prunefuse/engine';
 import { countMacs, type Network } from '@prunefuse/models';
 import { type EpochRecord, type TrainingConfig, trainingMacs } from '@prunefuse/results';
-import { evaluateNetwork, type Teacher, trainNetwork } from './training/index.js';
+import {
+  type CompiledTrainers,
+  evaluateNetwork,
+  type Teacher,
+  trainNetwork,
+} from './training/index.js';
 
 export interface TrainingOutcome {
   epochs: EpochRecord[];
@@ -28,16 +33,19 @@ export interface TrainOnLabelledOptions {
   /** Batch size for test-set evaluation. */
   evalBatchSize: number;
   onEpoch?: (epoch: EpochRecord) => void;
+  /** The run's compiled webgpu trainers, reused by every training and evaluation. */
+  trainers?: CompiledTrainers;
 }
 
 /** Trains networks on a labelled set with one schedule, evaluating on the test split. */
 export function trainOnLabelled(options: TrainOnLabelledOptions): TrainOnLabelled {
-  const { dataset, labelled, training } = options;
+  const { dataset, labelled, training, trainers } = options;
   const testIndices = Int32Array.from({ length: dataset.test.size }, (_, i) => i);
   const evaluate = (network: Network) =>
     evaluateNetwork(
       network,
       orderedBatches(dataset.test, testIndices, { batchSize: options.evalBatchSize, dataset }),
+      { trainers },
     );
   return async (network, { teacher } = {}) => {
     const started = performance.now();
@@ -54,6 +62,7 @@ export function trainOnLabelled(options: TrainOnLabelledOptions): TrainOnLabelle
         }),
       evaluate: async () => evaluate(network),
       onEpoch: options.onEpoch,
+      trainers,
     });
     const last = result.epochs.at(-1);
     if (last?.testAccuracy === undefined || last.testLoss === undefined) {

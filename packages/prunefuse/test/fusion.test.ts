@@ -66,7 +66,7 @@ function bits(network: Network): Map<string, Float32Array> {
 describe('fuseInto is exact', () => {
   it.each(architectureNames())(
     "%s: with fill 'zero' the fused network computes θp*'s logits, for several p",
-    (name) => {
+    async (name) => {
       const spec = architecture(
         name,
         name.includes('digits')
@@ -83,14 +83,14 @@ describe('fuseInto is exact', () => {
       ) as tf.Tensor4D;
       const before = tf.memory().numTensors;
       for (const p of [0.3, 0.5, 0.8]) {
-        const pruned = pruneAtInit(dense, p, magnitudeCriterion);
+        const pruned = await pruneAtInit(dense, p, magnitudeCriterion);
         pretendTrained(pruned.network, Math.round(p * 10));
         const expected = logits(pruned.network, x);
         const scale = Math.max(1, ...expected.map(Math.abs));
-        const zero = fuseInto(dense, pruned.network, pruned.map, { fill: 'zero' });
+        const zero = await fuseInto(dense, pruned.network, pruned.map, { fill: 'zero' });
         expect(maxAbsDifference(logits(zero, x), expected) / scale).toBeLessThan(1e-4);
         // θ's own initial weights at the unkept positions change the function.
-        const init = fuseInto(dense, pruned.network, pruned.map, { fill: 'init' });
+        const init = await fuseInto(dense, pruned.network, pruned.map, { fill: 'init' });
         expect(maxAbsDifference(logits(init, x), expected) / scale).toBeGreaterThan(1e-2);
         for (const n of [pruned.network, zero, init]) n.dispose();
       }
@@ -102,11 +102,11 @@ describe('fuseInto is exact', () => {
 
   it.each(['init', 'zero'] as const)(
     "with p = 0 and fill '%s' reproduces θp* bit for bit",
-    (fill) => {
+    async (fill) => {
       const dense = buildNetwork(architecture('resnet20', SMALL), 3);
-      const pruned = pruneAtInit(dense, 0, magnitudeCriterion);
+      const pruned = await pruneAtInit(dense, 0, magnitudeCriterion);
       pretendTrained(pruned.network, 4);
-      const fused = fuseInto(dense, pruned.network, pruned.map, { fill });
+      const fused = await fuseInto(dense, pruned.network, pruned.map, { fill });
       expect(bits(fused)).toEqual(bits(pruned.network));
       const x = tf.randomNormal([2, 16, 16, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
       expect(logits(fused, x)).toEqual(logits(pruned.network, x));
@@ -148,12 +148,12 @@ describe('fuseInto places every weight', () => {
 
   it.each(['init', 'zero'] as const)(
     "keeps θp* at kept positions and θ's init (or zero) elsewhere, bit for bit; θ and θp* unchanged (fill '%s')",
-    (fill) => {
+    async (fill) => {
       const dense = buildNetwork(architecture('resnet20', SMALL), 6);
-      const pruned = pruneAtInit(dense, 0.5, magnitudeCriterion);
+      const pruned = await pruneAtInit(dense, 0.5, magnitudeCriterion);
       pretendTrained(pruned.network, 7);
       const [denseBefore, prunedBefore] = [bits(dense), bits(pruned.network)];
-      const fused = fuseInto(dense, pruned.network, pruned.map, { fill });
+      const fused = await fuseInto(dense, pruned.network, pruned.map, { fill });
       const keptById = new Map(pruned.map.groups.map((g) => [g.id, g.kept]));
       const keptByLayer = new Map(
         channelGroups(dense.spec).flatMap((g) =>
@@ -194,23 +194,23 @@ describe('fuseInto places every weight', () => {
 });
 
 describe('fuseInto checks its inputs', () => {
-  it('rejects a map or pruned network that does not belong to θ', () => {
+  it('rejects a map or pruned network that does not belong to θ', async () => {
     const dense = buildNetwork(architecture('resnet20', SMALL), 8);
     const other = buildNetwork(architecture('resnet32', SMALL), 8);
-    const fromOther = pruneAtInit(other, 0.5, magnitudeCriterion);
-    const half = pruneAtInit(dense, 0.5, magnitudeCriterion);
-    const third = pruneAtInit(dense, 0.3, magnitudeCriterion);
-    expect(() => fuseInto(dense, fromOther.network, fromOther.map, { fill: 'init' })).toThrow(
-      /channel map \(from resnet32\) has groups .* that resnet20 lacks/,
-    );
-    expect(() => fuseInto(dense, third.network, half.map, { fill: 'init' })).toThrow(
+    const fromOther = await pruneAtInit(other, 0.5, magnitudeCriterion);
+    const half = await pruneAtInit(dense, 0.5, magnitudeCriterion);
+    const third = await pruneAtInit(dense, 0.3, magnitudeCriterion);
+    await expect(
+      fuseInto(dense, fromOther.network, fromOther.map, { fill: 'init' }),
+    ).rejects.toThrow(/channel map \(from resnet32\) has groups .* that resnet20 lacks/);
+    await expect(fuseInto(dense, third.network, half.map, { fill: 'init' })).rejects.toThrow(
       /fuseInto: the pruned network's 'stem.conv1\/kernel' has \d+ values, the channel map selects \d+: was it pruned from resnet20 with this map\?/,
     );
     const tampered = {
       ...half.map,
       groups: half.map.groups.map((g) => (g.id === 'fc' ? { ...g, kept: [0, 1] } : g)),
     };
-    expect(() => fuseInto(dense, half.network, tampered, { fill: 'init' })).toThrow(
+    await expect(fuseInto(dense, half.network, tampered, { fill: 'init' })).rejects.toThrow(
       /group 'fc' \(image or classes\) may not be pruned/,
     );
     for (const n of [dense, other, fromOther.network, half.network, third.network]) n.dispose();

@@ -13,8 +13,8 @@ import {
   keptCount,
   magnitudeCriterion,
   type PruningCriterion,
-  prunedSpec,
   pruneAtInit,
+  prunedSpec,
   snipCriterion,
 } from '../src/index.js';
 
@@ -71,9 +71,9 @@ describe('kept channel counts', () => {
 });
 
 describe('pruneAtInit', () => {
-  it('at p = 0 gives a network identical to θ', () => {
+  it('at p = 0 gives a network identical to θ', async () => {
     const dense = buildNetwork(DIGITS, 4);
-    const { network, spec, map } = pruneAtInit(dense, 0, magnitudeCriterion);
+    const { network, spec, map } = await pruneAtInit(dense, 0, magnitudeCriterion);
     expect(spec).toEqual(dense.spec);
     expect(bits(network)).toEqual(bits(dense));
     for (const group of map.groups) expect(group.kept).toEqual([...Array(group.channels).keys()]);
@@ -81,9 +81,9 @@ describe('pruneAtInit', () => {
     dense.dispose();
   });
 
-  it('holds θ weights gathered at the kept indices, one index set per residual group', () => {
+  it('holds θ weights gathered at the kept indices, one index set per residual group', async () => {
     const dense = buildNetwork(architecture('resnet20', CIFAR), 5);
-    const { network, spec, map } = pruneAtInit(dense, 0.5, magnitudeCriterion);
+    const { network, spec, map } = await pruneAtInit(dense, 0.5, magnitudeCriterion);
     expect(prunedSpec(dense.spec, 0.5)).toEqual(spec);
     const kept = new Map(map.groups.map((g) => [g.id, g.kept]));
     const groupOf = new Map(
@@ -110,10 +110,10 @@ describe('pruneAtInit', () => {
     dense.dispose();
   });
 
-  it('keeps the channels whose filter norms, summed over the group, are largest', () => {
+  it('keeps the channels whose filter norms, summed over the group, are largest', async () => {
     const dense = buildNetwork(architecture('resnet20', CIFAR), 6);
     const groups = channelGroups(dense.spec);
-    const { map } = pruneAtInit(dense, 0.5, magnitudeCriterion);
+    const { map } = await pruneAtInit(dense, 0.5, magnitudeCriterion);
     for (const group of groups.filter((g) => g.prunable)) {
       const score = tf.tidy(() =>
         Array.from(
@@ -135,22 +135,22 @@ describe('pruneAtInit', () => {
     dense.dispose();
   });
 
-  it('scores a residual group by all its members, not one', () => {
+  it('scores a residual group by all its members, not one', async () => {
     const dense = buildNetwork(DIGITS, 7);
     // Channel 3 of the stage-1 stream is weak in the stem but strong in the block's conv2.
     scaleOutputChannel(dense, 'stem.conv1/kernel', 3, 0.01);
     scaleOutputChannel(dense, 'stage1.block1.conv2/kernel', 3, 100);
-    const { map } = pruneAtInit(dense, 0.75, magnitudeCriterion);
+    const { map } = await pruneAtInit(dense, 0.75, magnitudeCriterion);
     const kept = map.groups.find((g) => g.id === 'stem.conv1')!.kept;
     expect(kept).toHaveLength(2);
     expect(kept).toContain(3);
     dense.dispose();
   });
 
-  it('records a JSON-serialisable map and leaks no tensors', () => {
+  it('records a JSON-serialisable map and leaks no tensors', async () => {
     const dense = buildNetwork(DIGITS, 8);
     const before = tf.memory().numTensors;
-    const { network, map } = pruneAtInit(dense, 0.5, magnitudeCriterion);
+    const { network, map } = await pruneAtInit(dense, 0.5, magnitudeCriterion);
     expect(tf.memory().numTensors).toBe(before + network.variables.size);
     expect(JSON.parse(JSON.stringify(map))).toEqual(map);
     expect(map).toMatchObject({ arch: 'resnet8-digits', prune: 0.5, criterion: 'magnitude' });
@@ -159,10 +159,10 @@ describe('pruneAtInit', () => {
     dense.dispose();
   });
 
-  it('explains a criterion that scores the wrong layers', () => {
+  it('explains a criterion that scores the wrong layers', async () => {
     const dense = buildNetwork(DIGITS, 9);
-    const broken: PruningCriterion = { name: 'broken', channelScores: () => new Map() };
-    expect(() => pruneAtInit(dense, 0.5, broken)).toThrow(
+    const broken: PruningCriterion = { name: 'broken', channelScores: async () => new Map() };
+    await expect(pruneAtInit(dense, 0.5, broken)).rejects.toThrow(
       /criterion 'broken' gave no scores for the 8 channels of 'stem.conv1'/,
     );
     dense.dispose();
@@ -170,7 +170,7 @@ describe('pruneAtInit', () => {
 });
 
 describe('snip criterion', () => {
-  it('prunes a channel that cannot affect the loss, however large its weights, and leaves θ unchanged', () => {
+  it('prunes a channel that cannot affect the loss, however large its weights, and leaves θ unchanged', async () => {
     const start = tf.memory().numTensors;
     const dense = buildNetwork(DIGITS, 10);
     // Channel 2 of stage-2 block-1 conv1: the largest filter, but its BN gamma is 0.
@@ -182,8 +182,8 @@ describe('snip criterion', () => {
     };
     const before = bits(dense);
     const tensors = tf.memory().numTensors;
-    const snip = pruneAtInit(dense, 0.5, snipCriterion(batch));
-    const magnitude = pruneAtInit(dense, 0.5, magnitudeCriterion);
+    const snip = await pruneAtInit(dense, 0.5, snipCriterion(batch));
+    const magnitude = await pruneAtInit(dense, 0.5, magnitudeCriterion);
     const keptBy = (map: typeof snip.map) =>
       map.groups.find((g) => g.id === 'stage2.block1.conv1')!.kept;
     expect(keptBy(magnitude.map)).toContain(2);
@@ -199,10 +199,10 @@ describe('snip criterion', () => {
     expect(tf.memory().numTensors).toBe(start);
   });
 
-  it('needs labels that match the batch', () => {
+  it('needs labels that match the batch', async () => {
     const dense = buildNetwork(DIGITS, 11);
     const batch = { x: tf.zeros([4, 8, 8, 1]) as tf.Tensor4D, y: tf.tensor1d([0, 1], 'int32') };
-    expect(() => pruneAtInit(dense, 0.5, snipCriterion(batch))).toThrow(
+    await expect(pruneAtInit(dense, 0.5, snipCriterion(batch))).rejects.toThrow(
       /snip: labels must be int32 \[4\]/,
     );
     tf.dispose([batch.x, batch.y]);

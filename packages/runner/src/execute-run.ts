@@ -1,6 +1,6 @@
 import { activeLearningMethod, fullDataMethod, randomMethod } from '@prunefuse/active-learning';
 import { type Dataset, datasetFacts, loadDataset, parseDatasetName } from '@prunefuse/data';
-import { activeLearningLoop, type MethodFactory } from '@prunefuse/loop';
+import { type AsyncMethodFactory, activeLearningLoop, type MethodFactory } from '@prunefuse/loop';
 import { architecture, countMacs, countParams } from '@prunefuse/models';
 import { pruneFuseMethod } from '@prunefuse/prunefuse';
 import type { RunConfig, RunRecord } from '@prunefuse/results';
@@ -73,7 +73,7 @@ export async function executeRun(config: RunConfig, context: RunContext): Promis
 }
 
 /** The method of a run config, as a factory for the shared loop. */
-export function methodFactory(config: RunConfig): MethodFactory {
+export function methodFactory(config: RunConfig): MethodFactory | AsyncMethodFactory {
   const method = config.method;
   switch (method.name) {
     case 'prunefuse':

@@ -1,6 +1,7 @@
 import { tf } from '@prunefuse/engine';
 import type { LabelledBatch } from '@prunefuse/models';
 import type { CompiledTrainer, TrainingMetrics } from '@prunefuse/webgpu-trainer';
+import type { CompiledTrainers } from './compiled-trainers.js';
 import { TrainingDivergedError } from './diverged.js';
 import type { EngineSettings, EpochSteps, StepEngine } from './step-engine.js';
 
@@ -23,19 +24,21 @@ export function usesCompiledTrainer(
 }
 
 /**
- * Trains with the compiled webgpu trainer. It is compiled at the first batch's size
- * (smaller batches, the last of an epoch, get plans of their own), so the package is
- * loaded only when a webgpu run trains. The Network's weights go into the trainer's arena
- * then and come back by syncWeights.
+ * Trains with the compiled webgpu trainer, taken from the run's CompiledTrainers at the
+ * first batch's size (smaller batches, the last of an epoch, get plans of their own), so
+ * the package is loaded only when a webgpu run trains. The Network's weights (and the
+ * teacher's) go into the trainers' arenas then and come back by syncWeights.
  */
 export class CompiledEngine implements StepEngine {
   private student: CompiledTrainer | null = null;
-  private teacher: CompiledTrainer | null = null;
   private batch = 0;
   /** Steps taken since the weights were last downloaded into the Network. */
   private unsynced = false;
 
-  constructor(private readonly settings: EngineSettings) {}
+  constructor(
+    private readonly settings: EngineSettings,
+    private readonly trainers: CompiledTrainers,
+  ) {}
 
   epoch(epoch: number): EpochSteps {
     return new CompiledEpoch(epoch, this);
@@ -46,7 +49,7 @@ export class CompiledEngine implements StepEngine {
     // The data package builds batches from host arrays; tfjs keeps those values on the
     // host until a kernel uses them, so reading them back costs no GPU round trip.
     const [images, labels] = await Promise.all([batch.x.data(), batch.y.data()]);
-    const student = this.student ?? (await this.compile(examples));
+    const student = this.student ?? (await this.prepare(examples));
     if (examples > this.batch) {
       throw new RangeError(
         `a batch of ${examples} examples after a first batch of ${this.batch}: the compiled ` +
@@ -73,42 +76,36 @@ export class CompiledEngine implements StepEngine {
     this.unsynced = false;
   }
 
-  dispose(): void {
-    // The student runs the teacher's plan inside its steps, so it goes first.
-    this.student?.dispose();
-    this.teacher?.dispose();
+  /**
+   * The trainers stay with the run's CompiledTrainers for the next training; after a
+   * failure the student is destroyed there, its state (metrics, plans) being unknown.
+   */
+  dispose({ failed }: { failed: boolean }): void {
+    if (failed && this.student) this.trainers.evict(this.student);
     this.student = null;
-    this.teacher = null;
   }
 
-  private async compile(batch: number): Promise<CompiledTrainer> {
-    const { compileTrainer } = await import('@prunefuse/webgpu-trainer');
+  private async prepare(batch: number): Promise<CompiledTrainer> {
     const { network, optimizer, teacher } = this.settings;
-    if (teacher) {
-      this.teacher = await compileTrainer(teacher.network.spec, {
-        batch,
-        optimizer: { momentum: 0, weightDecay: 0 },
-      });
-      await this.teacher.uploadWeights(teacher.network);
-    }
-    const student = await compileTrainer(network.spec, {
+    const trainers = await this.trainers.training({
+      spec: network.spec,
       batch,
       optimizer,
-      ...(teacher && this.teacher
+      ...(teacher
         ? {
-            loss: {
-              kind: 'distillation',
+            teacher: {
+              spec: teacher.network.spec,
               lambda: teacher.lambda,
               temperature: teacher.temperature,
             },
-            teacher: this.teacher,
           }
         : {}),
     });
-    this.student = student;
-    await student.uploadWeights(network);
+    if (teacher) await trainers.teacher!.uploadWeights(teacher.network);
+    await trainers.student.uploadWeights(network);
+    this.student = trainers.student;
     this.batch = batch;
-    return student;
+    return trainers.student;
   }
 }
 

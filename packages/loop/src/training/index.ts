@@ -1,4 +1,5 @@
-export { evaluateNetwork } from './evaluate.js';
+export { CompiledTrainers } from './compiled-trainers.js';
+export { evaluateNetwork, type InferenceOptions } from './evaluate.js';
 export { crossEntropy, distillationLoss } from './loss.js';
 export { type Prediction, type PredictionKind, predict } from './predict.js';
 export { learningRateAt } from './schedule.js';

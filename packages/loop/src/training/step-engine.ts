@@ -42,6 +42,6 @@ export interface StepEngine {
   epoch(epoch: number): EpochSteps;
   /** Leaves the trained weights (batch-norm moving statistics included) in the Network. */
   syncWeights(): void;
-  /** Frees the optimiser state (and GPU buffers); safe after a failure. */
-  dispose(): void;
+  /** Frees the optimiser state (and GPU buffers it owns); safe after a failure. */
+  dispose(outcome: { failed: boolean }): void;
 }

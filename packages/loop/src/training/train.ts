@@ -2,6 +2,7 @@ import { tf } from '@prunefuse/engine';
 import { type LabelledBatch, type Network, SgdMomentum } from '@prunefuse/models';
 import type { EpochRecord, TrainingConfig } from '@prunefuse/results';
 import { CompiledEngine, usesCompiledTrainer } from './compiled-engine.js';
+import { type CompiledTrainers, withCompiledTrainers } from './compiled-trainers.js';
 import { TrainingDivergedError } from './diverged.js';
 import { crossEntropy, distillationLoss } from './loss.js';
 import { learningRateAt } from './schedule.js';
@@ -34,6 +35,11 @@ export interface TrainOptions {
   /** Test-split metrics, called after every evalEvery-th epoch and after the last. */
   evaluate?: (epoch: number) => Promise<EvaluationResult> | EvaluationResult;
   onEpoch?: (record: EpochRecord) => void;
+  /**
+   * The run's compiled trainers, reused when the compiled trainer trains (the webgpu
+   * backend); without them a training compiles its own and destroys them at its end.
+   */
+  trainers?: CompiledTrainers;
 }
 
 export interface EvaluationResult {
@@ -63,10 +69,15 @@ const READ_BACK_EVERY = 16;
  * evaluation included. Throws TrainingDivergedError when the loss stops being finite.
  */
 export async function trainNetwork(network: Network, options: TrainOptions): Promise<TrainResult> {
-  const { training, teacher } = options;
-  checkTraining(training);
-  const { stepsPerEpoch } = options;
-  const settings: EngineSettings = {
+  checkTraining(options.training);
+  if (!usesCompiledTrainer()) return train(options, new TfjsEngine(settingsOf(network, options)));
+  return withCompiledTrainers(options.trainers, (trainers) =>
+    train(options, new CompiledEngine(settingsOf(network, options), trainers)),
+  );
+}
+
+function settingsOf(network: Network, { training, teacher }: TrainOptions): EngineSettings {
+  return {
     network,
     optimizer: {
       momentum: training.momentum,
@@ -75,11 +86,14 @@ export async function trainNetwork(network: Network, options: TrainOptions): Pro
     },
     teacher,
   };
-  const engine: StepEngine = usesCompiledTrainer()
-    ? new CompiledEngine(settings)
-    : new TfjsEngine(settings);
+}
+
+/** The epochs of trainNetwork, stepped by `engine`. */
+async function train(options: TrainOptions, engine: StepEngine): Promise<TrainResult> {
+  const { training, stepsPerEpoch } = options;
   const records: EpochRecord[] = [];
   let examplesSeen = 0;
+  let failed = true;
   try {
     for (let epoch = 0; epoch < training.epochs; epoch++) {
       const started = performance.now();
@@ -139,8 +153,9 @@ export async function trainNetwork(network: Network, options: TrainOptions): Pro
       records.push(record);
       options.onEpoch?.(record);
     }
+    failed = false;
   } finally {
-    engine.dispose();
+    engine.dispose({ failed });
   }
   return { epochs: records, examplesSeen };
 }

@@ -1,6 +1,6 @@
 import { tf } from '@prunefuse/engine';
 import { type Network, networkFromWeights, weightSpecs } from '@prunefuse/models';
-import { type ChannelMap, ChannelIndex } from '../pruning/channel-map.js';
+import { ChannelIndex, type ChannelMap } from '../pruning/channel-map.js';
 
 export interface FuseOptions {
   /**
@@ -19,12 +19,12 @@ export interface FuseOptions {
  * variance is no statistic, and with zero gamma and beta those channels output 0 either
  * way. θ and θp* are left unchanged.
  */
-export function fuseInto(
+export async function fuseInto(
   dense: Network,
   trainedPruned: Network,
   map: ChannelMap,
   options: FuseOptions,
-): Network {
+): Promise<Network> {
   if (options.fill !== 'init' && options.fill !== 'zero') {
     throw new Error(`fuseInto: fill must be 'init' or 'zero', got '${options.fill}'`);
   }
@@ -43,8 +43,8 @@ export function fuseInto(
       const fused =
         options.fill === 'zero' && weight.kind !== 'movingVariance'
           ? new Float32Array(sizeOf(weight.shape))
-          : Float32Array.from(dense.variables.get(weight.name)!.dataSync() as Float32Array);
-      const pruned = prunedVariable.dataSync() as Float32Array;
+          : Float32Array.from((await dense.variables.get(weight.name)!.data()) as Float32Array);
+      const pruned = (await prunedVariable.data()) as Float32Array;
       for (let i = 0; i < positions.length; i++) fused[positions[i]!] = pruned[i]!;
       weights.set(weight.name, tf.tensor(fused, weight.shape, 'float32'));
     }

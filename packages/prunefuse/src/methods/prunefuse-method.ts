@@ -1,11 +1,11 @@
 import { makeBatch } from '@prunefuse/data';
 import {
+  type AsyncMethodFactory,
   type BuiltTarget,
   FrozenWeights,
-  type MethodFactory,
   type MethodSetup,
 } from '@prunefuse/loop';
-import type { TrainingConfig, PruningCriterion as CriterionName } from '@prunefuse/results';
+import type { PruningCriterion as CriterionName, TrainingConfig } from '@prunefuse/results';
 import { fuseInto } from '../fusion/fuse-into.js';
 import { criterionByName } from '../pruning/criteria.js';
 import { type PrunedNetwork, pruneAtInit } from '../pruning/prune-at-init.js';
@@ -33,9 +33,9 @@ export const SNIP_BATCH_LIMIT = 256;
  * PruneFuse: θp = pruneAtInit(θ, p) selects, retrained from its pruned initial weights
  * every round; at each milestone θp* is fused into θ and fine-tuned, distilling from θp*.
  */
-export function pruneFuseMethod(options: PruneFuseOptions): MethodFactory {
-  return (setup) => {
-    const pruned = pruneDense(setup, options);
+export function pruneFuseMethod(options: PruneFuseOptions): AsyncMethodFactory {
+  return async (setup) => {
+    const pruned = await pruneDense(setup, options);
     const prunedInitial = FrozenWeights.of(pruned.network);
     pruned.network.dispose();
     return {
@@ -50,7 +50,7 @@ export function pruneFuseMethod(options: PruneFuseOptions): MethodFactory {
         const trainedPruned = options.fusion || options.kd ? await context.trainedSelector() : null;
         const network =
           trainedPruned && options.fusion
-            ? fuseInto(setup.dense, trainedPruned, pruned.map, { fill: options.fill })
+            ? await fuseInto(setup.dense, trainedPruned, pruned.map, { fill: options.fill })
             : context.freshTarget();
         try {
           const teacher =
@@ -79,14 +79,14 @@ export function pruneFuseMethod(options: PruneFuseOptions): MethodFactory {
 }
 
 /** θp pruned from θ; a gradient-based criterion scores on a batch of s0. */
-function pruneDense(setup: MethodSetup, options: PruneFuseOptions): PrunedNetwork {
+async function pruneDense(setup: MethodSetup, options: PruneFuseOptions): Promise<PrunedNetwork> {
   if (options.criterion !== 'snip') {
     return pruneAtInit(setup.dense, options.prune, criterionByName(options.criterion));
   }
   const indices = setup.initialLabelled.subarray(0, SNIP_BATCH_LIMIT);
   const batch = makeBatch(setup.dataset.train, indices, { dataset: setup.dataset, augment: false });
   try {
-    return pruneAtInit(setup.dense, options.prune, criterionByName('snip', batch));
+    return await pruneAtInit(setup.dense, options.prune, criterionByName('snip', batch));
   } finally {
     batch.x.dispose();
     batch.y.dispose();

@@ -16,8 +16,8 @@ function pruneCase(arch: string): BenchCase {
     prepare() {
       const dense = buildNetwork(architecture(arch, OPTIONS), 1);
       return {
-        run() {
-          pruneAtInit(dense, P, magnitudeCriterion).network.dispose();
+        async run() {
+          (await pruneAtInit(dense, P, magnitudeCriterion)).network.dispose();
         },
         dispose() {
           dense.dispose();
@@ -32,12 +32,12 @@ function fuseCase(arch: string): BenchCase {
   return {
     name: `prunefuse/fuse/${arch}/p${P}`,
     backends: ['wasm', 'cpu'],
-    prepare() {
+    async prepare() {
       const dense = buildNetwork(architecture(arch, OPTIONS), 1);
-      const pruned = pruneAtInit(dense, P, magnitudeCriterion);
+      const pruned = await pruneAtInit(dense, P, magnitudeCriterion);
       return {
-        run() {
-          fuseInto(dense, pruned.network, pruned.map, { fill: 'init' }).dispose();
+        async run() {
+          (await fuseInto(dense, pruned.network, pruned.map, { fill: 'init' })).dispose();
         },
         dispose() {
           pruned.network.dispose();

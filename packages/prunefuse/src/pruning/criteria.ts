@@ -10,16 +10,17 @@ import type { PruningCriterion as CriterionName } from '@prunefuse/results';
  */
 export interface PruningCriterion {
   readonly name: string;
-  channelScores(network: Network): Map<string, Float64Array>;
+  /** Reads the weights back asynchronously (a synchronous read fails on webgpu in Node). */
+  channelScores(network: Network): Promise<Map<string, Float64Array>>;
 }
 
 /** L2 norm of each output channel's filter (kernel[..., c]), the paper's criterion. */
 export const magnitudeCriterion: PruningCriterion = {
   name: 'magnitude',
-  channelScores(network) {
+  async channelScores(network) {
     const scores = new Map<string, Float64Array>();
     for (const kernel of kernelsOf(network)) {
-      const values = network.variables.get(kernel.name)!.dataSync();
+      const values = await network.variables.get(kernel.name)!.data();
       const sums = sumPerOutputChannel(
         kernel.shape.at(-1)!,
         values.length,
@@ -40,7 +41,7 @@ export const magnitudeCriterion: PruningCriterion = {
 export function snipCriterion(batch: LabelledBatch): PruningCriterion {
   return {
     name: 'snip',
-    channelScores(network) {
+    async channelScores(network) {
       const [n] = batch.x.shape;
       if (batch.y.dtype !== 'int32' || batch.y.shape[0] !== n) {
         throw new Error(
@@ -67,15 +68,20 @@ export function snipCriterion(batch: LabelledBatch): PruningCriterion {
       }
       const { value, grads } = gradients;
       const scores = new Map<string, Float64Array>();
-      kernels.forEach((kernel, k) => {
-        const w = variables[k]!.dataSync();
-        const g = grads[variables[k]!.name]!.dataSync();
-        scores.set(
-          kernel.layer,
-          sumPerOutputChannel(kernel.shape.at(-1)!, w.length, (i) => Math.abs(w[i]! * g[i]!)),
-        );
-      });
-      tf.dispose([value, ...Object.values(grads)]);
+      try {
+        for (const [k, kernel] of kernels.entries()) {
+          const [w, g] = await Promise.all([
+            variables[k]!.data(),
+            grads[variables[k]!.name]!.data(),
+          ]);
+          scores.set(
+            kernel.layer,
+            sumPerOutputChannel(kernel.shape.at(-1)!, w.length, (i) => Math.abs(w[i]! * g[i]!)),
+          );
+        }
+      } finally {
+        tf.dispose([value, ...Object.values(grads)]);
+      }
       return scores;
     },
   };

@@ -7,8 +7,8 @@ import {
   weightSpecs,
 } from '@prunefuse/models';
 import {
-  type ChannelMap,
   ChannelIndex,
+  type ChannelMap,
   checkPruneRatio,
   keptCount,
   narrowedSpec,
@@ -28,9 +28,13 @@ export interface PrunedNetwork {
  * the criterion's scores over the group's conv and dense layers (torch-pruning's group
  * reduction). The image's channels and the classes are never pruned. θ is not changed.
  */
-export function pruneAtInit(dense: Network, p: number, criterion: PruningCriterion): PrunedNetwork {
+export async function pruneAtInit(
+  dense: Network,
+  p: number,
+  criterion: PruningCriterion,
+): Promise<PrunedNetwork> {
   checkPruneRatio(p);
-  const scores = criterion.channelScores(dense);
+  const scores = await criterion.channelScores(dense);
   const map: ChannelMap = {
     arch: dense.spec.arch,
     prune: p,
@@ -58,17 +62,17 @@ export function pruneAtInit(dense: Network, p: number, criterion: PruningCriteri
   };
   const keptById = new Map(map.groups.map((g) => [g.id, g.kept.length]));
   const spec = narrowedSpec(dense.spec, (group) => keptById.get(group.id)!);
-  return { network: selectWeights(dense, spec, map), spec, map };
+  return { network: await selectWeights(dense, spec, map), spec, map };
 }
 
 /** θp's weights: θ's values at the kept channel positions of every weight. */
-function selectWeights(dense: Network, spec: ModelSpec, map: ChannelMap): Network {
+async function selectWeights(dense: Network, spec: ModelSpec, map: ChannelMap): Promise<Network> {
   const index = new ChannelIndex(dense.spec, map);
   const prunedShapes = new Map(weightSpecs(spec).map((w) => [w.name, w.shape]));
   const weights = new Map<string, tf.Tensor>();
   try {
     for (const weight of weightSpecs(dense.spec)) {
-      const values = dense.variables.get(weight.name)!.dataSync() as Float32Array;
+      const values = (await dense.variables.get(weight.name)!.data()) as Float32Array;
       const positions = index.densePositions(weight);
       const selected = new Float32Array(positions.length);
       for (let i = 0; i < positions.length; i++) selected[i] = values[positions[i]!]!;
