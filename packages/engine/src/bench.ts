@@ -20,6 +20,14 @@ export interface BenchCase {
   flops?: number;
   /** Images processed by one iteration, for images/s. */
   images?: number;
+  /** Bytes one iteration must move at the least, for GB/s (memory-bound kernels). */
+  bytes?: number;
+  /**
+   * Times the measured operation runs in one iteration (a fast kernel repeated in one
+   * submission): one operation takes meanMs / repeats, what a reference timing of the same
+   * operation (PyTorch's) is compared with. Default 1.
+   */
+  repeats?: number;
   /**
    * Allocates inputs on the active backend and returns the timed body, which must
    * finish its work before resolving (read back a value on asynchronous backends).
@@ -42,6 +50,9 @@ export interface BenchRow {
   rmePercent: number;
   gflops: number | null;
   imagesPerSec: number | null;
+  gbPerSec: number | null;
+  /** The case's repeats: one operation takes meanMs / repeats. */
+  repeats: number;
   samples: number;
 }
 
@@ -139,6 +150,8 @@ export async function runBench(
           rmePercent: result.latency.rme,
           gflops: benchCase.flops === undefined ? null : (benchCase.flops * opsPerSec) / 1e9,
           imagesPerSec: benchCase.images === undefined ? null : benchCase.images * opsPerSec,
+          gbPerSec: benchCase.bytes === undefined ? null : (benchCase.bytes * opsPerSec) / 1e9,
+          repeats: benchCase.repeats ?? 1,
           samples: result.latency.samplesCount,
         };
         rows.push(row);

@@ -28,8 +28,11 @@ export type {
 } from './network.js';
 export {
   PYTORCH_INSTALL_COMMAND,
+  type PytorchKernelReference,
+  type PytorchKernelRow,
   type PytorchReference,
   type PytorchRow,
+  runPytorchKernelReference,
   runPytorchReference,
 } from './pytorch-reference.js';
 export { SgdMomentum, type SgdOptions } from './sgd-momentum.js';

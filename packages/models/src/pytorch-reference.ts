@@ -105,3 +105,38 @@ export async function runPytorchReference(
     purpose: '--pytorch',
   });
 }
+
+/** PyTorch's time for one operation of a kernel case (kernel_bench.py). */
+export interface PytorchKernelRow {
+  name: string;
+  meanMs: number;
+  medianMs: number;
+  samples: number;
+}
+
+export interface PytorchKernelReference {
+  device: string;
+  rows: PytorchKernelRow[];
+}
+
+/**
+ * Times kernel cases (`kernel/conv/...`, `kernel/batchnorm/...` names of the compiled
+ * trainer's bench) in PyTorch, each repeated between synchronisations as often as the
+ * WebGPU case repeats it in one submission; on CUDA when PyTorch sees a GPU.
+ */
+export async function runPytorchKernelReference(
+  cases: readonly { name: string; repeats: number }[],
+  { python = 'python3', seconds = 1 }: { python?: string; seconds?: number } = {},
+): Promise<PytorchKernelReference> {
+  return runTorchScript<PytorchKernelReference>({
+    script: 'kernel_bench.py',
+    args: [
+      '--cases',
+      cases.map((c) => `${c.name}@${c.repeats}`).join(','),
+      '--time',
+      String(seconds),
+    ],
+    python,
+    purpose: '--pytorch',
+  });
+}

@@ -69,6 +69,45 @@ interface Saved {
   argmax?: BufferRef;
 }
 
+/** A conv node's shapes at one batch size, as its kernels take them. */
+export function convGeometry(
+  node: Extract<GraphNode, { kind: 'conv' }>,
+  shapes: ReadonlyMap<string, ActivationShape>,
+  batch: number,
+): ConvGeometry {
+  const [height, width, inChannels] = shapes.get(node.input) as [number, number, number];
+  const [outHeight, outWidth, outChannels] = shapes.get(node.output) as [number, number, number];
+  const { kernel, stride, padding } = node.layer;
+  return {
+    batch,
+    height,
+    width,
+    inChannels,
+    outHeight,
+    outWidth,
+    outChannels,
+    kernel,
+    stride,
+    padTop: padBefore(height, outHeight, kernel, stride, padding),
+    padLeft: padBefore(width, outWidth, kernel, stride, padding),
+  };
+}
+
+/** A batch-norm node's rows (batch x pixels) and channels at one batch size. */
+export function batchNormShape(
+  node: Extract<GraphNode, { kind: 'batchnorm' }>,
+  shapes: ReadonlyMap<string, ActivationShape>,
+  batch: number,
+): BatchNormShape {
+  const shape = shapes.get(node.input)!;
+  const channels = shape[shape.length - 1]!;
+  return {
+    rows: (batch * sizeOf(shape)) / channels,
+    channels,
+    epsilon: node.layer.epsilon,
+  };
+}
+
 /** Lowers a spec at one batch size to dispatches, forward and (for training) backward. */
 class Lowering {
   readonly list = new DispatchList();
@@ -137,22 +176,7 @@ class Lowering {
   }
 
   private convGeometry(node: Extract<GraphNode, { kind: 'conv' }>): ConvGeometry {
-    const [height, width, inChannels] = this.shape(node.input) as [number, number, number];
-    const [outHeight, outWidth, outChannels] = this.shape(node.output) as [number, number, number];
-    const { kernel, stride, padding } = node.layer;
-    return {
-      batch: this.batch,
-      height,
-      width,
-      inChannels,
-      outHeight,
-      outWidth,
-      outChannels,
-      kernel,
-      stride,
-      padTop: padBefore(height, outHeight, kernel, stride, padding),
-      padLeft: padBefore(width, outWidth, kernel, stride, padding),
-    };
+    return convGeometry(node, this.shapes, this.batch);
   }
 
   private poolGeometry(node: Extract<GraphNode, { kind: 'maxpool' }>): PoolGeometry {
@@ -174,13 +198,7 @@ class Lowering {
   }
 
   private bnShape(node: Extract<GraphNode, { kind: 'batchnorm' }>): BatchNormShape {
-    const shape = this.shape(node.input);
-    const channels = shape[shape.length - 1]!;
-    return {
-      rows: this.size(node.input) / channels,
-      channels,
-      epsilon: node.layer.epsilon,
-    };
+    return batchNormShape(node, this.shapes, this.batch);
   }
 
   private denseShape(node: Extract<GraphNode, { kind: 'dense' }>): DenseShape {

@@ -1,5 +1,6 @@
 import { type BufferRef, type Constants, ci, cu, type Dispatch, elementwise } from '../wgsl.js';
-import { gemm, splitsFor } from './gemm.js';
+import { type GemmTile, gemm, splitsFor } from './gemm.js';
+import { convTile } from './tiles.js';
 
 /** A convolution's shapes (NHWC activations, [kh, kw, in, out] kernels), square kernels. */
 export interface ConvGeometry {
@@ -14,6 +15,11 @@ export interface ConvGeometry {
   stride: number;
   padTop: number;
   padLeft: number;
+}
+
+/** The blocking of each pass: the tile table's unless a caller (the tuner, a test) picks one. */
+interface Blocking {
+  tile?: GemmTile;
 }
 
 function constants(g: ConvGeometry): Constants {
@@ -40,14 +46,16 @@ const READ_PATCH = `
   return x[((b * H + u32(ih)) * W + u32(iw)) * CI + ci];`;
 
 /** y = conv(x, w) (+ bias): M = output pixels, N = output channels, K = kh·kw·in. */
-export function convForward(options: {
-  label: string;
-  geometry: ConvGeometry;
-  x: BufferRef;
-  kernel: BufferRef;
-  bias: BufferRef | null;
-  y: BufferRef;
-}): Dispatch {
+export function convForward(
+  options: {
+    label: string;
+    geometry: ConvGeometry;
+    x: BufferRef;
+    kernel: BufferRef;
+    bias: BufferRef | null;
+    y: BufferRef;
+  } & Blocking,
+): Dispatch {
   const g = options.geometry;
   const bindings = [
     { name: 'x', ref: options.x },
@@ -69,6 +77,7 @@ export function convForward(options: {
     store: `y[m * CO + n] = v${options.bias ? ' + bias[n]' : ''};`,
     aContiguous: 'k',
     bContiguous: 'n',
+    tile: options.tile ?? convTile('forward', g),
   });
 }
 
@@ -78,14 +87,16 @@ export function convForward(options: {
  * from taps where (pixel + pad − tap) is a multiple of s; the others read as zero.
  * With `accumulate`, dx += (the input also feeds other layers).
  */
-export function convInputGradient(options: {
-  label: string;
-  geometry: ConvGeometry;
-  dy: BufferRef;
-  kernel: BufferRef;
-  dx: BufferRef;
-  accumulate: boolean;
-}): Dispatch {
+export function convInputGradient(
+  options: {
+    label: string;
+    geometry: ConvGeometry;
+    dy: BufferRef;
+    kernel: BufferRef;
+    dx: BufferRef;
+    accumulate: boolean;
+  } & Blocking,
+): Dispatch {
   const g = options.geometry;
   const strided = g.stride > 1 ? `if (th % i32(S) != 0 || tw % i32(S) != 0) { return 0.0f; }` : '';
   return gemm({
@@ -113,6 +124,7 @@ export function convInputGradient(options: {
     store: options.accumulate ? 'dx[m * CI + n] += v;' : 'dx[m * CI + n] = v;',
     aContiguous: 'k',
     bContiguous: 'k',
+    tile: options.tile ?? convTile('input-grad', g),
   });
 }
 
@@ -122,19 +134,22 @@ export function convInputGradient(options: {
  * into slices written to `scratch` and summed by a second kernel; returns both dispatches
  * (one when a single slice suffices). `scratch` gets the size from scratchSize.
  */
-export function convFilterGradient(options: {
-  label: string;
-  geometry: ConvGeometry;
-  x: BufferRef;
-  dy: BufferRef;
-  dw: BufferRef;
-  scratch: (floats: number) => BufferRef;
-}): Dispatch[] {
+export function convFilterGradient(
+  options: {
+    label: string;
+    geometry: ConvGeometry;
+    x: BufferRef;
+    dy: BufferRef;
+    dw: BufferRef;
+    scratch: (floats: number) => BufferRef;
+  } & Blocking,
+): Dispatch[] {
   const g = options.geometry;
   const m = g.kernel * g.kernel * g.inChannels;
   const n = g.outChannels;
   const k = g.batch * g.outHeight * g.outWidth;
-  const splits = splitsFor(m, n, k);
+  const tile = options.tile ?? convTile('filter-grad', g);
+  const splits = splitsFor(m, n, k, tile);
   const target = splits > 1 ? options.scratch(splits * m * n) : options.dw;
   const product = gemm({
     label: options.label,
@@ -155,6 +170,7 @@ export function convFilterGradient(options: {
     store: splits > 1 ? 'out[(z * M + m) * N + n] = v;' : 'out[m * N + n] = v;',
     aContiguous: 'm',
     bContiguous: 'n',
+    tile,
   });
   if (splits === 1) return [product];
   return [product, sumSlices(`${options.label}:sum`, target, options.dw, splits, m * n)];

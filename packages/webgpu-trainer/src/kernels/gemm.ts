@@ -1,12 +1,49 @@
 import { type Binding, type Constants, cu, type Dispatch, kernelSource, u } from '../wgsl.js';
 
-/** Output tile of one workgroup (TILE x TILE), reduction slice per shared-memory stage. */
-const TILE = 64;
-const TILE_K = 16;
-/** 16 x 16 threads, each accumulating a 4 x 4 block of the tile. */
-const THREADS_SIDE = 16;
-const PER_THREAD = TILE / THREADS_SIDE;
-const THREADS = THREADS_SIDE * THREADS_SIDE;
+/**
+ * How a product is blocked: each workgroup computes a tileM x tileN block of C, staging
+ * tileK-deep slices of A and B through workgroup memory; each thread accumulates a
+ * threadM x threadN block of it in registers. The best blocking depends on the shape (a
+ * 16-channel layer wastes three quarters of a 64-wide tile) and on the adapter, hence a
+ * table measured per shape (tiles.ts).
+ */
+export interface GemmTile {
+  tileM: number;
+  tileN: number;
+  tileK: number;
+  threadM: number;
+  threadN: number;
+}
+
+/** The blocking used where the tile table has no entry: 64 x 64 tiles, 4 x 4 per thread. */
+export const DEFAULT_TILE: GemmTile = { tileM: 64, tileN: 64, tileK: 16, threadM: 4, threadN: 4 };
+
+/** WebGPU's guaranteed maxComputeInvocationsPerWorkgroup and workgroup storage (16 KiB). */
+const MAX_THREADS = 256;
+const MAX_WORKGROUP_FLOATS = 4096;
+
+/** Throws, saying which constraint fails, unless `tile` makes a valid kernel. */
+export function checkTile(tile: GemmTile): void {
+  const { tileM, tileN, tileK, threadM, threadN } = tile;
+  const problem = (() => {
+    for (const [name, value] of Object.entries(tile)) {
+      if (!Number.isInteger(value) || value < 1) return `${name} must be a positive integer`;
+    }
+    if (tileM % threadM !== 0 || tileN % threadN !== 0)
+      return 'tileM and tileN must be multiples of threadM and threadN';
+    const threads = (tileM / threadM) * (tileN / threadN);
+    if (threads > MAX_THREADS) return `${threads} threads per workgroup exceed ${MAX_THREADS}`;
+    if ((tileM + tileN) * tileK > MAX_WORKGROUP_FLOATS)
+      return `(tileM + tileN) x tileK = ${(tileM + tileN) * tileK} floats exceed 16 KiB of workgroup memory`;
+    return null;
+  })();
+  if (problem) throw new RangeError(`GEMM tile ${tileLabel(tile)}: ${problem}`);
+}
+
+/** e.g. '64x64x16/4x4' (workgroup tile M x N x K / per-thread block M x N). */
+export function tileLabel(tile: GemmTile): string {
+  return `${tile.tileM}x${tile.tileN}x${tile.tileK}/${tile.threadM}x${tile.threadN}`;
+}
 
 export interface GemmOptions {
   label: string;
@@ -34,6 +71,8 @@ export interface GemmOptions {
    */
   aContiguous: 'm' | 'k';
   bContiguous: 'k' | 'n';
+  /** The blocking; DEFAULT_TILE unless given. */
+  tile?: GemmTile;
 }
 
 /**
@@ -43,19 +82,46 @@ export interface GemmOptions {
  * materialised; the epilogue `store` adds biases or accumulates gradients in place.
  */
 export function gemm(options: GemmOptions): Dispatch {
+  const tile = options.tile ?? DEFAULT_TILE;
+  checkTile(tile);
+  const { tileM, tileN, tileK, threadM, threadN } = tile;
+  const threadsM = tileM / threadM;
+  const threadsN = tileN / threadN;
+  const threads = threadsM * threadsN;
   const splits = options.splits ?? 1;
-  const rowTiles = Math.ceil(options.m / TILE);
+  const rowTiles = Math.ceil(options.m / tileM);
   if (rowTiles > 65_535) {
     throw new RangeError(
       `${options.label}: ${options.m} output rows need ${rowTiles} workgroups in one dimension, over WebGPU's 65,535: use a smaller batch`,
     );
   }
-  const chunk = Math.ceil(Math.ceil(options.k / splits) / TILE_K) * TILE_K;
-  const tileLoads = (TILE * TILE_K) / THREADS;
-  const index = (contiguousAlong: 'tile' | 'k') =>
-    contiguousAlong === 'k'
-      ? `let kk = e % ${u(TILE_K)}; let tt = e / ${u(TILE_K)};`
-      : `let tt = e % ${u(TILE)}; let kk = e / ${u(TILE)};`;
+  const chunk = Math.ceil(Math.ceil(options.k / splits) / tileK) * tileK;
+  // A tile load walks the contiguous index with consecutive threads, so that neighbouring
+  // threads read neighbouring addresses; a tile not a multiple of the thread count ends
+  // with a partial round.
+  const tileLoader = (
+    name: 'A' | 'B',
+    side: number,
+    contiguousAlong: 'tile' | 'k',
+    guard: string,
+    load: string,
+  ) => {
+    const elements = side * tileK;
+    const rounds = Math.ceil(elements / threads);
+    const index =
+      contiguousAlong === 'k'
+        ? `let kk = e % ${u(tileK)}; let tt = e / ${u(tileK)};`
+        : `let tt = e % ${u(side)}; let kk = e / ${u(side)};`;
+    return `for (var l = 0u; l < ${u(rounds)}; l++) {
+      let e = li + l * ${u(threads)};
+      ${elements % threads === 0 ? '' : `if (e >= ${u(elements)}) { break; }`}
+      ${index}
+      let k = k0 + kk;
+      var v = 0.0f;
+      if (${guard} && k < kEnd) { v = ${load}; }
+      tile${name}[kk * ${u(side)} + tt] = v;
+    }`;
+  };
   const constants: Constants = {
     M: cu(options.m),
     N: cu(options.n),
@@ -70,59 +136,45 @@ export function gemm(options: GemmOptions): Dispatch {
 fn loadB(k : u32, n : u32) -> f32 { ${options.loadB} }
 fn store(m : u32, n : u32, z : u32, v : f32) { ${options.store} }
 
-var<workgroup> tileA : array<f32, ${TILE * TILE_K}>;
-var<workgroup> tileB : array<f32, ${TILE * TILE_K}>;
+var<workgroup> tileA : array<f32, ${tileM * tileK}>;
+var<workgroup> tileB : array<f32, ${tileN * tileK}>;
 
-@compute @workgroup_size(${THREADS_SIDE}, ${THREADS_SIDE}, 1)
+@compute @workgroup_size(${threadsN}, ${threadsM}, 1)
 fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid : vec3<u32>,
         @builtin(local_invocation_index) li : u32) {
   loadConstants();
-  let m0 = wg.y * ${u(TILE)};
-  let n0 = wg.x * ${u(TILE)};
+  let m0 = wg.y * ${u(tileM)};
+  let n0 = wg.x * ${u(tileN)};
   // Read from the uniform block itself: the loop holds barriers, so its bounds must be
   // provably uniform, which private copies are not.
   let kBegin = wg.z * constantBlock.CHUNK;
   let kEnd = min(constantBlock.K, kBegin + constantBlock.CHUNK);
-  var acc : array<array<f32, ${PER_THREAD}>, ${PER_THREAD}>;
-  for (var k0 = kBegin; k0 < kEnd; k0 += ${u(TILE_K)}) {
-    for (var l = 0u; l < ${u(tileLoads)}; l++) {
-      let e = li + l * ${u(THREADS)};
-      ${index(options.aContiguous === 'k' ? 'k' : 'tile')}
-      let m = m0 + tt;
-      let k = k0 + kk;
-      var a = 0.0f;
-      if (m < M && k < kEnd) { a = loadA(m, k); }
-      tileA[kk * ${u(TILE)} + tt] = a;
-    }
-    for (var l = 0u; l < ${u(tileLoads)}; l++) {
-      let e = li + l * ${u(THREADS)};
-      ${index(options.bContiguous === 'k' ? 'k' : 'tile')}
-      let n = n0 + tt;
-      let k = k0 + kk;
-      var b = 0.0f;
-      if (n < N && k < kEnd) { b = loadB(k, n); }
-      tileB[kk * ${u(TILE)} + tt] = b;
-    }
+  var acc : array<array<f32, ${threadN}>, ${threadM}>;
+  for (var k0 = kBegin; k0 < kEnd; k0 += ${u(tileK)}) {
+    ${tileLoader('A', tileM, options.aContiguous === 'k' ? 'k' : 'tile', 'm0 + tt < M', 'loadA(m0 + tt, k)')}
+    ${tileLoader('B', tileN, options.bContiguous === 'k' ? 'k' : 'tile', 'n0 + tt < N', 'loadB(k, n0 + tt)')}
     workgroupBarrier();
-    for (var kk = 0u; kk < ${u(TILE_K)}; kk++) {
-      var a : array<f32, ${PER_THREAD}>;
-      var b : array<f32, ${PER_THREAD}>;
-      for (var r = 0u; r < ${u(PER_THREAD)}; r++) {
-        a[r] = tileA[kk * ${u(TILE)} + lid.y + r * ${u(THREADS_SIDE)}];
-        b[r] = tileB[kk * ${u(TILE)} + lid.x + r * ${u(THREADS_SIDE)}];
+    for (var kk = 0u; kk < ${u(tileK)}; kk++) {
+      var a : array<f32, ${threadM}>;
+      var b : array<f32, ${threadN}>;
+      for (var r = 0u; r < ${u(threadM)}; r++) {
+        a[r] = tileA[kk * ${u(tileM)} + lid.y + r * ${u(threadsM)}];
       }
-      for (var r = 0u; r < ${u(PER_THREAD)}; r++) {
-        for (var c = 0u; c < ${u(PER_THREAD)}; c++) {
+      for (var c = 0u; c < ${u(threadN)}; c++) {
+        b[c] = tileB[kk * ${u(tileN)} + lid.x + c * ${u(threadsN)}];
+      }
+      for (var r = 0u; r < ${u(threadM)}; r++) {
+        for (var c = 0u; c < ${u(threadN)}; c++) {
           acc[r][c] = fma(a[r], b[c], acc[r][c]);
         }
       }
     }
     workgroupBarrier();
   }
-  for (var r = 0u; r < ${u(PER_THREAD)}; r++) {
-    let m = m0 + lid.y + r * ${u(THREADS_SIDE)};
-    for (var c = 0u; c < ${u(PER_THREAD)}; c++) {
-      let n = n0 + lid.x + c * ${u(THREADS_SIDE)};
+  for (var r = 0u; r < ${u(threadM)}; r++) {
+    let m = m0 + lid.y + r * ${u(threadsM)};
+    for (var c = 0u; c < ${u(threadN)}; c++) {
+      let n = n0 + lid.x + c * ${u(threadsN)};
       if (m < M && n < N) { store(m, n, wg.z, acc[r][c]); }
     }
   }
@@ -133,7 +185,7 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid
     code,
     bindings: options.bindings,
     constants,
-    workgroups: [Math.ceil(options.n / TILE), rowTiles, splits],
+    workgroups: [Math.ceil(options.n / tileN), rowTiles, splits],
   };
 }
 
@@ -142,8 +194,8 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid
  * gradient: K = batch · output pixels): enough workgroups to fill a GPU, each slice at
  * least a few hundred long.
  */
-export function splitsFor(m: number, n: number, k: number): number {
-  const tiles = Math.ceil(m / TILE) * Math.ceil(n / TILE);
+export function splitsFor(m: number, n: number, k: number, tile: GemmTile = DEFAULT_TILE): number {
+  const tiles = Math.ceil(m / tile.tileM) * Math.ceil(n / tile.tileN);
   const wanted = Math.ceil(512 / tiles);
   const most = Math.floor(k / 256);
   return Math.max(1, Math.min(wanted, most, 64));

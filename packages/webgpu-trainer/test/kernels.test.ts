@@ -1,0 +1,186 @@
+import { Rng, relativeError, runBench, tf, useBackend } from '@prunefuse/engine';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  KernelHarness,
+  type KernelOp,
+  kernelBenchCase,
+  kernelOperands,
+  kernelResult,
+  pushKernelOp,
+  webgpuDevice,
+} from '../src/index.js';
+import type { ConvGeometry } from '../src/kernels/conv.js';
+import { DEFAULT_TILE, type GemmTile } from '../src/kernels/gemm.js';
+import { fallbackTile } from '../src/kernels/tiles.js';
+import { webgpuAvailable } from './reference.js';
+
+const webgpu = await webgpuAvailable();
+
+/** A 'same' convolution's geometry (TensorFlow's padding: the odd pixel after). */
+function same(options: {
+  batch: number;
+  size: number;
+  inChannels: number;
+  outChannels: number;
+  kernel: number;
+  stride: number;
+}): ConvGeometry {
+  const { batch, size, inChannels, outChannels, kernel, stride } = options;
+  const out = Math.ceil(size / stride);
+  const pad = Math.floor(Math.max((out - 1) * stride + kernel - size, 0) / 2);
+  return {
+    batch,
+    height: size,
+    width: size,
+    inChannels,
+    outHeight: out,
+    outWidth: out,
+    outChannels,
+    kernel,
+    stride,
+    padTop: pad,
+    padLeft: pad,
+  };
+}
+
+function seeded(floats: number, seed: number): Float32Array {
+  const rng = new Rng(seed);
+  return Float32Array.from({ length: floats }, () => rng.normal());
+}
+
+/** The op's result computed by tfjs on the cpu backend from the same operands. */
+function cpuReference(op: Extract<KernelOp, { kind: 'conv' }>, data: Record<string, Float32Array>) {
+  const g = op.geometry;
+  const x = [g.batch, g.height, g.width, g.inChannels] as [number, number, number, number];
+  const w = [g.kernel, g.kernel, g.inChannels, g.outChannels] as [number, number, number, number];
+  const y = [g.batch, g.outHeight, g.outWidth, g.outChannels] as [number, number, number, number];
+  return tf
+    .tidy(() => {
+      switch (op.pass) {
+        case 'forward':
+          return tf.conv2d(tf.tensor4d(data.x!, x), tf.tensor4d(data.w!, w), g.stride, 'same');
+        case 'input-grad':
+          return tf.conv2dTranspose(
+            tf.tensor4d(data.dy!, y),
+            tf.tensor4d(data.w!, w),
+            x,
+            g.stride,
+            'same',
+          );
+        case 'filter-grad':
+          return tf
+            .engine()
+            .runKernel(
+              tf.Conv2DBackpropFilter,
+              { x: tf.tensor4d(data.x!, x), dy: tf.tensor4d(data.dy!, y) },
+              { strides: g.stride, pad: 'same', dataFormat: 'NHWC', filterShape: w },
+            ) as tf.Tensor;
+      }
+    })
+    .dataSync() as Float32Array;
+}
+
+/** Runs `op` on webgpu with `tile` and returns its result's relative error to the cpu's. */
+async function convError(op: Extract<KernelOp, { kind: 'conv' }>, tile?: GemmTile) {
+  await useBackend('webgpu');
+  const operands = kernelOperands(op);
+  const result = kernelResult(op);
+  const data = Object.fromEntries(
+    Object.entries(operands).map(([name, floats], i) => [name, seeded(floats, i + 1)]),
+  );
+  const harness = new KernelHarness(webgpuDevice(), operands);
+  let gpu: Float32Array;
+  try {
+    for (const [name, values] of Object.entries(data)) harness.write(name, values);
+    harness.compile((list) => pushKernelOp(list, harness, op, tile));
+    await harness.run();
+    gpu = await harness.read(result);
+  } finally {
+    harness.dispose();
+  }
+  await useBackend('cpu');
+  return relativeError(gpu, cpuReference(op, data));
+}
+
+/** Odd shapes: channels not a multiple of 4, 1x1 spatial, batch 1, strides 1 and 2. */
+const GEOMETRIES: { label: string; geometry: ConvGeometry }[] = [
+  {
+    label: '3x3, 5 -> 7 channels, 7x7, batch 2',
+    geometry: same({ batch: 2, size: 7, inChannels: 5, outChannels: 7, kernel: 3, stride: 1 }),
+  },
+  {
+    label: '3x3 stride 2, 3 -> 6, 9x9 (odd size), batch 1',
+    geometry: same({ batch: 1, size: 9, inChannels: 3, outChannels: 6, kernel: 3, stride: 2 }),
+  },
+  {
+    label: '1x1 stride 2, 6 -> 13, 8x8, batch 3',
+    geometry: same({ batch: 3, size: 8, inChannels: 6, outChannels: 13, kernel: 1, stride: 2 }),
+  },
+  {
+    label: '3x3, 13 -> 13, 1x1 spatial, batch 1',
+    geometry: same({ batch: 1, size: 1, inChannels: 13, outChannels: 13, kernel: 3, stride: 1 }),
+  },
+  {
+    label: '7x7 stride 2 stem, 3 -> 10, 12x12, batch 2',
+    geometry: same({ batch: 2, size: 12, inChannels: 3, outChannels: 10, kernel: 7, stride: 2 }),
+  },
+  {
+    label: '3x3, 33 -> 70, 4x4, batch 5 (several tiles)',
+    geometry: same({ batch: 5, size: 4, inChannels: 33, outChannels: 70, kernel: 3, stride: 1 }),
+  },
+];
+
+/** Blockings spanning the tuner's grid: wide, narrow, tall, thin per-thread blocks, deep K. */
+const TILES: GemmTile[] = [
+  DEFAULT_TILE,
+  fallbackTile(16),
+  { tileM: 32, tileN: 32, tileK: 8, threadM: 2, threadN: 2 },
+  { tileM: 128, tileN: 32, tileK: 8, threadM: 8, threadN: 2 },
+  { tileM: 16, tileN: 64, tileK: 32, threadM: 1, threadN: 4 },
+];
+
+describe.skipIf(!webgpu)('convolution kernels against the tfjs cpu backend', () => {
+  afterAll(() => useBackend('cpu'));
+
+  for (const { label, geometry } of GEOMETRIES) {
+    for (const pass of ['forward', 'input-grad', 'filter-grad'] as const) {
+      it(`${pass}, ${label}, every blocking`, async () => {
+        for (const tile of TILES) {
+          const error = await convError({ kind: 'conv', pass, geometry }, tile);
+          expect(error, `tile ${JSON.stringify(tile)}`).toBeLessThan(1e-5);
+        }
+      });
+    }
+  }
+});
+
+describe.skipIf(!webgpu)('kernel bench cases', () => {
+  afterAll(() => useBackend('cpu'));
+
+  it('time a tiny conv and batch norm on webgpu, in FLOP/s and GB/s, GPU memory freed', async () => {
+    const conv = kernelBenchCase({
+      name: 'kernel/conv/forward/test/1x5x5x3-3x3x5',
+      op: {
+        kind: 'conv',
+        pass: 'forward',
+        geometry: same({ batch: 1, size: 5, inChannels: 3, outChannels: 5, kernel: 3, stride: 1 }),
+      },
+    });
+    const batchNorm = kernelBenchCase({
+      name: 'kernel/batchnorm/backward/test/1x5x5x3',
+      op: { kind: 'batchnorm', pass: 'backward', shape: { rows: 25, channels: 3, epsilon: 1e-3 } },
+    });
+    const rows = await runBench([conv, batchNorm], {
+      backends: ['webgpu'],
+      timeMs: 1,
+      iterations: 1,
+    });
+    expect(rows.map((r) => r.name)).toEqual([conv.name, batchNorm.name]);
+    const [convRow, bnRow] = rows;
+    expect(convRow!.gflops).toBeGreaterThan(0);
+    expect(convRow!.repeats).toBe(conv.repeats);
+    expect(conv.flops).toBe(2 * 25 * 5 * 27 * conv.repeats!);
+    expect(bnRow!.gbPerSec).toBeGreaterThan(0);
+    expect(bnRow!.gflops).toBeNull();
+  });
+});
