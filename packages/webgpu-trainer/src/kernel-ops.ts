@@ -97,7 +97,7 @@ export function pushKernelOp(
         return;
       case 'input-grad':
         list.push(
-          convInputGradient({
+          ...convInputGradient({
             label,
             geometry,
             dy: ref('dy'),

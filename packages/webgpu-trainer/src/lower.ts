@@ -329,7 +329,7 @@ class Lowering {
         }
         if (needsInput) {
           out.push(
-            convInputGradient({
+            ...convInputGradient({
               label: `${layer.name}:input-gradient`,
               geometry,
               dy,

@@ -139,17 +139,24 @@ const TILES: GemmTile[] = [
   { tileM: 16, tileN: 64, tileK: 32, threadM: 1, threadN: 4 },
 ];
 
+/** llvmpipe JIT-compiles each pipeline for seconds: a pass's first shape compiles five. */
+const COMPILE_TIMEOUT = 600_000;
+
 describe.skipIf(!webgpu)('convolution kernels against the tfjs cpu backend', () => {
   afterAll(() => useBackend('cpu'));
 
   for (const { label, geometry } of GEOMETRIES) {
     for (const pass of ['forward', 'input-grad', 'filter-grad'] as const) {
-      it(`${pass}, ${label}, every blocking`, async () => {
-        for (const tile of TILES) {
-          const error = await convError({ kind: 'conv', pass, geometry }, tile);
-          expect(error, `tile ${JSON.stringify(tile)}`).toBeLessThan(1e-5);
-        }
-      });
+      it(
+        `${pass}, ${label}, every blocking`,
+        async () => {
+          for (const tile of TILES) {
+            const error = await convError({ kind: 'conv', pass, geometry }, tile);
+            expect(error, `tile ${JSON.stringify(tile)}`).toBeLessThan(1e-5);
+          }
+        },
+        COMPILE_TIMEOUT,
+      );
     }
   }
 });
@@ -182,5 +189,49 @@ describe.skipIf(!webgpu)('kernel bench cases', () => {
     expect(conv.flops).toBe(2 * 25 * 5 * 27 * conv.repeats!);
     expect(bnRow!.gbPerSec).toBeGreaterThan(0);
     expect(bnRow!.gflops).toBeNull();
+  });
+});
+
+describe.skipIf(!webgpu)('batch-norm statistics', () => {
+  afterAll(() => useBackend('cpu'));
+
+  it('are the float64 mean and variance where |mean| >> std, over several row slices', async () => {
+    await useBackend('webgpu');
+    // 5,000 rows: three slices of the partial sums, the last one short.
+    const rows = 5000;
+    const channels = 3;
+    const op: KernelOp = {
+      kind: 'batchnorm',
+      pass: 'forward',
+      shape: { rows, channels, epsilon: 0 },
+    };
+    const rng = new Rng(3);
+    const x = Float32Array.from(
+      { length: rows * channels },
+      (_, i) => 1000 * ((i % channels) + 1) + 0.01 * rng.normal() + (i < channels ? 0.05 : 0),
+    );
+    const harness = new KernelHarness(webgpuDevice(), kernelOperands(op));
+    let stats: Float32Array;
+    try {
+      for (const [name, floats] of Object.entries(kernelOperands(op))) {
+        harness.write(name, name === 'x' ? x : new Float32Array(floats).fill(1));
+      }
+      harness.compile((list) => pushKernelOp(list, harness, op));
+      await harness.run();
+      stats = await harness.read('stats');
+    } finally {
+      harness.dispose();
+    }
+    for (let c = 0; c < channels; c++) {
+      let mean = 0;
+      for (let r = 0; r < rows; r++) mean += x[r * channels + c]!;
+      mean /= rows;
+      let variance = 0;
+      for (let r = 0; r < rows; r++) variance += (x[r * channels + c]! - mean) ** 2;
+      variance /= rows;
+      expect(Math.abs(stats[c]! - mean) / mean).toBeLessThan(1e-7);
+      const gpuVariance = 1 / stats[channels + c]! ** 2;
+      expect(Math.abs(gpuVariance - variance) / variance, `channel ${c}`).toBeLessThan(1e-3);
+    }
   });
 });

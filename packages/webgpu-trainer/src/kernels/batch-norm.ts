@@ -104,14 +104,45 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) 
   };
 }
 
-/** One thread per channel adding up the slices' partial sums into `s1`, `s2`, then `body`. */
+/**
+ * One thread per channel combining the slices' partial sums, then `body`. 'sums' adds
+ * them up into `s1`, `s2`. 'moments' reads each slice's pair as Σd, Σd² over its own
+ * rows, turns it into that slice's mean and sum of squared deviations, and merges the
+ * slices pairwise (Chan, Golub & LeVeque): `mean` and `m2` of d over all rows, with no
+ * difference of two large sums over the whole batch.
+ */
 function finishSums(options: {
   label: string;
   shape: BatchNormShape;
   bindings: Binding[];
   constants: Constants;
+  combine: 'sums' | 'moments';
   body: string;
 }): Dispatch {
+  const layout = sumLayout(options.shape);
+  const slice = (g: string) => `partials[(${g} * C + c) * 2u]`;
+  const sliceSquares = (g: string) => `partials[(${g} * C + c) * 2u + 1u]`;
+  const combine =
+    options.combine === 'sums'
+      ? `var s1 = 0.0f;
+    var s2 = 0.0f;
+    for (var g = 0u; g < SLICES; g++) {
+      s1 += ${slice('g')};
+      s2 += ${sliceSquares('g')};
+    }`
+      : `var count = 0.0f;
+    var mean = 0.0f;
+    var m2 = 0.0f;
+    for (var g = 0u; g < SLICES; g++) {
+      let n = f32(min(R, (g + 1u) * ROWS_PER_GROUP) - g * ROWS_PER_GROUP);
+      let sliceMean = ${slice('g')} / n;
+      let sliceM2 = max(${sliceSquares('g')} - ${slice('g')} * sliceMean, 0.0f);
+      let total = count + n;
+      let delta = sliceMean - mean;
+      mean += delta * (n / total);
+      m2 += sliceM2 + delta * delta * (count * n / total);
+      count = total;
+    }`;
   return elementwise({
     label: options.label,
     count: options.shape.channels,
@@ -119,25 +150,22 @@ function finishSums(options: {
     constants: {
       R: cu(options.shape.rows),
       C: cu(options.shape.channels),
-      SLICES: cu(sumLayout(options.shape).groups),
+      SLICES: cu(layout.groups),
+      ROWS_PER_GROUP: cu(layout.rowsPerGroup),
       ...options.constants,
     },
     body: `
     let c = idx;
-    var s1 = 0.0f;
-    var s2 = 0.0f;
-    for (var g = 0u; g < SLICES; g++) {
-      s1 += partials[(g * C + c) * 2u];
-      s2 += partials[(g * C + c) * 2u + 1u];
-    }
+    ${combine}
     ${options.body}`,
   });
 }
 
 /**
  * The batch's mean and 1/√(var + ε) per channel into stats = [mean | inverse std], in one
- * pass over the rows: sums of d and d² with d = x − x[row 0] (shifting by a sample keeps
- * the difference of sums well conditioned where |mean| ≫ std), and the moving statistics
+ * pass over the rows: sums of d and d² with d = x − x[row 0] per slice of rows (shifting by
+ * a sample keeps them well conditioned where |mean| ≫ std), the slices' moments merged
+ * pairwise (finishSums 'moments'), and the moving statistics
  * moved towards them: m ← keep·m + (1 − keep)·batch, the variance taking the unbiased batch
  * variance (PyTorch; `keep` is the spec's Keras-convention momentum). Two dispatches.
  */
@@ -179,13 +207,13 @@ export function batchNormStatistics(options: {
         KEEP: cf(options.keep),
         UNBIASED: cf(unbiased),
       },
+      combine: 'moments',
       body: `
-    let meanShift = s1 / f32(R);
-    let mean = x[c] + meanShift;
-    let variance = max(s2 / f32(R) - meanShift * meanShift, 0.0f);
-    stats[c] = mean;
+    let batchMean = x[c] + mean;
+    let variance = m2 / f32(R);
+    stats[c] = batchMean;
     stats[C + c] = inverseSqrt(variance + EPSILON);
-    moving[c] = moving[c] * KEEP + mean * (1.0f - KEEP);
+    moving[c] = moving[c] * KEEP + batchMean * (1.0f - KEEP);
     moving[C + c] = moving[C + c] * KEEP + variance * UNBIASED * (1.0f - KEEP);`,
     }),
   ];
@@ -299,6 +327,7 @@ export function batchNormParameterGradients(options: {
         { name: 'dgb', ref: options.dGammaBeta },
       ],
       constants: {},
+      combine: 'sums',
       body: `
     dgb[c] = s2 * stats[C + c];
     dgb[C + c] = s1;`,

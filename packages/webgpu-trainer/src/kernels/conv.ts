@@ -38,12 +38,27 @@ function constants(g: ConvGeometry): Constants {
   };
 }
 
-/** x[b, oh·s − pt + ky, ow·s − pl + kx, ci], zero outside the image. */
-const READ_PATCH = `
-  let ih = i32(oh * S + ky) - PT;
-  let iw = i32(ow * S + kx) - PL;
+/**
+ * The patch reads of forward and filter gradient split between the two halves of their
+ * indices: a pixel's batch offset and top-left corner (ih0, iw0 = o·s − pad), and a tap's
+ * offset and channel; x[b, ih0 + ky, iw0 + kx, c], zero outside the image.
+ */
+const PIXEL_FIELDS = 'bh : u32, ih0 : i32, iw0 : i32';
+const TAP_FIELDS = 'ky : i32, kx : i32, c : u32';
+const PIXEL_OF = (index: string) => `let ow = ${index} % WO; let t = ${index} / WO;
+  let oh = t % HO; let b = t / HO;`;
+const TAP_OF = (index: string) => `let c = ${index} % CI; let t = ${index} / CI;
+  let kx = t % KW; let ky = t / KW;`;
+const READ_PATCH = (pixel: string, tap: string) => `
+  let ih = ${pixel}.ih0 + ${tap}.ky;
+  let iw = ${pixel}.iw0 + ${tap}.kx;
   if (ih < 0 || iw < 0 || ih >= i32(H) || iw >= i32(W)) { return 0.0f; }
-  return x[((b * H + u32(ih)) * W + u32(iw)) * CI + ci];`;
+  return x[((${pixel}.bh + u32(ih)) * W + u32(iw)) * CI + ${tap}.c];`;
+const pixelStruct = (type: string) =>
+  `${PIXEL_OF('m_')}
+  return ${type}(b * H, i32(oh * S) - PT, i32(ow * S) - PL);`;
+const tapStruct = (type: string) => `${TAP_OF('k_')}
+  return ${type}(i32(ky), i32(kx), c);`;
 
 /** y = conv(x, w) (+ bias): M = output pixels, N = output channels, K = kh·kw·in. */
 export function convForward(
@@ -70,9 +85,9 @@ export function convForward(
     k: g.kernel * g.kernel * g.inChannels,
     bindings,
     constants: constants(g),
-    loadA: `
-  let ow = m % WO; let t = m / WO; let oh = t % HO; let b = t / HO;
-  let ci = k % CI; let t2 = k / CI; let kx = t2 % KW; let ky = t2 / KW;${READ_PATCH}`,
+    rowA: { fields: PIXEL_FIELDS, body: `let m_ = m; ${pixelStruct('RowA')}` },
+    kInfo: { fields: TAP_FIELDS, body: `let k_ = k; ${tapStruct('KInfo')}` },
+    loadA: READ_PATCH('row', 'ki'),
     loadB: 'return w[k * CO + n];',
     store: `y[m * CO + n] = v${options.bias ? ' + bias[n]' : ''};`,
     aContiguous: 'k',
@@ -82,10 +97,13 @@ export function convForward(
 }
 
 /**
- * dx = Σ dy·w over the output pixels each input pixel reaches: M = input pixels,
- * N = input channels, K = kh·kw·out. A stride-s convolution reaches an input pixel only
- * from taps where (pixel + pad − tap) is a multiple of s; the others read as zero.
- * With `accumulate`, dx += (the input also feeds other layers).
+ * dx = Σ dy·w over the output pixels each input pixel reaches: per phase of the stride,
+ * M = the input pixels (b, s·i + ph, s·j + pw), N = input channels, K = the taps that reach
+ * that phase x out channels. A stride-s convolution reaches input row s·i + ph only from
+ * taps ky ≡ ph + pad (mod s), from output row i + (ph + pad − ky0)/s − t for the t-th of
+ * them: one dispatch per phase (s² of them, one pipeline), none reading the zeros a
+ * dilated gradient would hold, and no division by the stride. With `accumulate`, dx +=
+ * (the input also feeds other layers).
  */
 export function convInputGradient(
   options: {
@@ -96,36 +114,71 @@ export function convInputGradient(
     dx: BufferRef;
     accumulate: boolean;
   } & Blocking,
-): Dispatch {
+): Dispatch[] {
   const g = options.geometry;
-  const strided = g.stride > 1 ? `if (th % i32(S) != 0 || tw % i32(S) != 0) { return 0.0f; }` : '';
-  return gemm({
-    label: options.label,
-    m: g.batch * g.height * g.width,
-    n: g.inChannels,
-    k: g.kernel * g.kernel * g.outChannels,
-    bindings: [
-      { name: 'dy', ref: options.dy },
-      { name: 'w', ref: options.kernel },
-      { name: 'dx', ref: options.dx },
-    ],
-    constants: constants(g),
-    loadA: `
-  let iw = m % W; let t = m / W; let ih = t % H; let b = t / H;
-  let co = k % CO; let t2 = k / CO; let kx = t2 % KW; let ky = t2 / KW;
-  let th = i32(ih) + PT - i32(ky);
-  let tw = i32(iw) + PL - i32(kx);
-  if (th < 0 || tw < 0) { return 0.0f; }
-  ${strided}
-  let oh = u32(th) / S; let ow = u32(tw) / S;
-  if (oh >= HO || ow >= WO) { return 0.0f; }
-  return dy[((b * HO + oh) * WO + ow) * CO + co];`,
-    loadB: 'let co = k % CO; let tap = k / CO; return w[(tap * CI + n) * CO + co];',
-    store: options.accumulate ? 'dx[m * CI + n] += v;' : 'dx[m * CI + n] = v;',
-    aContiguous: 'k',
-    bContiguous: 'k',
-    tile: options.tile ?? convTile('input-grad', g),
-  });
+  const s = g.stride;
+  const tile = options.tile ?? convTile('input-grad', g);
+  const dispatches: Dispatch[] = [];
+  for (let ph = 0; ph < Math.min(s, g.height); ph++) {
+    for (let pw = 0; pw < Math.min(s, g.width); pw++) {
+      const ky0 = (ph + g.padTop) % s;
+      const kx0 = (pw + g.padLeft) % s;
+      const rows = Math.ceil((g.height - ph) / s);
+      const columns = Math.ceil((g.width - pw) / s);
+      const tapRows = Math.max(0, Math.ceil((g.kernel - ky0) / s));
+      const tapColumns = Math.max(0, Math.ceil((g.kernel - kx0) / s));
+      // The output row of input row s·i + ph through its first tap: i + DH.
+      const phase: Constants = {
+        PH: cu(ph),
+        PW: cu(pw),
+        HP: cu(rows),
+        WP: cu(columns),
+        KY0: cu(ky0),
+        KX0: cu(kx0),
+        TW: cu(Math.max(tapColumns, 1)),
+        DH: ci((ph + g.padTop - ky0) / s),
+        DW: ci((pw + g.padLeft - kx0) / s),
+      };
+      const pixel = `let j = m % WP; let t = m / WP; let i = t % HP; let b = t / HP;`;
+      const dxIndex = '((b * H + S * i + PH) * W + S * j + PW) * CI + n';
+      dispatches.push(
+        gemm({
+          label: s === 1 ? options.label : `${options.label}:phase${ph}${pw}`,
+          m: g.batch * rows * columns,
+          n: g.inChannels,
+          k: tapRows * tapColumns * g.outChannels,
+          bindings: [
+            { name: 'dy', ref: options.dy },
+            { name: 'w', ref: options.kernel },
+            { name: 'dx', ref: options.dx },
+          ],
+          constants: { ...constants(g), ...phase },
+          rowA: {
+            fields: 'bo : u32, oh0 : i32, ow0 : i32',
+            body: `${pixel}
+  return RowA(b * HO, i32(i) + DH, i32(j) + DW);`,
+          },
+          kInfo: {
+            fields: 'ty : i32, tx : i32, co : u32, tap : u32',
+            body: `let co = k % CO; let t = k / CO; let tx = t % TW; let ty = t / TW;
+  return KInfo(i32(ty), i32(tx), co, (KY0 + S * ty) * KW + KX0 + S * tx);`,
+          },
+          loadA: `
+  let oh = row.oh0 - ki.ty;
+  let ow = row.ow0 - ki.tx;
+  if (oh < 0 || ow < 0 || oh >= i32(HO) || ow >= i32(WO)) { return 0.0f; }
+  return dy[((row.bo + u32(oh)) * WO + u32(ow)) * CO + ki.co];`,
+          loadB: 'return w[(ki.tap * CI + n) * CO + ki.co];',
+          store: `${pixel}
+  dx[${dxIndex}] ${options.accumulate ? '+=' : '='} v;`,
+          aContiguous: 'k',
+          bContiguous: 'k',
+          tile,
+        }),
+      );
+    }
+  }
+  return dispatches;
 }
 
 /**
@@ -163,9 +216,9 @@ export function convFilterGradient(
       { name: 'out', ref: target },
     ],
     constants: constants(g),
-    loadA: `
-  let ci = m % CI; let t = m / CI; let kx = t % KW; let ky = t / KW;
-  let ow = k % WO; let t2 = k / WO; let oh = t2 % HO; let b = t2 / HO;${READ_PATCH}`,
+    rowA: { fields: TAP_FIELDS, body: `let k_ = m; ${tapStruct('RowA')}` },
+    kInfo: { fields: PIXEL_FIELDS, body: `let m_ = k; ${pixelStruct('KInfo')}` },
+    loadA: READ_PATCH('ki', 'row'),
     loadB: 'return dy[k * CO + n];',
     store: splits > 1 ? 'out[(z * M + m) * N + n] = v;' : 'out[m * N + n] = v;',
     aContiguous: 'm',

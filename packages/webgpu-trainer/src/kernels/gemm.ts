@@ -59,9 +59,25 @@ export interface GemmOptions {
   bindings: Binding[];
   /** Shape values the loaders use. */
   constants?: Constants;
-  /** Body of `fn loadA(m : u32, k : u32) -> f32`; called only for m < M, k < K. */
+  /**
+   * Values a row m of A needs whatever k (an output pixel's batch and corner), computed
+   * once per thread before the reduction loop instead of once per element: `fields` are
+   * the members of `struct RowA`, `body` that of `fn rowA(m : u32) -> RowA`.
+   */
+  rowA?: IndexValues;
+  /**
+   * Values a reduction index k needs whatever the row (a kernel tap and channel), computed
+   * by tileK threads once per reduction step into workgroup memory, where every load of
+   * that step reads them: `struct KInfo`, `fn kInfo(k : u32) -> KInfo`. With rowA, this
+   * keeps integer division out of the element loads.
+   */
+  kInfo?: IndexValues;
+  /**
+   * Body of `fn loadA(m : u32, k : u32, row : RowA, ki : KInfo) -> f32`; called only for
+   * m < M, k < K.
+   */
   loadA: string;
-  /** Body of `fn loadB(k : u32, n : u32) -> f32`; called only for k < K, n < N. */
+  /** Body of `fn loadB(k : u32, n : u32, ki : KInfo) -> f32`; called only for k < K, n < N. */
   loadB: string;
   /** Body of `fn store(m : u32, n : u32, z : u32, v : f32)`; called only for m < M, n < N. */
   store: string;
@@ -74,6 +90,14 @@ export interface GemmOptions {
   /** The blocking; DEFAULT_TILE unless given. */
   tile?: GemmTile;
 }
+
+/** A WGSL struct's members and the body of the function that fills it from one index. */
+export interface IndexValues {
+  fields: string;
+  body: string;
+}
+
+const NO_VALUES: IndexValues = { fields: 'unused : u32', body: 'return RowA(0u);' };
 
 /**
  * A tiled matrix product with the operands staged through workgroup memory: the template
@@ -99,29 +123,26 @@ export function gemm(options: GemmOptions): Dispatch {
   // A tile load walks the contiguous index with consecutive threads, so that neighbouring
   // threads read neighbouring addresses; a tile not a multiple of the thread count ends
   // with a partial round.
-  const tileLoader = (
-    name: 'A' | 'B',
-    side: number,
-    contiguousAlong: 'tile' | 'k',
-    guard: string,
-    load: string,
-  ) => {
+  // Slot l of a thread's share of a tile load covers the same row (or column) at every
+  // reduction step: only kk moves with k0, so row values are computed once per slot.
+  const slots = (side: number, contiguousAlong: 'tile' | 'k', body: string) => {
     const elements = side * tileK;
-    const rounds = Math.ceil(elements / threads);
     const index =
       contiguousAlong === 'k'
         ? `let kk = e % ${u(tileK)}; let tt = e / ${u(tileK)};`
         : `let tt = e % ${u(side)}; let kk = e / ${u(side)};`;
-    return `for (var l = 0u; l < ${u(rounds)}; l++) {
+    return `for (var l = 0u; l < ${u(Math.ceil(elements / threads))}; l++) {
       let e = li + l * ${u(threads)};
       ${elements % threads === 0 ? '' : `if (e >= ${u(elements)}) { break; }`}
       ${index}
-      let k = k0 + kk;
-      var v = 0.0f;
-      if (${guard} && k < kEnd) { v = ${load}; }
-      tile${name}[kk * ${u(side)} + tt] = v;
+      ${body}
     }`;
   };
+  const roundsA = Math.ceil((tileM * tileK) / threads);
+  const aContiguous = options.aContiguous === 'k' ? 'k' : 'tile';
+  const bContiguous = options.bContiguous === 'k' ? 'k' : 'tile';
+  const rowA = options.rowA ?? NO_VALUES;
+  const kInfo = options.kInfo ?? { ...NO_VALUES, body: 'return KInfo(0u);' };
   const constants: Constants = {
     M: cu(options.m),
     N: cu(options.n),
@@ -132,12 +153,17 @@ export function gemm(options: GemmOptions): Dispatch {
   const code = kernelSource(
     options.bindings,
     constants,
-    `fn loadA(m : u32, k : u32) -> f32 { ${options.loadA} }
-fn loadB(k : u32, n : u32) -> f32 { ${options.loadB} }
+    `struct RowA { ${rowA.fields} }
+struct KInfo { ${kInfo.fields} }
+fn rowA(m : u32) -> RowA { ${rowA.body} }
+fn kInfo(k : u32) -> KInfo { ${kInfo.body} }
+fn loadA(m : u32, k : u32, row : RowA, ki : KInfo) -> f32 { ${options.loadA} }
+fn loadB(k : u32, n : u32, ki : KInfo) -> f32 { ${options.loadB} }
 fn store(m : u32, n : u32, z : u32, v : f32) { ${options.store} }
 
 var<workgroup> tileA : array<f32, ${tileM * tileK}>;
 var<workgroup> tileB : array<f32, ${tileN * tileK}>;
+var<workgroup> kInfos : array<KInfo, ${tileK}>;
 
 @compute @workgroup_size(${threadsN}, ${threadsM}, 1)
 fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid : vec3<u32>,
@@ -150,9 +176,27 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid
   let kBegin = wg.z * constantBlock.CHUNK;
   let kEnd = min(constantBlock.K, kBegin + constantBlock.CHUNK);
   var acc : array<array<f32, ${threadN}>, ${threadM}>;
+  var rows : array<RowA, ${roundsA}>;
+  ${slots(tileM, aContiguous, 'rows[l] = rowA(min(m0 + tt, M - 1u));')}
   for (var k0 = kBegin; k0 < kEnd; k0 += ${u(tileK)}) {
-    ${tileLoader('A', tileM, options.aContiguous === 'k' ? 'k' : 'tile', 'm0 + tt < M', 'loadA(m0 + tt, k)')}
-    ${tileLoader('B', tileN, options.bContiguous === 'k' ? 'k' : 'tile', 'n0 + tt < N', 'loadB(k, n0 + tt)')}
+    if (li < ${u(tileK)}) { kInfos[li] = kInfo(k0 + li); }
+    workgroupBarrier();
+    ${slots(
+      tileM,
+      aContiguous,
+      `let k = k0 + kk;
+      var v = 0.0f;
+      if (m0 + tt < M && k < kEnd) { v = loadA(m0 + tt, k, rows[l], kInfos[kk]); }
+      tileA[kk * ${u(tileM)} + tt] = v;`,
+    )}
+    ${slots(
+      tileN,
+      bContiguous,
+      `let k = k0 + kk;
+      var v = 0.0f;
+      if (n0 + tt < N && k < kEnd) { v = loadB(k, n0 + tt, kInfos[kk]); }
+      tileB[kk * ${u(tileN)} + tt] = v;`,
+    )}
     workgroupBarrier();
     for (var kk = 0u; kk < ${u(tileK)}; kk++) {
       var a : array<f32, ${threadM}>;

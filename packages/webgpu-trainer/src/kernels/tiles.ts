@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { checkTile, DEFAULT_TILE, type GemmTile } from './gemm.js';
 import measured from './tiles.json' with { type: 'json' };
 
@@ -42,8 +43,49 @@ export function fallbackTile(n: number): GemmTile {
   return { ...DEFAULT_TILE, tileN, threadN: tileN / 16 };
 }
 
-const TABLE: TileTable = measured as TileTable;
-for (const tile of Object.values(TABLE.entries)) checkTile(tile);
+/**
+ * The table the trainer uses: the one committed beside this file, or the file
+ * PRUNEFUSE_TILES names (a table `bench --tune` just wrote, used in the same session
+ * without rebuilding the bundle that embeds the committed one).
+ */
+export const TILE_TABLE_VARIABLE = 'PRUNEFUSE_TILES';
+
+/** Parses and checks a tile table, naming `source` and the entry at fault. */
+export function parseTileTable(text: string, source: string): TileTable {
+  let table: TileTable;
+  try {
+    table = JSON.parse(text) as TileTable;
+  } catch (error) {
+    throw new Error(`${source}: not JSON (${(error as Error).message})`);
+  }
+  if (typeof table?.entries !== 'object' || table.entries === null) {
+    throw new Error(
+      `${source}: expected an object with 'entries' (a tile table from bench --tune)`,
+    );
+  }
+  for (const [key, tile] of Object.entries(table.entries)) {
+    try {
+      checkTile(tile);
+    } catch (error) {
+      throw new Error(`${source}: entries['${key}']: ${(error as Error).message}`);
+    }
+  }
+  return table;
+}
+
+function loadTable(): TileTable {
+  const file = process.env[TILE_TABLE_VARIABLE];
+  if (!file) return parseTileTable(JSON.stringify(measured), 'src/kernels/tiles.json');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new Error(`${TILE_TABLE_VARIABLE}=${file}: cannot read it (${(error as Error).message})`);
+  }
+  return parseTileTable(text, `${TILE_TABLE_VARIABLE}=${file}`);
+}
+
+const TABLE = loadTable();
 
 /** The measured blocking of a convolution pass, else the fallback for its product's width. */
 export function convTile(pass: ConvPass, shape: ConvShape, table: TileTable = TABLE): GemmTile {
