@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dataBenchCases } from '@prunefuse/data';
 import {
@@ -7,15 +8,31 @@ import {
   type BenchCase,
   type BenchRow,
   kernelBenchCases,
+  matchesFilter,
   parseBackendChoice,
   probeBackends,
   runBench,
+  useBackend,
   wasmThreadsInUse,
 } from '@prunefuse/engine';
-import { modelBenchCases, type PytorchReference, runPytorchReference } from '@prunefuse/models';
-import { pruneFuseBenchCases } from '@prunefuse/prunefuse';
+import {
+  modelBenchCases,
+  type PytorchKernelReference,
+  type PytorchReference,
+  runPytorchKernelReference,
+  runPytorchReference,
+} from '@prunefuse/models';
+import { prunedSpec, pruneFuseBenchCases } from '@prunefuse/prunefuse';
 import { selectionBenchCases } from '@prunefuse/selection';
-import { compiledModelBenchCases, compiledTrainerChosen } from '@prunefuse/webgpu-trainer';
+import {
+  compiledKernelBenchCases,
+  compiledModelBenchCases,
+  compiledTrainerChosen,
+  kernelOps,
+  type TileTable,
+  tileLabel,
+  tuneConvTiles,
+} from '@prunefuse/webgpu-trainer';
 import { type Command, InvalidArgumentError } from 'commander';
 import { formatTable, printJson, printText } from '../output.js';
 import { parseCount, parsePositive } from './option-parsers.js';
@@ -23,6 +40,9 @@ import { parseCount, parsePositive } from './option-parsers.js';
 /** Where benchmark cases come from: each package contributes its own; add a line for a new one. */
 const BENCH_SOURCES: ReadonlyArray<(options: CaseOptions) => BenchCase[]> = [
   kernelBenchCases,
+  // The compiled trainer's kernels at every conv and batch-norm shape of the registry's
+  // ResNets, pruned widths from PruneFuse's own rule.
+  () => compiledKernelBenchCases({ prune: prunedSpec }),
   modelCases,
   dataBenchCases,
   selectionBenchCases,
@@ -63,6 +83,7 @@ interface BenchOptions {
   slow?: boolean;
   time: number;
   pytorch?: string | true;
+  tune?: string;
 }
 
 export function registerBench(program: Command): void {
@@ -92,10 +113,19 @@ export function registerBench(program: Command): void {
     )
     .option(
       '--pytorch [python]',
-      'also time the model cases in PyTorch eager with this interpreter (default python3), ' +
-        'on CUDA when it sees a GPU, and give each tfjs figure as a ratio to it',
+      "also time the model cases (and the compiled trainer's kernel/conv, kernel/batchnorm " +
+        'cases) in PyTorch eager with this interpreter (default python3), on CUDA when it ' +
+        'sees a GPU, and give each figure as a ratio to it',
+    )
+    .option(
+      '--tune <table.json>',
+      "instead of benchmarking, measure the compiled trainer's grid of GEMM tile sizes on " +
+        'every kernel/conv case matching --filter, on this webgpu adapter, and write the ' +
+        'fastest per shape into this tile table (entries already in it are kept unless ' +
+        're-measured); the trainer reads packages/webgpu-trainer/src/kernels/tiles.json',
     )
     .action(async (options: BenchOptions) => {
+      if (options.tune !== undefined) return tune(options.tune, options);
       const python = options.pytorch === true ? 'python3' : options.pytorch;
       // Before minutes of tfjs timings, not after: a missing torch would throw them away.
       if (python !== undefined) checkTorchImports(python);
@@ -137,6 +167,19 @@ export function registerBench(program: Command): void {
           seconds: options.time / 1000,
         });
       }
+      const kernelCases = [
+        ...new Map(
+          rows.filter((r) => PYTORCH_KERNEL_CASE.test(r.name)).map((r) => [r.name, r.repeats]),
+        ),
+      ].map(([name, repeats]) => ({ name, repeats }));
+      let pytorchKernels: PytorchKernelReference | null = null;
+      if (python !== undefined && kernelCases.length > 0) {
+        pytorchKernels = await runPytorchKernelReference(kernelCases, {
+          python,
+          seconds: options.time / 1000,
+        });
+      }
+      const reference = referenceTimes(pytorch, pytorchKernels);
       const backends = reports.map((r) => ({
         name: r.name,
         device: r.device,
@@ -148,7 +191,9 @@ export function registerBench(program: Command): void {
         return printJson({
           backends,
           rows,
-          ...(pytorch ? { pytorch, ratios: ratiosToPytorch(rows, pytorch) } : {}),
+          ...(pytorch ? { pytorch } : {}),
+          ...(pytorchKernels ? { pytorchKernels } : {}),
+          ...(reference.size > 0 ? { ratios: ratiosToPytorch(rows, reference) } : {}),
         });
       }
       const devices = backends.map((b) => {
@@ -156,14 +201,78 @@ export function registerBench(program: Command): void {
         const trainer = b.trainer ? `; model cases on the ${b.trainer} trainer` : '';
         return `${b.name}: ${b.device}${threads}${trainer}`;
       });
-      if (pytorch) devices.push(`pytorch: ${pytorch.device}`);
+      const pytorchDevice = pytorch?.device ?? pytorchKernels?.device;
+      if (pytorchDevice) devices.push(`pytorch: ${pytorchDevice}`);
       const table = sideBySide(
         rows,
         backends.map((b) => b.name),
-        pytorch,
+        reference,
       );
       printText(`${devices.join('\n')}\n\n${table}`);
     });
+}
+
+/**
+ * `bench --tune`: the tile search on the webgpu adapter, written as a tile table whose
+ * provenance names the adapter, the date and the cases; a CPU-emulated adapter's table
+ * says that it does not transfer to a GPU.
+ */
+async function tune(file: string, options: BenchOptions): Promise<void> {
+  const [webgpu] = (await probeBackends('auto', { probeWebgpu: true })).filter(
+    (r) => r.name === 'webgpu',
+  );
+  if (!webgpu?.available) {
+    throw new Error(
+      '--tune: no webgpu adapter here (see `prunefuse backends`); nothing was measured',
+    );
+  }
+  const ops = kernelOps({ prune: prunedSpec }).filter(
+    ({ name }) => name.startsWith('kernel/conv/') && matchesFilter(name, options.filter),
+  );
+  if (ops.length === 0) {
+    throw new Error(
+      `--tune: no kernel/conv case matched${options.filter ? ` --filter '${options.filter}'` : ''}`,
+    );
+  }
+  const start = existsSync(file)
+    ? (JSON.parse(readFileSync(file, 'utf8')) as TileTable)
+    : undefined;
+  await useBackend('webgpu');
+  const { entries, results } = await tuneConvTiles({
+    ops,
+    timeMs: options.time,
+    start,
+    onResult: (r) =>
+      process.stderr.write(
+        `${r.name}: ${tileLabel(r.best)} ${r.bestMs.toPrecision(3)} ms ` +
+          `(was ${r.currentMs.toPrecision(3)} ms, ${r.tried} tried)\n`,
+      ),
+  });
+  const emulated = webgpu.emulated
+    ? ' CPU-emulated adapter: these timings do not transfer to a GPU; the trainer does not read this table.'
+    : '';
+  const table: TileTable = {
+    provenance:
+      `prunefuse bench --tune${options.filter ? ` --filter '${options.filter}'` : ''} ` +
+      `--time ${options.time}, ${new Date().toISOString()}: the fastest of the tile grid ` +
+      `per shape at batch 128 (median time of repeated runs).${emulated}`,
+    adapter: webgpu.device,
+    entries: Object.fromEntries(Object.entries(entries).sort(([a], [b]) => a.localeCompare(b))),
+  };
+  writeFileSync(file, `${JSON.stringify(table, null, 2)}\n`);
+  if (options.json) return printJson({ adapter: webgpu.device, file, results });
+  printText(
+    formatTable(
+      ['case', 'tile', 'ms', 'previous ms', 'speed-up'],
+      results.map((r) => [
+        r.name,
+        tileLabel(r.best),
+        r.bestMs.toPrecision(3),
+        r.currentMs.toPrecision(3),
+        `${(r.currentMs / r.bestMs).toFixed(2)}x`,
+      ]),
+    ),
+  );
 }
 
 /** Throws, saying what to do, unless `python` starts and imports torch. */
@@ -195,25 +304,63 @@ function parseBackendList(value: string): BackendName[] {
   });
 }
 
-/** The figure a case is judged by: GFLOP/s for kernels, images/s end to end, else ops/s. */
+/** Kernel cases kernel_bench.py has a PyTorch twin for. */
+const PYTORCH_KERNEL_CASE = /^kernel\/(conv|batchnorm)\//;
+
+/** PyTorch's timing of one case: milliseconds per operation (a model case: per batch, and images/s). */
+interface ReferenceTime {
+  meanMs: number;
+  imagesPerSec?: number;
+}
+
+function referenceTimes(
+  models: PytorchReference | null,
+  kernels: PytorchKernelReference | null,
+): Map<string, ReferenceTime> {
+  return new Map<string, ReferenceTime>([
+    ...(models?.rows ?? []).map((row) => [row.name, row] as const),
+    ...(kernels?.rows ?? []).map((row) => [row.name, row] as const),
+  ]);
+}
+
+/** The figure a case is judged by: FLOP/s for kernels, GB/s, images/s end to end, else ops/s. */
 function formatRow(row: BenchRow): string {
   const spread = `±${row.rmePercent.toFixed(0)}%`;
-  if (row.gflops !== null) return `${row.gflops.toPrecision(3)} GFLOP/s ${spread}`;
+  if (row.gflops !== null) {
+    return row.gflops >= 1000
+      ? `${(row.gflops / 1000).toPrecision(3)} TFLOP/s ${spread}`
+      : `${row.gflops.toPrecision(3)} GFLOP/s ${spread}`;
+  }
+  if (row.gbPerSec !== null) return `${row.gbPerSec.toPrecision(3)} GB/s ${spread}`;
   if (row.imagesPerSec !== null) return `${row.imagesPerSec.toPrecision(3)} img/s ${spread}`;
   return `${row.opsPerSec.toPrecision(3)} ops/s ${spread}`;
 }
 
-/** Each tfjs images/s figure over PyTorch's for the same case, measured in the same run. */
+/**
+ * A figure over PyTorch's for the same case, measured in the same run: the ratio of
+ * images/s for a model case, else PyTorch's time for one operation over ours.
+ */
+function ratioToPytorch(row: BenchRow, reference: ReferenceTime): number {
+  if (row.imagesPerSec !== null && reference.imagesPerSec !== undefined) {
+    return row.imagesPerSec / reference.imagesPerSec;
+  }
+  return reference.meanMs / (row.meanMs / row.repeats);
+}
+
+function formatReference(reference: ReferenceTime): string {
+  return reference.imagesPerSec === undefined
+    ? `${reference.meanMs.toPrecision(3)} ms`
+    : `${reference.imagesPerSec.toPrecision(3)} img/s`;
+}
+
 function ratiosToPytorch(
   rows: readonly BenchRow[],
-  pytorch: PytorchReference,
+  reference: ReadonlyMap<string, ReferenceTime>,
 ): { name: string; backend: BackendName; ratio: number }[] {
   return rows.flatMap((row) => {
-    const reference = pytorch.rows.find((p) => p.name === row.name);
-    if (!reference || row.imagesPerSec === null) return [];
-    return [
-      { name: row.name, backend: row.backend, ratio: row.imagesPerSec / reference.imagesPerSec },
-    ];
+    const time = reference.get(row.name);
+    if (time === undefined) return [];
+    return [{ name: row.name, backend: row.backend, ratio: ratioToPytorch(row, time) }];
   });
 }
 
@@ -221,26 +368,24 @@ function ratiosToPytorch(
 function sideBySide(
   rows: readonly BenchRow[],
   backends: readonly BackendName[],
-  pytorch: PytorchReference | null,
+  reference: ReadonlyMap<string, ReferenceTime>,
 ): string {
   const names = [...new Set(rows.map((r) => r.name))];
   const columns = backends.filter((b) => rows.some((r) => r.backend === b));
   return formatTable(
-    ['case', ...columns, ...(pytorch ? ['pytorch'] : [])],
+    ['case', ...columns, ...(reference.size > 0 ? ['pytorch'] : [])],
     names.map((name) => {
-      const reference = pytorch?.rows.find((p) => p.name === name);
+      const time = reference.get(name);
       return [
         name,
         ...columns.map((backend) => {
           const row = rows.find((r) => r.name === name && r.backend === backend);
           if (!row) return '-';
           const ratio =
-            reference && row.imagesPerSec !== null
-              ? ` (${(row.imagesPerSec / reference.imagesPerSec).toPrecision(2)}x pytorch)`
-              : '';
+            time === undefined ? '' : ` (${ratioToPytorch(row, time).toPrecision(2)}x pytorch)`;
           return `${formatRow(row)}${ratio}`;
         }),
-        ...(pytorch ? [reference ? `${reference.imagesPerSec.toPrecision(3)} img/s` : '-'] : []),
+        ...(reference.size > 0 ? [time === undefined ? '-' : formatReference(time)] : []),
       ];
     }),
   );
