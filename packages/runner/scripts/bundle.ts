@@ -34,6 +34,10 @@ await build({
   format: 'esm',
   conditions: ['source'],
   external: ['*.node', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
+  // tfjs-backend-cpu lists only some of its files as having side effects, so esbuild drops
+  // the bare import that registers the backend (the bundle then had no 'cpu' backend):
+  // side-effect annotations are not trusted here.
+  ignoreAnnotations: true,
   // CommonJS dependencies inside an ESM bundle still call require() and read __dirname.
   banner: {
     js: [
