@@ -12,6 +12,7 @@ import {
 import type { ConvGeometry } from '../src/kernels/conv.js';
 import { DEFAULT_TILE, type GemmTile } from '../src/kernels/gemm.js';
 import { fallbackTile } from '../src/kernels/tiles.js';
+import { tuneConvTiles } from '../src/tune.js';
 import { webgpuAvailable } from './reference.js';
 
 const webgpu = await webgpuAvailable();
@@ -189,6 +190,36 @@ describe.skipIf(!webgpu)('kernel bench cases', () => {
     expect(conv.flops).toBe(2 * 25 * 5 * 27 * conv.repeats!);
     expect(bnRow!.gbPerSec).toBeGreaterThan(0);
     expect(bnRow!.gflops).toBeNull();
+  });
+
+  it('the tuner measures each blocking of its grid on a conv and keys the fastest by shape', async () => {
+    await useBackend('webgpu');
+    // Input gradients: N is the input channels, 40 (every blocking fits) and 3 (only 16-wide ones).
+    const wide = same({ batch: 1, size: 5, inChannels: 40, outChannels: 5, kernel: 3, stride: 2 });
+    const narrow = { ...wide, inChannels: 3 };
+    const grid = [DEFAULT_TILE, fallbackTile(16)];
+    const start = {
+      provenance: 'test',
+      adapter: null,
+      entries: { 'forward/9x9x9-1x1x9': DEFAULT_TILE },
+    };
+    const { entries, results } = await tuneConvTiles({
+      ops: [wide, narrow].map((geometry) => ({
+        name: `kernel/conv/input-grad/test/${geometry.inChannels}`,
+        op: { kind: 'conv' as const, pass: 'input-grad' as const, geometry },
+      })),
+      timeMs: 1,
+      grid,
+      start,
+    });
+    const keys = ['input-grad/5x5x40-3x3x5-s2', 'input-grad/5x5x3-3x3x5-s2'];
+    expect(Object.keys(entries).sort()).toEqual([...keys, 'forward/9x9x9-1x1x9'].sort());
+    expect(results.map((r) => r.key)).toEqual(keys);
+    // 40 channels: the table's blocking (the default) and the 16-wide one; 3: the 16-wide only.
+    expect(results.map((r) => r.tried)).toEqual([2, 1]);
+    expect(grid).toContainEqual(entries[keys[0]!]);
+    expect(entries[keys[1]!]).toEqual(fallbackTile(16));
+    for (const r of results) expect(r.bestMs).toBeLessThanOrEqual(r.currentMs);
   });
 });
 

@@ -42,7 +42,7 @@ const BENCH_SOURCES: ReadonlyArray<(options: CaseOptions) => BenchCase[]> = [
   kernelBenchCases,
   // The compiled trainer's kernels at every conv and batch-norm shape of the registry's
   // ResNets, pruned widths from PruneFuse's own rule.
-  () => compiledKernelBenchCases({ prune: prunedSpec }),
+  ({ batch }) => compiledKernelBenchCases({ prune: prunedSpec, batch }),
   modelCases,
   dataBenchCases,
   selectionBenchCases,
@@ -107,7 +107,8 @@ export function registerBench(program: Command): void {
     .option('--time <ms>', 'minimum measuring time per case and backend', parsePositive, 1000)
     .option(
       '--batch <n>',
-      'images per iteration of the model cases (their names carry it, PyTorch runs the same)',
+      'images per iteration of the model and compiled-kernel cases, and of --tune (their names ' +
+        'carry it, PyTorch runs the same)',
       parseCount,
       128,
     )
@@ -226,7 +227,7 @@ async function tune(file: string, options: BenchOptions): Promise<void> {
       '--tune: no webgpu adapter here (see `prunefuse backends`); nothing was measured',
     );
   }
-  const ops = kernelOps({ prune: prunedSpec }).filter(
+  const ops = kernelOps({ prune: prunedSpec, batch: options.batch }).filter(
     ({ name }) => name.startsWith('kernel/conv/') && matchesFilter(name, options.filter),
   );
   if (ops.length === 0) {
@@ -255,12 +256,12 @@ async function tune(file: string, options: BenchOptions): Promise<void> {
     provenance:
       `prunefuse bench --tune${options.filter ? ` --filter '${options.filter}'` : ''} ` +
       `--time ${options.time}, ${new Date().toISOString()}: the fastest of the tile grid ` +
-      `per shape at batch 128 (median time of repeated runs).${emulated}`,
+      `per shape at batch ${options.batch} (median time of repeated runs).${emulated}`,
     adapter: webgpu.device,
     entries: Object.fromEntries(Object.entries(entries).sort(([a], [b]) => a.localeCompare(b))),
   };
   writeFileSync(file, `${JSON.stringify(table, null, 2)}\n`);
-  if (options.json) return printJson({ adapter: webgpu.device, file, results });
+  if (options.json) return printJson({ adapter: webgpu.device, file, table, results });
   printText(
     formatTable(
       ['case', 'tile', 'ms', 'previous ms', 'speed-up'],
