@@ -98,11 +98,17 @@ export async function profileCompiledStep(options: {
   }
 }
 
-/** 'layer3:filter-gradient' -> 'filter-gradient'; 'teacher conv1:forward' -> 'teacher forward'. */
+/**
+ * What a dispatch computes, its label less the layer: 'stage1.block1.conv1:filter-gradient'
+ * -> 'filter-gradient', 'x:backward:parameters' -> 'backward:parameters'; the phases a
+ * strided input gradient is split into count as one kind ('input-gradient:phase01' ->
+ * 'input-gradient'); a compiled-in teacher's keep their prefix ('teacher forward').
+ */
 function kindOf(label: string): string {
   const teacher = label.startsWith('teacher ') ? 'teacher ' : '';
-  const colon = label.lastIndexOf(':');
-  return colon < 0 ? label : `${teacher}${label.slice(colon + 1)}`;
+  const colon = label.indexOf(':');
+  if (colon < 0) return label;
+  return `${teacher}${label.slice(colon + 1).replace(/:phase\d+$/, '')}`;
 }
 
 function gpuStepTimes(dispatches: readonly DispatchTime[]): GpuStepTimes {
