@@ -1,34 +1,130 @@
 #!/usr/bin/env bash
-# The GPU machine's checks in one run (see ../shared/device/README.md): the bundle's
-# backends, a numerical check of webgpu against cpu, kernel profiles of ResNet-20/56
-# training steps, the model bench cases beside PyTorch eager on the same GPU, a baseline
-# bundle's bench for a same-run before/after ratio, and a host CPU profile of training.
+# The GPU machine's checks in one run (see ../shared/device/README.md), for issues 14 and 20:
+#   backends.json       the bundle's backends and adapters
+#   verify.json         [..] compiled webgpu training steps against the float64 PyTorch step
+#                       or tfjs ops on a CPU backend: ResNet-20 at CIFAR shape (float64 and
+#                       cpu), ResNet-20 pruned at p = 0.5 (float64), ResNet-18 with max-pool
+#                       (wasm: on the dev machine the cpu backend's step did not finish in
+#                       13 minutes), a distillation step of the pruned ResNet-20 with the dense
+#                       one as teacher (cpu): loss, every update and every layer's gradient,
+#                       "pass" per run. Float32 against float32 lets a ReLU decision within
+#                       rounding of zero differ: on llvmpipe ResNet-18 (batch 2, seed 1)
+#                       failed so, its stage-2 error all in one output channel of the two
+#                       convs feeding one add+ReLU
+#   profile.json        [..] compiled-trainer profiles of ResNet-20/56 training steps:
+#                       dispatches, host encode time, step time, GPU time per kernel
+#                       (timestamp queries)
+#   bench.json          model cases on the compiled trainer beside PyTorch eager (ratios)
+#   bench-tfjs.json     the same cases on tfjs ops (PRUNEFUSE_WEBGPU_TRAINER=tfjs)
+#   bench-kernels.json  the compiled trainer's kernel cases beside PyTorch (cuDNN): by default
+#                       every conv pass and batch norm of the CIFAR ResNet-20/56, dense and
+#                       pruned (85 cases; PF_KERNEL_FILTER=kernel/ adds Tiny-ImageNet's 312)
+#   host.cpuprofile     Node's CPU profile of a compiled-trainer profile run (host side)
+#   bench-baseline.json with BASELINE_BUNDLE.mjs: its model bench, for a same-run before/after
+#   tiles.json          with PF_TUNE=1 instead: bench --tune's tile table for the kernel/conv
+#                       cases matching PF_TUNE_FILTER (the compiled trainer's GEMM tile search)
+# At most eight files, what the GPU machine returns (so a baseline and PF_TUNE exclude each
+# other). Every step runs even when one fails;
+# the exit status is 1 when any failed (named on stderr), verify failures included.
+#
 # Usage: gpu-check.sh BUNDLE_DIR OUT_DIR [BASELINE_BUNDLE.mjs]
-# Writes seven files (the GPU machine returns at most eight).
+# Sizes (defaults are the GPU figures' settings; small ones test the script on llvmpipe):
+#   PF_BATCH=128 (profile, bench) PF_VERIFY_BATCH=4 PF_STEPS=5 PF_TIME=2000 (ms per case)
+#   PF_MODELS="resnet20 resnet56" (profiled) PF_BENCH_FILTER=model/
+#   PF_KERNEL_FILTER (bench --filter; default the CIFAR cases above; empty: skipped)
+#   PF_KERNEL_TIME=500 PF_PYTHON=python3 (has torch; CUDA on the GPU machine)
+#   PF_VERIFY="..." (which verify runs, by name: resnet20 resnet20-cpu pruned resnet18 kd)
+#   PF_TUNE=1 PF_TUNE_FILTER=kernel/conv (the tile search, see above)
 set -uo pipefail
 bundle=$1; out=$2; baseline=${3:-}
+if [ -n "$baseline" ] && [ -n "${PF_TUNE:-}" ]; then
+  echo 'gpu-check: a baseline bundle and PF_TUNE make nine files; the GPU machine returns eight' >&2
+  exit 2
+fi
+batch=${PF_BATCH:-128}; verify_batch=${PF_VERIFY_BATCH:-4}; steps=${PF_STEPS:-5}
+time_ms=${PF_TIME:-2000}; python=${PF_PYTHON:-python3}
 cli() { node "$bundle/prunefuse.mjs" "$@"; }
 step() { echo "== $* ($(date +%T))" >&2; }
+failed=()
 mkdir -p "$out"
-step backends; cli backends --json > "$out/backends.json"; cli backends >&2
-step verify
-cli verify --backend webgpu --reference cpu --model resnet20 --shape mnist --batch 4 --json \
-  > "$out/verify.json"; echo "verify exit $?" >&2
-for model in resnet20 resnet56; do
-  step "profile $model"
-  cli profile --backend webgpu --model $model --batch "${PF_BATCH:-128}" --steps 5 \
-    --json > "$out/profile-$model.json"
+
+# Runs one CLI command that prints one JSON document and appends it to the array file $1
+# (an object naming the command and its exit status instead, when it printed nothing).
+json_item() {
+  local file=$1 name=$2; shift 2
+  local doc status
+  doc=$("$@"); status=$?
+  [ "$status" -eq 0 ] || failed+=("$name (exit $status)")
+  [ -s "$file" ] && echo ',' >> "$file" || echo '[' > "$file"
+  if [ -n "$doc" ]; then echo "$doc" >> "$file"
+  else echo "{\"run\": \"$name\", \"exit\": $status, \"error\": \"no JSON printed; see stderr\"}" >> "$file"; fi
+}
+close_array() { [ -s "$1" ] && echo ']' >> "$1"; }
+
+step backends
+cli backends --json > "$out/backends.json" || failed+=(backends)
+cli backends >&2
+
+verify_run() {
+  local name=$1; shift
+  step "verify $name"
+  json_item "$out/verify.json" "verify $name" cli verify --backend webgpu --batch "$verify_batch" \
+    --python "$python" --json "$@"
+}
+rm -f "$out/verify.json"
+for run in ${PF_VERIFY:-resnet20 resnet20-cpu pruned resnet18 kd}; do
+  case $run in
+    resnet20) verify_run resnet20 --model resnet20 --reference float64 ;;
+    resnet20-cpu) verify_run resnet20-cpu --model resnet20 --reference cpu ;;
+    pruned) verify_run pruned --model resnet20 --prune 0.5 --reference float64 ;;
+    resnet18) verify_run resnet18 --model resnet18 --reference wasm ;;
+    kd) verify_run kd --model resnet20 --prune 0.5 --kd --reference cpu ;;
+    *) echo "PF_VERIFY: unknown run '$run'" >&2; failed+=("verify $run (unknown)") ;;
+  esac
 done
-step bench
-cli bench --backend webgpu --filter "${PF_BENCH_FILTER:-model/}" --time 2000 --pytorch --json \
-  > "$out/bench.json"
+close_array "$out/verify.json"
+
+rm -f "$out/profile.json"
+for model in ${PF_MODELS:-resnet20 resnet56}; do
+  step "profile $model"
+  json_item "$out/profile.json" "profile $model" cli profile --backend webgpu --model "$model" \
+    --batch "$batch" --steps "$steps" --json
+done
+close_array "$out/profile.json"
+
+bench() { cli bench --backend webgpu --batch "$batch" --time "$time_ms" --json "$@"; }
+step "bench ${PF_BENCH_FILTER:-model/}, compiled trainer, with PyTorch"
+bench --filter "${PF_BENCH_FILTER:-model/}" --pytorch "$python" > "$out/bench.json" ||
+  failed+=(bench)
+step "bench ${PF_BENCH_FILTER:-model/}, tfjs ops"
+PRUNEFUSE_WEBGPU_TRAINER=tfjs bench --filter "${PF_BENCH_FILTER:-model/}" \
+  > "$out/bench-tfjs.json" || failed+=(bench-tfjs)
+cifar_kernels='/^kernel\/(conv|batchnorm)\/[^/]+\/cifar\//'
+kernels=${PF_KERNEL_FILTER-$cifar_kernels}
+if [ -n "$kernels" ]; then
+  step "bench $kernels with PyTorch"
+  cli bench --backend webgpu --filter "$kernels" --time "${PF_KERNEL_TIME:-500}" \
+    --pytorch "$python" --json > "$out/bench-kernels.json" || failed+=(bench-kernels)
+fi
 if [ -n "$baseline" ]; then
   step "bench baseline $baseline"
-  node "$baseline" bench --backend webgpu --filter "${PF_BENCH_FILTER:-model/}" --time 2000 \
-    --json > "$out/bench-baseline.json"
+  node "$baseline" bench --backend webgpu --filter "${PF_BENCH_FILTER:-model/}" \
+    --time "$time_ms" --json > "$out/bench-baseline.json" || failed+=(bench-baseline)
 fi
-step "host CPU profile of resnet20 training steps"
+
+if [ -n "${PF_TUNE:-}" ]; then
+  step "tune ${PF_TUNE_FILTER:-kernel/conv}"
+  cli bench --backend webgpu --tune "$out/tiles.json" --filter "${PF_TUNE_FILTER:-kernel/conv}" \
+    --time "${PF_KERNEL_TIME:-500}" >&2 || failed+=(tune)
+fi
+
+step "host CPU profile of resnet20 compiled training steps"
 node --cpu-prof --cpu-prof-dir "$out/cpu" "$bundle/prunefuse.mjs" profile --backend webgpu \
-  --model resnet20 --batch "${PF_BATCH:-128}" --steps 10 --top 5 >&2
+  --model resnet20 --batch "$batch" --steps "$((steps * 2))" --top 5 >&2 || failed+=(host-profile)
 mv "$out"/cpu/*.cpuprofile "$out/host.cpuprofile" && rmdir "$out/cpu"
+
 step done
+if [ ${#failed[@]} -gt 0 ]; then
+  printf 'failed: %s\n' "${failed[@]}" >&2
+  exit 1
+fi
