@@ -29,7 +29,7 @@
 #
 # Usage: gpu-check.sh BUNDLE_DIR OUT_DIR [BASELINE_BUNDLE.mjs]
 # Sizes (defaults are the GPU figures' settings; small ones test the script on llvmpipe):
-#   PF_BATCH=128 (profile, bench) PF_VERIFY_BATCH=4 PF_STEPS=5 PF_TIME=2000 (ms per case)
+#   PF_BATCH=128 (profile, bench) PF_VERIFY_BATCH=2 PF_STEPS=5 PF_TIME=2000 (ms per case)
 #   PF_MODELS="resnet20 resnet56" (profiled) PF_BENCH_FILTER=model/
 #   PF_KERNEL_FILTER (bench --filter; default the CIFAR cases above; empty: skipped)
 #   PF_KERNEL_TIME=500 PF_PYTHON=python3 (has torch; CUDA on the GPU machine)
@@ -41,7 +41,7 @@ if [ -n "$baseline" ] && [ -n "${PF_TUNE:-}" ]; then
   echo 'gpu-check: a baseline bundle and PF_TUNE make nine files; the GPU machine returns eight' >&2
   exit 2
 fi
-batch=${PF_BATCH:-128}; verify_batch=${PF_VERIFY_BATCH:-4}; steps=${PF_STEPS:-5}
+batch=${PF_BATCH:-128}; verify_batch=${PF_VERIFY_BATCH:-2}; steps=${PF_STEPS:-5}
 time_ms=${PF_TIME:-2000}; python=${PF_PYTHON:-python3}
 cli() { node "$bundle/prunefuse.mjs" "$@"; }
 step() { echo "== $* ($(date +%T))" >&2; }
@@ -65,6 +65,27 @@ step backends
 cli backends --json > "$out/backends.json" || failed+=(backends)
 cli backends >&2
 
+# The speed figures first (only the GPU can give them; a run cut short keeps what it wrote).
+rm -f "$out/profile.json"
+for model in ${PF_MODELS:-resnet20 resnet56}; do
+  step "profile $model"
+  json_item "$out/profile.json" "profile $model" cli profile --backend webgpu --model "$model" \
+    --batch "$batch" --steps "$steps" --json
+done
+close_array "$out/profile.json"
+
+bench() { cli bench --backend webgpu --batch "$batch" --time "$time_ms" --json "$@"; }
+step "bench ${PF_BENCH_FILTER:-model/}, compiled trainer, with PyTorch"
+bench --filter "${PF_BENCH_FILTER:-model/}" --pytorch "$python" > "$out/bench.json" ||
+  failed+=(bench)
+cifar_kernels='/^kernel\/(conv|batchnorm)\/[^/]+\/cifar\//'
+kernels=${PF_KERNEL_FILTER-$cifar_kernels}
+if [ -n "$kernels" ]; then
+  step "bench $kernels with PyTorch"
+  cli bench --backend webgpu --filter "$kernels" --time "${PF_KERNEL_TIME:-500}" \
+    --pytorch "$python" --json > "$out/bench-kernels.json" || failed+=(bench-kernels)
+fi
+
 verify_run() {
   local name=$1; shift
   step "verify $name"
@@ -84,34 +105,14 @@ for run in ${PF_VERIFY:-resnet20 resnet20-cpu pruned resnet18 kd}; do
 done
 close_array "$out/verify.json"
 
-rm -f "$out/profile.json"
-for model in ${PF_MODELS:-resnet20 resnet56}; do
-  step "profile $model"
-  json_item "$out/profile.json" "profile $model" cli profile --backend webgpu --model "$model" \
-    --batch "$batch" --steps "$steps" --json
-done
-close_array "$out/profile.json"
-
-bench() { cli bench --backend webgpu --batch "$batch" --time "$time_ms" --json "$@"; }
-step "bench ${PF_BENCH_FILTER:-model/}, compiled trainer, with PyTorch"
-bench --filter "${PF_BENCH_FILTER:-model/}" --pytorch "$python" > "$out/bench.json" ||
-  failed+=(bench)
 step "bench ${PF_BENCH_FILTER:-model/}, tfjs ops"
 PRUNEFUSE_WEBGPU_TRAINER=tfjs bench --filter "${PF_BENCH_FILTER:-model/}" \
   > "$out/bench-tfjs.json" || failed+=(bench-tfjs)
-cifar_kernels='/^kernel\/(conv|batchnorm)\/[^/]+\/cifar\//'
-kernels=${PF_KERNEL_FILTER-$cifar_kernels}
-if [ -n "$kernels" ]; then
-  step "bench $kernels with PyTorch"
-  cli bench --backend webgpu --filter "$kernels" --time "${PF_KERNEL_TIME:-500}" \
-    --pytorch "$python" --json > "$out/bench-kernels.json" || failed+=(bench-kernels)
-fi
 if [ -n "$baseline" ]; then
   step "bench baseline $baseline"
   node "$baseline" bench --backend webgpu --filter "${PF_BENCH_FILTER:-model/}" \
     --time "$time_ms" --json > "$out/bench-baseline.json" || failed+=(bench-baseline)
 fi
-
 if [ -n "${PF_TUNE:-}" ]; then
   step "tune ${PF_TUNE_FILTER:-kernel/conv}"
   cli bench --backend webgpu --tune "$out/tiles.json" --filter "${PF_TUNE_FILTER:-kernel/conv}" \

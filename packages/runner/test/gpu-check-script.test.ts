@@ -70,11 +70,11 @@ describe('gpu-check.sh', () => {
     const verify = read<Invocation[]>(out, 'verify.json');
     const flags = (i: Invocation) => i.args.join(' ');
     expect(verify.map(flags)).toEqual([
-      'verify --backend webgpu --batch 4 --python python3 --json --model resnet20 --reference float64',
-      'verify --backend webgpu --batch 4 --python python3 --json --model resnet20 --reference cpu',
-      'verify --backend webgpu --batch 4 --python python3 --json --model resnet20 --prune 0.5 --reference float64',
-      'verify --backend webgpu --batch 4 --python python3 --json --model resnet18 --reference wasm',
-      'verify --backend webgpu --batch 4 --python python3 --json --model resnet20 --prune 0.5 --kd --reference cpu',
+      'verify --backend webgpu --batch 2 --python python3 --json --model resnet20 --reference float64',
+      'verify --backend webgpu --batch 2 --python python3 --json --model resnet20 --reference cpu',
+      'verify --backend webgpu --batch 2 --python python3 --json --model resnet20 --prune 0.5 --reference float64',
+      'verify --backend webgpu --batch 2 --python python3 --json --model resnet18 --reference wasm',
+      'verify --backend webgpu --batch 2 --python python3 --json --model resnet20 --prune 0.5 --kd --reference cpu',
     ]);
     expect(read<Invocation[]>(out, 'profile.json').map(flags)).toEqual([
       'profile --backend webgpu --model resnet20 --batch 128 --steps 5 --json',
