@@ -1,8 +1,8 @@
-import { type Command, InvalidArgumentError, Option } from 'commander';
 import { architecture, architectureNames, type InputShape, layerCosts } from '@prunefuse/models';
 import { prunedSpec } from '@prunefuse/prunefuse';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { formatTable, printJson, printText } from '../output.js';
-import { parseCount } from './option-parsers.js';
+import { parseCount, parsePruneRatio } from './option-parsers.js';
 
 interface FlopsOptions {
   arch: string;
@@ -20,7 +20,7 @@ export function registerFlops(program: Command): void {
         'spec (optionally pruned at ratio p as PruneFuse prunes it)',
     )
     .requiredOption('--arch <name>', `one of ${architectureNames().join(', ')}`)
-    .option('--prune <p>', 'channel pruning ratio in [0, 1)', parseRatio, 0)
+    .option('--prune <p>', 'channel pruning ratio in [0, 1)', parsePruneRatio, 0)
     .addOption(
       new Option('--input <HxWxC>', 'input shape')
         .argParser(parseInputShape)
@@ -89,14 +89,6 @@ function totals(layers: readonly { params: number; macs: number }[]) {
 
 function millions(n: number): string {
   return `${(n / 1e6).toFixed(3)} M`;
-}
-
-function parseRatio(value: string): number {
-  const p = Number(value);
-  if (!(value.trim() !== '' && p >= 0 && p < 1)) {
-    throw new InvalidArgumentError(`expected a pruning ratio in [0, 1), got '${value}'`);
-  }
-  return p;
 }
 
 function parseInputShape(value: string): InputShape {

@@ -15,3 +15,21 @@ export function parsePositive(value: string): number {
     throw new InvalidArgumentError(`expected a positive number, got '${value}'`);
   return n;
 }
+
+/** Commander parser for a channel pruning ratio, in [0, 1). */
+export function parsePruneRatio(value: string): number {
+  const p = Number(value);
+  if (!(value.trim() !== '' && p >= 0 && p < 1)) {
+    throw new InvalidArgumentError(`expected a pruning ratio in [0, 1), got '${value}'`);
+  }
+  return p;
+}
+
+/** Commander parser for a weight or fraction in [0, 1]. */
+export function parseUnitInterval(value: string): number {
+  const x = Number(value);
+  if (!(value.trim() !== '' && x >= 0 && x <= 1)) {
+    throw new InvalidArgumentError(`expected a number in [0, 1], got '${value}'`);
+  }
+  return x;
+}

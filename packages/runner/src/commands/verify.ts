@@ -21,7 +21,7 @@ import {
 import { type Command, InvalidArgumentError } from 'commander';
 import { formatTable, printJson, printText } from '../output.js';
 import { backendOption } from './backends.js';
-import { parseCount, parsePositive } from './option-parsers.js';
+import { parseCount, parsePositive, parsePruneRatio, parseUnitInterval } from './option-parsers.js';
 import { addWorkloadOptions, trainingWorkload } from './training-workload.js';
 
 /** Where Debian's python3-torch installs PyTorch (a pyenv `python3` on PATH may lack it). */
@@ -243,20 +243,4 @@ function agreementTable(what: string, rows: CompiledStepAgreement['updates']): s
     [what, 'relative error'],
     rows.slice(0, 5).map((r) => [r.name, r.relativeError.toExponential(2)]),
   );
-}
-
-function parsePruneRatio(value: string): number {
-  const p = Number(value);
-  if (!(Number.isFinite(p) && p >= 0 && p < 1)) {
-    throw new InvalidArgumentError(`expected a pruning ratio in [0, 1), got '${value}'`);
-  }
-  return p;
-}
-
-function parseUnitInterval(value: string): number {
-  const x = Number(value);
-  if (!(Number.isFinite(x) && x >= 0 && x <= 1)) {
-    throw new InvalidArgumentError(`expected a number in [0, 1], got '${value}'`);
-  }
-  return x;
 }
