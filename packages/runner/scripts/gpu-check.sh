@@ -30,10 +30,12 @@
 # Usage: gpu-check.sh BUNDLE_DIR OUT_DIR [BASELINE_BUNDLE.mjs]
 # Sizes (defaults are the GPU figures' settings; small ones test the script on llvmpipe):
 #   PF_BATCH=128 (profile, bench) PF_VERIFY_BATCH=2 PF_STEPS=5 PF_TIME=2000 (ms per case)
-#   PF_MODELS="resnet20 resnet56" (profiled) PF_BENCH_FILTER=model/
-#   PF_KERNEL_FILTER (bench --filter; default the CIFAR cases above; empty: skipped)
+#   PF_MODELS="resnet20 resnet56" (profiled) PF_BENCH_FILTER=model/ (the model benches)
+#   PF_KERNEL_FILTER (bench --filter; default the CIFAR cases above)
 #   PF_KERNEL_TIME=500 PF_PYTHON=python3 (has torch; CUDA on the GPU machine)
 #   PF_VERIFY="..." (which verify runs, by name: resnet20 resnet20-cpu pruned resnet18 kd)
+#   Set to empty, PF_MODELS, PF_BENCH_FILTER, PF_KERNEL_FILTER and PF_VERIFY skip their steps
+#   (a rerun of what a first run did not reach).
 #   PF_TUNE=1 PF_TUNE_FILTER=kernel/conv (the tile search, see above)
 set -uo pipefail
 bundle=$1; out=$2; baseline=${3:-}
@@ -67,7 +69,7 @@ cli backends >&2
 
 # The speed figures first (only the GPU can give them; a run cut short keeps what it wrote).
 rm -f "$out/profile.json"
-for model in ${PF_MODELS:-resnet20 resnet56}; do
+for model in ${PF_MODELS-resnet20 resnet56}; do
   step "profile $model"
   json_item "$out/profile.json" "profile $model" cli profile --backend webgpu --model "$model" \
     --batch "$batch" --steps "$steps" --json
@@ -75,9 +77,11 @@ done
 close_array "$out/profile.json"
 
 bench() { cli bench --backend webgpu --batch "$batch" --time "$time_ms" --json "$@"; }
-step "bench ${PF_BENCH_FILTER:-model/}, compiled trainer, with PyTorch"
-bench --filter "${PF_BENCH_FILTER:-model/}" --pytorch "$python" > "$out/bench.json" ||
-  failed+=(bench)
+models=${PF_BENCH_FILTER-model/}
+if [ -n "$models" ]; then
+  step "bench $models, compiled trainer, with PyTorch"
+  bench --filter "$models" --pytorch "$python" > "$out/bench.json" || failed+=(bench)
+fi
 cifar_kernels='/^kernel\/(conv|batchnorm)\/[^/]+\/cifar\//'
 kernels=${PF_KERNEL_FILTER-$cifar_kernels}
 if [ -n "$kernels" ]; then
@@ -93,7 +97,7 @@ verify_run() {
     --python "$python" --json "$@"
 }
 rm -f "$out/verify.json"
-for run in ${PF_VERIFY:-resnet20 resnet20-cpu pruned resnet18 kd}; do
+for run in ${PF_VERIFY-resnet20 resnet20-cpu pruned resnet18 kd}; do
   case $run in
     resnet20) verify_run resnet20 --model resnet20 --reference float64 ;;
     resnet20-cpu) verify_run resnet20-cpu --model resnet20 --reference cpu ;;
@@ -105,13 +109,15 @@ for run in ${PF_VERIFY:-resnet20 resnet20-cpu pruned resnet18 kd}; do
 done
 close_array "$out/verify.json"
 
-step "bench ${PF_BENCH_FILTER:-model/}, tfjs ops"
-PRUNEFUSE_WEBGPU_TRAINER=tfjs bench --filter "${PF_BENCH_FILTER:-model/}" \
-  > "$out/bench-tfjs.json" || failed+=(bench-tfjs)
+if [ -n "$models" ]; then
+  step "bench $models, tfjs ops"
+  PRUNEFUSE_WEBGPU_TRAINER=tfjs bench --filter "$models" > "$out/bench-tfjs.json" ||
+    failed+=(bench-tfjs)
+fi
 if [ -n "$baseline" ]; then
   step "bench baseline $baseline"
-  node "$baseline" bench --backend webgpu --filter "${PF_BENCH_FILTER:-model/}" \
-    --time "$time_ms" --json > "$out/bench-baseline.json" || failed+=(bench-baseline)
+  node "$baseline" bench --backend webgpu --filter "${models:-model/}" --time "$time_ms" \
+    --json > "$out/bench-baseline.json" || failed+=(bench-baseline)
 fi
 if [ -n "${PF_TUNE:-}" ]; then
   step "tune ${PF_TUNE_FILTER:-kernel/conv}"

@@ -114,6 +114,18 @@ describe('gpu-check.sh', () => {
     expect(read<Invocation[]>(out, 'profile.json')[0]!.args).toContain('resnet8');
   });
 
+  it('skips the steps whose variable is set to empty (a rerun of what a first run missed)', () => {
+    const { status, out } = gpuCheck({
+      PF_MODELS: '',
+      PF_BENCH_FILTER: '',
+      PF_KERNEL_FILTER: '',
+      PF_VERIFY: 'resnet20',
+    });
+    expect(status).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['backends.json', 'host.cpuprofile', 'verify.json']);
+    expect(read<Invocation[]>(out, 'verify.json')).toHaveLength(1);
+  });
+
   it('refuses a baseline bundle together with PF_TUNE (nine files), before running anything', () => {
     const { status, stderr, out } = gpuCheck({ PF_TUNE: '1' }, path.join(dir, 'baseline.mjs'));
     expect(status).toBe(2);
