@@ -1,6 +1,6 @@
 import type { Dataset } from '@prunefuse/data';
 import { Rng, relativeError, tf, useBackend } from '@prunefuse/engine';
-import { buildNetwork, type Network } from '@prunefuse/models';
+import { architecture, buildNetwork, type ModelSpec, type Network } from '@prunefuse/models';
 import type { TrainingConfig } from '@prunefuse/results';
 import { acquire } from '@prunefuse/selection';
 import { webgpuDevice } from '@prunefuse/webgpu-trainer';
@@ -74,9 +74,9 @@ function countTrainerBuffers(device: GPUDevice): {
   };
 }
 
-/** CONV_SPEC from `seed`, its batch-norm moving statistics moved off their initial 0 and 1. */
-function seededNetwork(seed: number): Network {
-  const network = buildNetwork(CONV_SPEC, seed);
+/** `spec` from `seed`, its batch-norm moving statistics moved off their initial 0 and 1. */
+function seededNetwork(seed: number, spec: ModelSpec = CONV_SPEC): Network {
+  const network = buildNetwork(spec, seed);
   const rng = new Rng(seed + 100);
   for (const [name, variable] of network.variables) {
     const moving = /\/moving(Mean|Variance)$/.exec(name)?.[1];
@@ -94,17 +94,30 @@ function seededNetwork(seed: number): Network {
 const pool = gaussianProblem(7, 45, [4, 4, 2]);
 const testSplit = gaussianProblem(8, 27, [4, 4, 2]);
 
+/** ResNet-8 for digits on 8x8 images: residual blocks, strided convolutions, many batch norms. */
+const RESNET_SPEC = architecture('resnet8-digits', {
+  input: { height: 8, width: 8, channels: 1 },
+  classes: CLASSES,
+});
+
 /** Test metrics, pool predictions and the examples least confidence and k-centres pick. */
-async function scorePool(backend: 'cpu' | 'webgpu') {
+async function scorePool(backend: 'cpu' | 'webgpu', spec: ModelSpec) {
   await useBackend(backend);
-  const network = seededNetwork(3);
+  const network = seededNetwork(3, spec);
+  const shape: [number, number, number] = [
+    spec.input.height,
+    spec.input.width,
+    spec.input.channels,
+  ];
+  const unlabelled = gaussianProblem(7, 45, shape);
+  const heldOut = gaussianProblem(8, 27, shape);
   try {
     // Batches of 8: the last of each split is partial (5 and 3 examples).
-    const evaluation = await evaluateNetwork(network, batchesOf(testSplit, 8));
-    const scored = await predict(network, batchesOf(pool, 8), 'both', pool.size);
+    const evaluation = await evaluateNetwork(network, batchesOf(heldOut, 8));
+    const scored = await predict(network, batchesOf(unlabelled, 8), 'both', unlabelled.size);
     const leastConfident = await acquire(
       'least-confidence',
-      { poolSize: pool.size, probabilities: scored.probabilities!, classes: CLASSES },
+      { poolSize: unlabelled.size, probabilities: scored.probabilities!, classes: CLASSES },
       10,
       new Rng(1),
     );
@@ -126,44 +139,48 @@ async function scorePool(backend: 'cpu' | 'webgpu') {
 }
 
 describe.skipIf(!webgpu)('inference on the compiled trainer', () => {
-  test('evaluation and pool scoring equal tfjs on cpu (partial last batches), selecting the same examples every time', async () => {
-    const reference = await scorePool('cpu');
-    await useBackend('webgpu');
-    const counter = countTrainerBuffers(webgpuDevice());
-    try {
-      const compiled = await scorePool('webgpu');
-      // Each call compiled (and destroyed) its own inference trainer: no tfjs ops ran.
-      expect(counter.compiled()).toBe(2);
-      expect(counter.live()).toBe(0);
-      expect(compiled.evaluation.accuracy).toBe(reference.evaluation.accuracy);
-      expect(
-        Math.abs(compiled.evaluation.loss - reference.evaluation.loss) / reference.evaluation.loss,
-      ).toBeLessThan(1e-5);
-      expect(
-        relativeError(compiled.scored.probabilities!, reference.scored.probabilities!),
-      ).toBeLessThan(1e-5);
-      expect(relativeError(compiled.scored.features!, reference.scored.features!)).toBeLessThan(
-        1e-5,
-      );
-      expect(compiled.leastConfident).toEqual(reference.leastConfident);
-      expect(compiled.centres).toEqual(reference.centres);
+  test.each([CONV_SPEC, RESNET_SPEC])(
+    '$arch: evaluation and pool scoring equal tfjs on cpu (partial last batches), selecting the same examples every time',
+    async (spec) => {
+      const reference = await scorePool('cpu', spec);
+      await useBackend('webgpu');
+      const counter = countTrainerBuffers(webgpuDevice());
+      try {
+        const compiled = await scorePool('webgpu', spec);
+        // Each call compiled (and destroyed) its own inference trainer: no tfjs ops ran.
+        expect(counter.compiled()).toBe(2);
+        expect(counter.live()).toBe(0);
+        expect(compiled.evaluation.accuracy).toBe(reference.evaluation.accuracy);
+        expect(
+          Math.abs(compiled.evaluation.loss - reference.evaluation.loss) /
+            reference.evaluation.loss,
+        ).toBeLessThan(1e-5);
+        expect(
+          relativeError(compiled.scored.probabilities!, reference.scored.probabilities!),
+        ).toBeLessThan(1e-5);
+        expect(relativeError(compiled.scored.features!, reference.scored.features!)).toBeLessThan(
+          1e-5,
+        );
+        expect(compiled.leastConfident).toEqual(reference.leastConfident);
+        expect(compiled.centres).toEqual(reference.centres);
 
-      const again = await scorePool('webgpu');
-      expect(again.scored.probabilities).toEqual(compiled.scored.probabilities);
-      expect(again.scored.features).toEqual(compiled.scored.features);
-      expect(again.leastConfident).toEqual(compiled.leastConfident);
-      expect(again.evaluation).toEqual(compiled.evaluation);
+        const again = await scorePool('webgpu', spec);
+        expect(again.scored.probabilities).toEqual(compiled.scored.probabilities);
+        expect(again.scored.features).toEqual(compiled.scored.features);
+        expect(again.leastConfident).toEqual(compiled.leastConfident);
+        expect(again.evaluation).toEqual(compiled.evaluation);
 
-      process.env.PRUNEFUSE_WEBGPU_TRAINER = 'tfjs';
-      const tfjs = await scorePool('webgpu');
-      expect(counter.compiled()).toBe(4);
-      expect(
-        relativeError(tfjs.scored.probabilities!, compiled.scored.probabilities!),
-      ).toBeLessThan(1e-5);
-    } finally {
-      counter.restore();
-    }
-  });
+        process.env.PRUNEFUSE_WEBGPU_TRAINER = 'tfjs';
+        const tfjs = await scorePool('webgpu', spec);
+        expect(counter.compiled()).toBe(4);
+        expect(
+          relativeError(tfjs.scored.probabilities!, compiled.scored.probabilities!),
+        ).toBeLessThan(1e-5);
+      } finally {
+        counter.restore();
+      }
+    },
+  );
 
   test('trainers shared across rounds compile once, are reused by training, evaluation and scoring, and free every buffer when cleared', async () => {
     await useBackend('webgpu');

@@ -11,7 +11,7 @@ export interface CompiledTrainingKey {
   teacher?: { spec: ModelSpec; lambda: number; temperature: number };
 }
 
-/** A forward-only use (inference, a teacher) compiles no optimiser state worth keeping. */
+/** Optimiser settings of a forward-only trainer (inference, a teacher): it never steps. */
 const FORWARD_ONLY = { momentum: 0, weightDecay: 0 } as const;
 
 interface Entry {
@@ -99,6 +99,8 @@ export class CompiledTrainers {
   /**
    * Destroys `trainer` (and any student compiled against it): after a failed training its
    * state is unknown (metrics half summed, a plan invalid), so the next use compiles anew.
+   * An evicted student's teacher keeps the inference plan it linked to that student's
+   * images until the teacher goes too (at clear()).
    */
   evict(trainer: CompiledTrainer): void {
     const key = [...this.entries].find(([, entry]) => entry.trainer === trainer)?.[0];
