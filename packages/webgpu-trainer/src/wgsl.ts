@@ -19,7 +19,8 @@ export type IoBuffer =
   | 'probabilities'
   | 'features';
 
-export type ElementType = 'f32' | 'i32' | 'u32';
+/** A binding's element: vec4<f32> for operands a kernel reads four floats at a time. */
+export type ElementType = 'f32' | 'i32' | 'u32' | 'vec4<f32>';
 
 export interface Binding {
   /** The WGSL name the kernel body uses. */

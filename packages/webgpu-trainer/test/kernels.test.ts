@@ -103,8 +103,19 @@ async function convError(op: Extract<KernelOp, { kind: 'conv' }>, tile?: GemmTil
   return relativeError(gpu, cpuReference(op, data));
 }
 
-/** Odd shapes: channels not a multiple of 4, 1x1 spatial, batch 1, strides 1 and 2. */
+/**
+ * Odd shapes: channels not a multiple of 4 (scalar loads), 1x1 spatial, batch 1, strides 1
+ * and 2; and channels that are (vec4 loads of x, dy, w), on both sides or one.
+ */
 const GEOMETRIES: { label: string; geometry: ConvGeometry }[] = [
+  {
+    label: '3x3, 8 -> 12 (vec4 loads), 6x6, batch 2',
+    geometry: same({ batch: 2, size: 6, inChannels: 8, outChannels: 12, kernel: 3, stride: 1 }),
+  },
+  {
+    label: '3x3 stride 2, 12 -> 6 (vec4 loads of x only), 7x7, batch 1',
+    geometry: same({ batch: 1, size: 7, inChannels: 12, outChannels: 6, kernel: 3, stride: 2 }),
+  },
   {
     label: '3x3, 5 -> 7 channels, 7x7, batch 2',
     geometry: same({ batch: 2, size: 7, inChannels: 5, outChannels: 7, kernel: 3, stride: 1 }),

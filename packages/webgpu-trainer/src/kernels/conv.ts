@@ -1,4 +1,12 @@
-import { type BufferRef, type Constants, ci, cu, type Dispatch, elementwise } from '../wgsl.js';
+import {
+  type Binding,
+  type BufferRef,
+  type Constants,
+  ci,
+  cu,
+  type Dispatch,
+  elementwise,
+} from '../wgsl.js';
 import { type GemmTile, gemm, splitsFor } from './gemm.js';
 import { convTile } from './tiles.js';
 
@@ -54,6 +62,13 @@ const READ_PATCH = (pixel: string, tap: string) => `
   let iw = ${pixel}.iw0 + ${tap}.kx;
   if (ih < 0 || iw < 0 || ih >= i32(H) || iw >= i32(W)) { return 0.0f; }
   return x[((${pixel}.bh + u32(ih)) * W + u32(iw)) * CI + ${tap}.c];`;
+/** READ_PATCH for four consecutive channels (c a multiple of 4, the binding vec4<f32>). */
+const READ_PATCH4 = (pixel: string, tap: string) => `
+  let ih = ${pixel}.ih0 + ${tap}.ky;
+  let iw = ${pixel}.iw0 + ${tap}.kx;
+  if (ih < 0 || iw < 0 || ih >= i32(H) || iw >= i32(W)) { return vec4<f32>(); }
+  return x[(((${pixel}.bh + u32(ih)) * W + u32(iw)) * CI + ${tap}.c) >> 2u];`;
+const VEC4 = { type: 'vec4<f32>' } as const;
 const pixelStruct = (type: string) =>
   `${PIXEL_OF('m_')}
   return ${type}(b * H, i32(oh * S) - PT, i32(ow * S) - PL);`;
@@ -72,9 +87,14 @@ export function convForward(
   } & Blocking,
 ): Dispatch {
   const g = options.geometry;
-  const bindings = [
-    { name: 'x', ref: options.x },
-    { name: 'w', ref: options.kernel },
+  const tile = options.tile ?? convTile('forward', g);
+  // Four channels per load where the channel counts allow (A runs along input channels
+  // within a tap, B along output channels).
+  const vectorA = g.inChannels % 4 === 0 && tile.tileK % 4 === 0;
+  const vectorB = g.outChannels % 4 === 0;
+  const bindings: Binding[] = [
+    { name: 'x', ref: options.x, ...(vectorA ? VEC4 : {}) },
+    { name: 'w', ref: options.kernel, ...(vectorB ? VEC4 : {}) },
     { name: 'y', ref: options.y },
   ];
   if (options.bias) bindings.push({ name: 'bias', ref: options.bias });
@@ -88,11 +108,13 @@ export function convForward(
     rowA: { fields: PIXEL_FIELDS, body: `let m_ = m; ${pixelStruct('RowA')}` },
     kInfo: { fields: TAP_FIELDS, body: `let k_ = k; ${tapStruct('KInfo')}` },
     loadA: READ_PATCH('row', 'ki'),
+    ...(vectorA ? { loadA4: READ_PATCH4('row', 'ki') } : {}),
     loadB: 'return w[k * CO + n];',
+    ...(vectorB ? { loadB4: 'return w[(k * CO + n) >> 2u];' } : {}),
     store: `y[m * CO + n] = v${options.bias ? ' + bias[n]' : ''};`,
     aContiguous: 'k',
     bContiguous: 'n',
-    tile: options.tile ?? convTile('forward', g),
+    tile,
   });
 }
 
@@ -118,6 +140,8 @@ export function convInputGradient(
   const g = options.geometry;
   const s = g.stride;
   const tile = options.tile ?? convTile('input-grad', g);
+  // A runs along output channels within a tap: four per load where they allow.
+  const vectorA = g.outChannels % 4 === 0 && tile.tileK % 4 === 0;
   const dispatches: Dispatch[] = [];
   for (let ph = 0; ph < Math.min(s, g.height); ph++) {
     for (let pw = 0; pw < Math.min(s, g.width); pw++) {
@@ -148,7 +172,7 @@ export function convInputGradient(
           n: g.inChannels,
           k: tapRows * tapColumns * g.outChannels,
           bindings: [
-            { name: 'dy', ref: options.dy },
+            { name: 'dy', ref: options.dy, ...(vectorA ? VEC4 : {}) },
             { name: 'w', ref: options.kernel },
             { name: 'dx', ref: options.dx },
           ],
@@ -168,6 +192,15 @@ export function convInputGradient(
   let ow = row.ow0 - ki.tx;
   if (oh < 0 || ow < 0 || oh >= i32(HO) || ow >= i32(WO)) { return 0.0f; }
   return dy[((row.bo + u32(oh)) * WO + u32(ow)) * CO + ki.co];`,
+          ...(vectorA
+            ? {
+                loadA4: `
+  let oh = row.oh0 - ki.ty;
+  let ow = row.ow0 - ki.tx;
+  if (oh < 0 || ow < 0 || oh >= i32(HO) || ow >= i32(WO)) { return vec4<f32>(); }
+  return dy[(((row.bo + u32(oh)) * WO + u32(ow)) * CO + ki.co) >> 2u];`,
+              }
+            : {}),
           loadB: 'return w[(ki.tap * CI + n) * CO + ki.co];',
           store: `${pixel}
   dx[${dxIndex}] ${options.accumulate ? '+=' : '='} v;`,
@@ -203,6 +236,9 @@ export function convFilterGradient(
   const k = g.batch * g.outHeight * g.outWidth;
   const tile = options.tile ?? convTile('filter-grad', g);
   const splits = splitsFor(m, n, k, tile);
+  // A runs along input channels within a tap, B along output channels.
+  const vectorA = g.inChannels % 4 === 0 && tile.tileM % 4 === 0;
+  const vectorB = g.outChannels % 4 === 0;
   const target = splits > 1 ? options.scratch(splits * m * n) : options.dw;
   const product = gemm({
     label: options.label,
@@ -211,15 +247,17 @@ export function convFilterGradient(
     k,
     splits,
     bindings: [
-      { name: 'x', ref: options.x },
-      { name: 'dy', ref: options.dy },
+      { name: 'x', ref: options.x, ...(vectorA ? VEC4 : {}) },
+      { name: 'dy', ref: options.dy, ...(vectorB ? VEC4 : {}) },
       { name: 'out', ref: target },
     ],
     constants: constants(g),
     rowA: { fields: TAP_FIELDS, body: `let k_ = m; ${tapStruct('RowA')}` },
     kInfo: { fields: PIXEL_FIELDS, body: `let m_ = k; ${pixelStruct('KInfo')}` },
     loadA: READ_PATCH('ki', 'row'),
+    ...(vectorA ? { loadA4: READ_PATCH4('ki', 'row') } : {}),
     loadB: 'return dy[k * CO + n];',
+    ...(vectorB ? { loadB4: 'return dy[(k * CO + n) >> 2u];' } : {}),
     store: splits > 1 ? 'out[(z * M + m) * N + n] = v;' : 'out[m * N + n] = v;',
     aContiguous: 'm',
     bContiguous: 'n',

@@ -79,6 +79,14 @@ export interface GemmOptions {
   loadA: string;
   /** Body of `fn loadB(k : u32, n : u32, ki : KInfo) -> f32`; called only for k < K, n < N. */
   loadB: string;
+  /**
+   * Body of `fn loadA4(m, k, row, ki) -> vec4<f32>`: four consecutive elements along A's
+   * contiguous index, used instead of loadA (whose operand is then bound as vec4<f32>). Only where that dimension and its tile side are
+   * multiples of 4 (the caller checks the shape: a channel count; gemm checks the tile).
+   */
+  loadA4?: string;
+  /** Body of `fn loadB4(k, n, ki) -> vec4<f32>`, as loadA4 for B. */
+  loadB4?: string;
   /** Body of `fn store(m : u32, n : u32, z : u32, v : f32)`; called only for m < M, n < N. */
   store: string;
   /**
@@ -125,12 +133,14 @@ export function gemm(options: GemmOptions): Dispatch {
   // with a partial round.
   // Slot l of a thread's share of a tile load covers the same row (or column) at every
   // reduction step: only kk moves with k0, so row values are computed once per slot.
-  const slots = (side: number, contiguousAlong: 'tile' | 'k', body: string) => {
-    const elements = side * tileK;
+  // With `vector`, each slot covers four consecutive elements along the contiguous index.
+  const slots = (side: number, contiguousAlong: 'tile' | 'k', body: string, vector = false) => {
+    const width = vector ? 4 : 1;
+    const elements = (side * tileK) / width;
     const index =
       contiguousAlong === 'k'
-        ? `let kk = e % ${u(tileK)}; let tt = e / ${u(tileK)};`
-        : `let tt = e % ${u(side)}; let kk = e / ${u(side)};`;
+        ? `let kk = (e % ${u(tileK / width)}) * ${u(width)}; let tt = e / ${u(tileK / width)};`
+        : `let tt = (e % ${u(side / width)}) * ${u(width)}; let kk = e / ${u(side / width)};`;
     return `for (var l = 0u; l < ${u(Math.ceil(elements / threads))}; l++) {
       let e = li + l * ${u(threads)};
       ${elements % threads === 0 ? '' : `if (e >= ${u(elements)}) { break; }`}
@@ -138,9 +148,27 @@ export function gemm(options: GemmOptions): Dispatch {
       ${body}
     }`;
   };
-  const roundsA = Math.ceil((tileM * tileK) / threads);
   const aContiguous = options.aContiguous === 'k' ? 'k' : 'tile';
   const bContiguous = options.bContiguous === 'k' ? 'k' : 'tile';
+  const vectorA = options.loadA4 !== undefined;
+  const vectorB = options.loadB4 !== undefined;
+  for (const [vector, side, name] of [
+    [vectorA, aContiguous === 'k' ? tileK : tileM, 'A'],
+    [vectorB, bContiguous === 'k' ? tileK : tileN, 'B'],
+  ] as const) {
+    if (vector && side % 4 !== 0) {
+      throw new RangeError(
+        `${options.label}: vec4 loads of ${name} need its contiguous tile side (${side}) to be a multiple of 4`,
+      );
+    }
+  }
+  const roundsA = Math.ceil((tileM * tileK) / (vectorA ? 4 : 1) / threads);
+  // Writes a loaded value (or vec4) to a workgroup tile: four values go to four
+  // consecutive reduction rows (contiguous along k) or four consecutive columns.
+  const toTile = (name: 'A' | 'B', side: number, contiguousAlong: 'tile' | 'k', vector: boolean) =>
+    vector
+      ? `for (var j = 0u; j < 4u; j++) { tile${name}[${contiguousAlong === 'k' ? `(kk + j) * ${u(side)} + tt` : `kk * ${u(side)} + tt + j`}] = v[j]; }`
+      : `tile${name}[kk * ${u(side)} + tt] = v;`;
   const rowA = options.rowA ?? NO_VALUES;
   const kInfo = options.kInfo ?? { ...NO_VALUES, body: 'return KInfo(0u);' };
   const constants: Constants = {
@@ -157,8 +185,16 @@ export function gemm(options: GemmOptions): Dispatch {
 struct KInfo { ${kInfo.fields} }
 fn rowA(m : u32) -> RowA { ${rowA.body} }
 fn kInfo(k : u32) -> KInfo { ${kInfo.body} }
-fn loadA(m : u32, k : u32, row : RowA, ki : KInfo) -> f32 { ${options.loadA} }
-fn loadB(k : u32, n : u32, ki : KInfo) -> f32 { ${options.loadB} }
+${
+  vectorA
+    ? `fn loadA4(m : u32, k : u32, row : RowA, ki : KInfo) -> vec4<f32> { ${options.loadA4} }`
+    : `fn loadA(m : u32, k : u32, row : RowA, ki : KInfo) -> f32 { ${options.loadA} }`
+}
+${
+  vectorB
+    ? `fn loadB4(k : u32, n : u32, ki : KInfo) -> vec4<f32> { ${options.loadB4} }`
+    : `fn loadB(k : u32, n : u32, ki : KInfo) -> f32 { ${options.loadB} }`
+}
 fn store(m : u32, n : u32, z : u32, v : f32) { ${options.store} }
 
 var<workgroup> tileA : array<f32, ${tileM * tileK}>;
@@ -177,7 +213,7 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid
   let kEnd = min(constantBlock.K, kBegin + constantBlock.CHUNK);
   var acc : array<array<f32, ${threadN}>, ${threadM}>;
   var rows : array<RowA, ${roundsA}>;
-  ${slots(tileM, aContiguous, 'rows[l] = rowA(min(m0 + tt, M - 1u));')}
+  ${slots(tileM, aContiguous, 'rows[l] = rowA(min(m0 + tt, M - 1u));', vectorA)}
   for (var k0 = kBegin; k0 < kEnd; k0 += ${u(tileK)}) {
     if (li < ${u(tileK)}) { kInfos[li] = kInfo(k0 + li); }
     workgroupBarrier();
@@ -185,17 +221,19 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid
       tileM,
       aContiguous,
       `let k = k0 + kk;
-      var v = 0.0f;
-      if (m0 + tt < M && k < kEnd) { v = loadA(m0 + tt, k, rows[l], kInfos[kk]); }
-      tileA[kk * ${u(tileM)} + tt] = v;`,
+      var v = ${vectorA ? 'vec4<f32>()' : '0.0f'};
+      if (m0 + tt < M && k < kEnd) { v = loadA${vectorA ? '4' : ''}(m0 + tt, k, rows[l], kInfos[kk]); }
+      ${toTile('A', tileM, aContiguous, vectorA)}`,
+      vectorA,
     )}
     ${slots(
       tileN,
       bContiguous,
       `let k = k0 + kk;
-      var v = 0.0f;
-      if (n0 + tt < N && k < kEnd) { v = loadB(k, n0 + tt, kInfos[kk]); }
-      tileB[kk * ${u(tileN)} + tt] = v;`,
+      var v = ${vectorB ? 'vec4<f32>()' : '0.0f'};
+      if (n0 + tt < N && k < kEnd) { v = loadB${vectorB ? '4' : ''}(k, n0 + tt, kInfos[kk]); }
+      ${toTile('B', tileN, bContiguous, vectorB)}`,
+      vectorB,
     )}
     workgroupBarrier();
     for (var kk = 0u; kk < ${u(tileK)}; kk++) {
