@@ -228,7 +228,6 @@ export async function compareCompiledStep(
     before.set(name, (await t.data()) as Float32Array);
     t.dispose();
   }
-  const compiled = await compiledSteps(c);
   let reference: { loss: number; updates: Map<string, ArrayLike<number>> };
   if (c.reference === 'float64') {
     const { images, labels } = seededBatch(c.spec, c.batch, c.seed + 1);
@@ -247,6 +246,8 @@ export async function compareCompiledStep(
     const steps = await tfjsSteps(c, c.reference);
     reference = { loss: steps.loss, updates: updatesOf(before, steps.weights) };
   }
+  // Last, so that webgpu is the active backend afterwards, as callers that compile next expect.
+  const compiled = await compiledSteps(c);
   const compiledUpdates = updatesOf(before, compiled.weights);
   const updates = worstFirst(
     [...reference.updates].map(([name, update]) => ({
