@@ -1,6 +1,7 @@
 import { tf } from '@prunefuse/engine';
 import type { LabelledBatch } from '@prunefuse/models';
 import type { CompiledTrainer, TrainingMetrics } from '@prunefuse/webgpu-trainer';
+import { compiledTrainerChosen } from '@prunefuse/webgpu-trainer/choice';
 import type { CompiledTrainers } from './compiled-trainers.js';
 import { TrainingDivergedError } from './diverged.js';
 import type { EngineSettings, EpochSteps, StepEngine } from './step-engine.js';
@@ -8,19 +9,14 @@ import type { EngineSettings, EpochSteps, StepEngine } from './step-engine.js';
 /**
  * Whether trainNetwork uses the compiled trainer (@prunefuse/webgpu-trainer): on the
  * webgpu backend unless PRUNEFUSE_WEBGPU_TRAINER=tfjs asks for tfjs ops, kept for
- * side-by-side measurement; wasm and cpu always train with tfjs ops.
+ * side-by-side measurement; wasm and cpu always train with tfjs ops. (The choice comes
+ * from a subpath, so deciding does not load the trainer.)
  */
 export function usesCompiledTrainer(
   backend: string = tf.getBackend(),
   env: NodeJS.ProcessEnv = process.env,
 ): boolean {
-  if (backend !== 'webgpu') return false;
-  const choice = env.PRUNEFUSE_WEBGPU_TRAINER;
-  if (choice === undefined || choice === '' || choice === 'compiled') return true;
-  if (choice === 'tfjs') return false;
-  throw new Error(
-    `PRUNEFUSE_WEBGPU_TRAINER: expected 'compiled' (the default) or 'tfjs', got '${choice}'`,
-  );
+  return backend === 'webgpu' && compiledTrainerChosen(env);
 }
 
 /**
