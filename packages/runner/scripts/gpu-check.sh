@@ -20,11 +20,16 @@
 #                       every conv pass and batch norm of the CIFAR ResNet-20/56, dense and
 #                       pruned (85 cases; PF_KERNEL_FILTER=kernel/ adds Tiny-ImageNet's 312)
 #   host.cpuprofile     Node's CPU profile of a compiled-trainer profile run (host side)
-#   bench-baseline.json with BASELINE_BUNDLE.mjs: its model bench, for a same-run before/after
-#   tiles.json          with PF_TUNE=1 instead: bench --tune's tile table for the kernel/conv
-#                       cases matching PF_TUNE_FILTER (the compiled trainer's GEMM tile search)
-# At most eight files, what the GPU machine returns (so a baseline and PF_TUNE exclude each
-# other). Every step runs even when one fails;
+#   tiles.json          first of all (PF_TUNE=1, the default): bench --tune's tile table for
+#                       the kernel/conv cases matching PF_TUNE_FILTER (default: every conv pass
+#                       of the CIFAR ResNets, dense and pruned), PF_TUNE_TIME ms (100) per
+#                       blocking; every later step runs with PRUNEFUSE_TILES set to it, so the
+#                       figures are the tuned kernels'. Commit it as the trainer's table
+#                       (packages/webgpu-trainer/src/kernels/tiles.json) once measured.
+#   bench-baseline.json with BASELINE_BUNDLE.mjs (and PF_TUNE= to skip the tile search):
+#                       its model bench, for a same-run before/after
+# At most eight files, what the GPU machine returns (so a baseline and the tile search
+# exclude each other). Every step runs even when one fails;
 # the exit status is 1 when any failed (named on stderr), verify failures included.
 #
 # Usage: gpu-check.sh BUNDLE_DIR OUT_DIR [BASELINE_BUNDLE.mjs]
@@ -36,11 +41,12 @@
 #   PF_VERIFY="..." (which verify runs, by name: resnet20 resnet20-cpu pruned resnet18 kd)
 #   Set to empty, PF_MODELS, PF_BENCH_FILTER, PF_KERNEL_FILTER and PF_VERIFY skip their steps
 #   (a rerun of what a first run did not reach).
-#   PF_TUNE=1 PF_TUNE_FILTER=kernel/conv (the tile search, see above)
+#   PF_TUNE=1 PF_TUNE_FILTER PF_TUNE_TIME=100 (the tile search, see above; PF_TUNE= skips it)
 set -uo pipefail
 bundle=$1; out=$2; baseline=${3:-}
-if [ -n "$baseline" ] && [ -n "${PF_TUNE:-}" ]; then
-  echo 'gpu-check: a baseline bundle and PF_TUNE make nine files; the GPU machine returns eight' >&2
+tune=${PF_TUNE-1}
+if [ -n "$baseline" ] && [ -n "$tune" ]; then
+  echo 'gpu-check: a baseline bundle and the tile search (PF_TUNE) make nine files; the GPU machine returns eight: set PF_TUNE= to compare with a baseline' >&2
   exit 2
 fi
 batch=${PF_BATCH:-128}; verify_batch=${PF_VERIFY_BATCH:-2}; steps=${PF_STEPS:-5}
@@ -66,6 +72,19 @@ close_array() { [ -s "$1" ] && echo ']' >> "$1"; }
 step backends
 cli backends --json > "$out/backends.json" || failed+=(backends)
 cli backends >&2
+
+# The tile search first: the kernel, model and profile figures below are then the tuned
+# kernels' (a failed search leaves the committed table in use).
+if [ -n "$tune" ]; then
+  cifar_convs='/^kernel\/conv\/[^/]+\/cifar\//'
+  step "tune ${PF_TUNE_FILTER:-$cifar_convs}"
+  if cli bench --backend webgpu --tune "$out/tiles.json" --filter "${PF_TUNE_FILTER:-$cifar_convs}" \
+    --batch "$batch" --time "${PF_TUNE_TIME:-100}" >&2 && [ -s "$out/tiles.json" ]; then
+    export PRUNEFUSE_TILES="$out/tiles.json"
+  else
+    failed+=(tune)
+  fi
+fi
 
 # The speed figures first (only the GPU can give them; a run cut short keeps what it wrote).
 rm -f "$out/profile.json"
@@ -118,11 +137,6 @@ if [ -n "$baseline" ]; then
   step "bench baseline $baseline"
   node "$baseline" bench --backend webgpu --filter "${models:-model/}" --time "$time_ms" \
     --json > "$out/bench-baseline.json" || failed+=(bench-baseline)
-fi
-if [ -n "${PF_TUNE:-}" ]; then
-  step "tune ${PF_TUNE_FILTER:-kernel/conv}"
-  cli bench --backend webgpu --tune "$out/tiles.json" --filter "${PF_TUNE_FILTER:-kernel/conv}" \
-    --time "${PF_KERNEL_TIME:-500}" >&2 || failed+=(tune)
 fi
 
 step "host CPU profile of resnet20 compiled training steps"

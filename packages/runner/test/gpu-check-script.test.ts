@@ -12,7 +12,7 @@ const SCRIPT = fileURLToPath(new URL('../scripts/gpu-check.sh', import.meta.url)
 
 /**
  * A stand-in for the bundle: prints one JSON document naming the command, its arguments
- * and PRUNEFUSE_WEBGPU_TRAINER; `verify --model resnet18` fails (exit 1, as a FAIL does),
+ * PRUNEFUSE_WEBGPU_TRAINER and PRUNEFUSE_TILES; `verify --model resnet18` fails (exit 1, as a FAIL does),
  * `bench --tune FILE` writes FILE.
  */
 const FAKE_CLI = `import { writeFileSync } from 'node:fs';
@@ -24,7 +24,8 @@ if (!args.includes('--json')) {
   process.exit(0);
 }
 const trainer = process.env.PRUNEFUSE_WEBGPU_TRAINER ?? null;
-console.log(JSON.stringify({ command: args[0], args, trainer }));
+const tiles = process.env.PRUNEFUSE_TILES ?? null;
+console.log(JSON.stringify({ command: args[0], args, trainer, tiles }));
 if (args[0] === 'verify' && args.includes('resnet18')) process.exit(1);
 `;
 
@@ -48,6 +49,7 @@ interface Invocation {
   command: string;
   args: string[];
   trainer: string | null;
+  tiles: string | null;
 }
 
 const read = <T>(out: string, file: string) =>
@@ -65,8 +67,14 @@ describe('gpu-check.sh', () => {
       'bench.json',
       'host.cpuprofile',
       'profile.json',
+      'tiles.json',
       'verify.json',
     ]);
+    // The tile search ran first, and every measurement after it used its table.
+    const tiles = path.join(out, 'tiles.json');
+    expect(read<Invocation[]>(out, 'profile.json').map((i) => i.tiles)).toEqual([tiles, tiles]);
+    expect(read<Invocation>(out, 'bench.json').tiles).toBe(tiles);
+    expect(read<Invocation>(out, 'bench-kernels.json').tiles).toBe(tiles);
     const verify = read<Invocation[]>(out, 'verify.json');
     const flags = (i: Invocation) => i.args.join(' ');
     expect(verify.map(flags)).toEqual([
@@ -96,17 +104,18 @@ describe('gpu-check.sh', () => {
     expect(names.filter((n) => matchesFilter(n, filter))).toEqual(cifar);
   });
 
-  it('sizes come from the environment; PF_TUNE writes the tile table as the eighth file', () => {
+  it('sizes come from the environment; PF_TUNE= skips the tile search', () => {
     const { status, out } = gpuCheck({
       PF_BATCH: '2',
       PF_VERIFY: 'kd',
       PF_VERIFY_BATCH: '2',
       PF_MODELS: 'resnet8',
       PF_KERNEL_FILTER: '',
-      PF_TUNE: '1',
+      PF_TUNE: '',
     });
     expect(status).toBe(0);
-    expect(readdirSync(out)).toContain('tiles.json');
+    expect(readdirSync(out)).not.toContain('tiles.json');
+    expect(read<Invocation[]>(out, 'profile.json')[0]!.tiles).toBeNull();
     expect(readdirSync(out)).not.toContain('bench-kernels.json');
     expect(read<Invocation[]>(out, 'verify.json').map((i) => i.args.join(' '))).toEqual([
       'verify --backend webgpu --batch 2 --python python3 --json --model resnet20 --prune 0.5 --kd --reference cpu',
@@ -116,6 +125,7 @@ describe('gpu-check.sh', () => {
 
   it('skips the steps whose variable is set to empty (a rerun of what a first run missed)', () => {
     const { status, out } = gpuCheck({
+      PF_TUNE: '',
       PF_MODELS: '',
       PF_BENCH_FILTER: '',
       PF_KERNEL_FILTER: '',
@@ -126,10 +136,10 @@ describe('gpu-check.sh', () => {
     expect(read<Invocation[]>(out, 'verify.json')).toHaveLength(1);
   });
 
-  it('refuses a baseline bundle together with PF_TUNE (nine files), before running anything', () => {
-    const { status, stderr, out } = gpuCheck({ PF_TUNE: '1' }, path.join(dir, 'baseline.mjs'));
+  it('refuses a baseline bundle together with the tile search (nine files), before running anything', () => {
+    const { status, stderr, out } = gpuCheck({}, path.join(dir, 'baseline.mjs'));
     expect(status).toBe(2);
-    expect(stderr).toMatch(/nine files; the GPU machine returns eight/);
+    expect(stderr).toMatch(/nine files; the GPU machine returns eight: set PF_TUNE= /);
     expect(() => readdirSync(out)).toThrow();
   });
 });
