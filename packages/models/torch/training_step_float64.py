@@ -11,8 +11,9 @@ statistics, moving statistics moved towards them, unbiased variance), mean softm
 entropy, gradients, one SGD-momentum step from zero velocity. With masks given, each
 ReLU follows them instead of its own float64 comparison, so the reference
 runs on the same piecewise-linear branch as the backend and only rounding separates the
-two. (Max-pool layers, which no architecture uses, are refused: their window choices
-would need fixing the same way.)
+two. Max-pool takes each window's float64 maximum: its choice only matters between
+values within rounding of each other, which after fixed ReLU decisions are the masked
+zeros, whose gradient the ReLU stops anyway.
 
 Prints one JSON document on stdout: the loss, every variable's update (new minus old
 value, base64 little-endian float64, the TypeScript layout), and per masked ReLU layer
@@ -138,6 +139,14 @@ def main():
             y = relu(layer, inp)
         elif kind == "add":
             y = sum(outputs[name] for name in layer["inputs"])
+        elif kind == "maxpool":
+            size, stride = layer["size"], layer["stride"]
+            if layer["padding"] == "same":
+                # TensorFlow pads a max-pool's window with values that never win.
+                top, bottom = same_padding(inp.shape[2], size, stride)
+                left, right = same_padding(inp.shape[3], size, stride)
+                inp = F.pad(inp, (left, right, top, bottom), value=float("-inf"))
+            y = F.max_pool2d(inp, size, stride)
         elif kind == "globalAvgPool":
             y = inp.mean(dim=(2, 3))
         elif kind == "dense":
@@ -145,7 +154,6 @@ def main():
             if layer["bias"]:
                 y = y + param(layer, "bias")
         else:
-            # Max-pool would need the backend's window choices fixed as ReLU masks are.
             raise SystemExit(f"layer '{layer['name']}': the float64 reference has no '{kind}'")
         outputs[layer["name"]] = y
 

@@ -81,7 +81,7 @@ describe('gpu-check.sh', () => {
       'verify --backend webgpu --batch 2 --python python3 --json --model resnet20 --reference float64',
       'verify --backend webgpu --batch 2 --python python3 --json --model resnet20 --reference cpu',
       'verify --backend webgpu --batch 2 --python python3 --json --model resnet20 --prune 0.5 --reference float64',
-      'verify --backend webgpu --batch 2 --python python3 --json --model resnet18 --reference wasm',
+      'verify --backend webgpu --batch 2 --python python3 --json --model resnet18 --reference float64',
       'verify --backend webgpu --batch 2 --python python3 --json --model resnet20 --prune 0.5 --kd --reference cpu',
     ]);
     expect(read<Invocation[]>(out, 'profile.json').map(flags)).toEqual([

@@ -48,6 +48,12 @@ export class DispatchList {
   readonly dispatches: Dispatch[] = [];
   /** Floats per plan tensor, by id. */
   readonly tensorSizes: number[] = [];
+  /**
+   * Activations kept alive to the plan's end (tensor id by layer name), so that they can be
+   * read after it ran: the compiled step's own ReLU decisions, which verify hands to the
+   * float64 reference.
+   */
+  readonly kept = new Map<string, number>();
 
   tensor(floats: number): BufferRef {
     this.tensorSizes.push(Math.max(floats, 1));
@@ -130,12 +136,16 @@ class Lowering {
     this.values.set(INPUT, io('images'));
   }
 
-  forward(outputs: Partial<Record<'logits' | 'features', BufferRef>> = {}): void {
+  forward(
+    outputs: Partial<Record<'logits' | 'features', BufferRef>> = {},
+    keep: ReadonlySet<string> = new Set(),
+  ): void {
     const pinned = new Map<string, BufferRef>();
     if (outputs.logits) pinned.set(this.spec.logits, outputs.logits);
     if (outputs.features) pinned.set(this.spec.features, outputs.features);
     for (const node of this.nodes) {
       const out = pinned.get(node.output) ?? this.list.tensor(this.size(node.output));
+      if (keep.has(node.output) && out.kind === 'tensor') this.list.kept.set(node.output, out.id);
       this.values.set(node.output, out);
       this.list.push(...this.forwardNode(node, out));
     }
@@ -469,10 +479,12 @@ export function lowerTrainingStep(options: {
   batch: number;
   loss: LossSpec;
   sgd: SgdSettings;
+  /** Layer outputs to keep readable after the step (see DispatchList.kept). */
+  keep?: ReadonlySet<string>;
 }): DispatchList {
   const { spec, arena, batch } = options;
   const lowering = new Lowering(spec, arena, batch, true);
-  lowering.forward();
+  lowering.forward({}, options.keep);
   const { list } = lowering;
   const dLogits = list.tensor(batch * spec.classes);
   list.push(

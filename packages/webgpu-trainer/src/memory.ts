@@ -34,6 +34,8 @@ export class SlotPool {
         last[ref.id] = index;
       }
     });
+    // A kept tensor lives to the end of the plan, to be read after it.
+    for (const id of list.kept.values()) last[id] = dispatches.length - 1;
     const born = dispatches.map((): number[] => []);
     const dies = dispatches.map((): number[] => []);
     tensorSizes.forEach((floats, id) => {

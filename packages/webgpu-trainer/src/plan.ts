@@ -42,6 +42,8 @@ export class CompiledPlan {
   private readonly entries: Encoded[];
   /** Every dispatch's constants, each block at a 256-byte-aligned offset. */
   private readonly uniforms: GPUBuffer | null;
+  /** The list's kept tensors: where each lies after a replay, until another plan runs. */
+  readonly kept = new Map<string, { buffer: GPUBuffer; floats: number }>();
 
   constructor(options: {
     device: GPUDevice;
@@ -53,6 +55,9 @@ export class CompiledPlan {
   }) {
     const { device, list, pool, pipelines, arena, io } = options;
     const slots = pool.place(list);
+    for (const [name, id] of list.kept) {
+      this.kept.set(name, { buffer: slots[id]!, floats: list.tensorSizes[id]! });
+    }
     const resource = (ref: BufferRef): GPUBufferBinding => {
       switch (ref.kind) {
         case 'arena':

@@ -1,5 +1,6 @@
 import { type BackendName, Rng, relativeError, tf, useBackend } from '@prunefuse/engine';
 import {
+  activationShapes,
   float64TrainingStep,
   initialWeights,
   type ModelSpec,
@@ -134,11 +135,14 @@ export async function tfjsSteps(c: StepCase, backend: BackendName = 'cpu'): Prom
 
 /**
  * The steps through the compiled trainer on webgpu, with the gradients the last step
- * left in the arena.
+ * left in the arena, and the last step's activations of the layers named in `keep`.
  */
 export async function compiledSteps(
   c: StepCase,
-): Promise<StepOutcome & { gradients: Map<string, Float32Array> }> {
+  keep: readonly string[] = [],
+): Promise<
+  StepOutcome & { gradients: Map<string, Float32Array>; kept: Map<string, Float32Array> }
+> {
   await useBackend('webgpu');
   const network = seededNetwork(c);
   const teacherNetwork = c.teacher ? seededNetwork(c.teacher) : null;
@@ -154,6 +158,7 @@ export async function compiledSteps(
     ...(c.loss ? { loss: c.loss } : {}),
     optimizer: { momentum: c.momentum, weightDecay: c.weightDecay, nesterov: c.nesterov ?? false },
     ...(teacher ? { teacher } : {}),
+    ...(keep.length > 0 ? { keep } : {}),
   });
   try {
     await trainer.uploadWeights(network);
@@ -167,7 +172,8 @@ export async function compiledSteps(
       throw new Error(`metrics count ${metrics.examples} examples, the steps held ${examples}`);
     }
     const { values, gradients } = await trainer.readParameters();
-    return { loss: metrics.loss, weights: values, gradients };
+    const kept = keep.length > 0 ? await trainer.readKept(steps.at(-1)) : new Map();
+    return { loss: metrics.loss, weights: values, gradients, kept };
   } finally {
     // The student runs the teacher's plan, so it goes first.
     trainer.dispose();
@@ -192,6 +198,12 @@ export interface CompiledStepAgreement {
   updates: WeightAgreement[];
   /** Per trainable weight, the gradient of the loss (single-step cases only, else empty). */
   gradients: WeightAgreement[];
+  /**
+   * float64 only: activations where float64 on its own would have taken the other side of
+   * a ReLU than the compiled step did (the reference follows the compiled step's
+   * decisions, so rounding alone separates the two), summed over layers.
+   */
+  reluDecisionsFixed?: number;
 }
 
 const worstFirst = (rows: WeightAgreement[]) =>
@@ -200,7 +212,9 @@ const worstFirst = (rows: WeightAgreement[]) =>
 /**
  * The case through the compiled trainer and through a reference from the same weights
  * and batches: tfjs ops on a backend (any loss, any architecture), or one step computed
- * by PyTorch in float64 (cross-entropy, no max-pool: see float64TrainingStep). For one
+ * by PyTorch in float64 (cross-entropy), its ReLUs fixed to the compiled step's own
+ * decisions: a float32 pre-activation within rounding of zero can fall either way, and
+ * one that falls otherwise changes a layer's gradient far beyond rounding. For one
  * step without Nesterov the reference gradient follows from its update (velocity starts
  * at zero: update = -lr (g + wd w)), so each layer's gradient is compared too.
  */
@@ -215,12 +229,6 @@ export async function compareCompiledStep(
       );
     }
     if (!singleStep) throw new Error('float64 reference: one step without Nesterov only');
-    const pooling = c.spec.layers.find((l) => l.kind === 'maxpool');
-    if (pooling) {
-      throw new Error(
-        `float64 reference: ${c.spec.arch} has a max-pool layer ('${pooling.name}'), whose window choices it cannot fix to the compiled step's; compare against a backend (--reference cpu)`,
-      );
-    }
   }
   await useBackend('cpu');
   const before = new Map<string, Float32Array>();
@@ -229,7 +237,12 @@ export async function compareCompiledStep(
     t.dispose();
   }
   let reference: { loss: number; updates: Map<string, ArrayLike<number>> };
+  let compiled: Awaited<ReturnType<typeof compiledSteps>>;
+  let reluDecisionsFixed: number | undefined;
   if (c.reference === 'float64') {
+    const relus = c.spec.layers.filter((l) => l.kind === 'relu').map((l) => l.name);
+    compiled = await compiledSteps(c, relus);
+    const shapes = activationShapes(c.spec);
     const { images, labels } = seededBatch(c.spec, c.batch, c.seed + 1);
     const { height, width, channels } = c.spec.input;
     const step = await float64TrainingStep({
@@ -239,15 +252,27 @@ export async function compareCompiledStep(
       labels,
       learningRate: c.lr,
       weightDecay: c.weightDecay,
+      reluMasks: new Map(
+        [...compiled.kept].map(([name, values]) => [
+          name,
+          {
+            shape: [c.batch, ...shapes.get(name)!],
+            data: Uint8Array.from(values, (v) => (v > 0 ? 1 : 0)),
+          },
+        ]),
+      ),
       python: c.python ?? 'python3',
     });
     reference = { loss: step.loss, updates: step.updates };
+    reluDecisionsFixed = [...step.float64Disagrees.values()].reduce((n, d) => n + d.count, 0);
+    // Callers that compile next expect webgpu to be the active backend, as compiledSteps left it.
+    await useBackend('webgpu');
   } else {
     const steps = await tfjsSteps(c, c.reference);
     reference = { loss: steps.loss, updates: updatesOf(before, steps.weights) };
+    // Last, so that webgpu is the active backend afterwards, as callers that compile next expect.
+    compiled = await compiledSteps(c);
   }
-  // Last, so that webgpu is the active backend afterwards, as callers that compile next expect.
-  const compiled = await compiledSteps(c);
   const compiledUpdates = updatesOf(before, compiled.weights);
   const updates = worstFirst(
     [...reference.updates].map(([name, update]) => ({
@@ -277,6 +302,7 @@ export async function compareCompiledStep(
     },
     updates,
     gradients,
+    ...(reluDecisionsFixed !== undefined ? { reluDecisionsFixed } : {}),
   };
 }
 

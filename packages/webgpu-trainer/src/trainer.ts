@@ -20,6 +20,12 @@ export interface TrainerOptions {
    * nothing is read back. Dispose the student before the teacher.
    */
   teacher?: CompiledTrainer;
+  /**
+   * Layer outputs (activation names, e.g. ReLU layers) that a training step keeps to its
+   * end, for readKept: what a numerical check needs of the step's forward pass. Costs
+   * memory (they no longer share slots after their last use); leave it out for training.
+   */
+  keep?: readonly string[];
 }
 
 export interface TrainingBatch {
@@ -422,6 +428,28 @@ export class CompiledTrainer {
     return { values, gradients };
   }
 
+  /**
+   * The kept layer outputs (TrainerOptions.keep) of the last training step at `batch`
+   * examples (default: the full batch), NHWC, by name. Valid until another plan of this
+   * trainer runs (plans share activation memory).
+   */
+  async readKept(batch: number = this.options.batch): Promise<Map<string, Float32Array>> {
+    this.check();
+    const entry = this.trainingPlans.get(batch);
+    if (!entry) throw new Error(`readKept: no training step at batch ${batch} has run`);
+    const kept = new Map<string, Float32Array>();
+    for (const name of this.options.keep ?? []) {
+      const tensor = entry.plan.kept.get(name);
+      if (!tensor) {
+        throw new Error(
+          `readKept: '${name}' is not an activation of ${this.spec.arch}'s training step (keep names layer outputs)`,
+        );
+      }
+      kept.set(name, await this.readBuffer(tensor.buffer, tensor.floats, { clear: false }));
+    }
+    return kept;
+  }
+
   /** Inference (batch norm on moving statistics) on `images` ([examples, h, w, c] NHWC). */
   async predict(images: Float32Array): Promise<Predictions> {
     this.check();
@@ -544,6 +572,7 @@ export class CompiledTrainer {
           batch,
           loss: this.loss,
           sgd: this.sgd,
+          ...(this.options.keep ? { keep: new Set(this.options.keep) } : {}),
         }),
         {
           images,

@@ -1,7 +1,13 @@
-import { architecture, architectureNames, type LayerSpec, type ModelSpec } from '@prunefuse/models';
+import { architecture, architectureNames, type ModelSpec } from '@prunefuse/models';
 import { describe, expect, it } from 'vitest';
 import { compileTrainer } from '../src/index.js';
-import { compareWithCpu, webgpuAvailable, withConvWidths, worst } from './reference.js';
+import {
+  compareWithCpu,
+  resnet18WithMaxPool,
+  webgpuAvailable,
+  withConvWidths,
+  worst,
+} from './reference.js';
 
 const webgpu = await webgpuAvailable();
 
@@ -18,33 +24,6 @@ function prunedResNet20(input: ModelSpec['input']): ModelSpec {
     const s = Number(stage[1]) - 1;
     return name.endsWith('.conv1') && !name.includes('shortcut') ? inner[s]! : outer[s]!;
   });
-}
-
-/**
- * ResNet-18 with torchvision's max pool (3x3, stride 2, 'same') after the stem, at a quarter
- * of its widths (16 to 128: the last stage still spans two 64-wide GEMM tiles) so that the
- * cpu reference stays quick.
- */
-function resnet18WithMaxPool(input: ModelSpec['input']): ModelSpec {
-  const spec = withConvWidths(architecture('resnet18', { input, classes: 10 }), (_, f) => f / 4);
-  const pool: LayerSpec = {
-    kind: 'maxpool',
-    name: 'stem.pool',
-    input: 'stem.relu',
-    size: 3,
-    stride: 2,
-    padding: 'same',
-  };
-  const layers = spec.layers.flatMap((layer): LayerSpec[] => {
-    if (layer.name === 'stem.relu') return [layer, pool];
-    if (layer.kind !== 'add' && layer.input === 'stem.relu')
-      return [{ ...layer, input: pool.name }];
-    if (layer.kind === 'add') {
-      return [{ ...layer, inputs: layer.inputs.map((n) => (n === 'stem.relu' ? pool.name : n)) }];
-    }
-    return [layer];
-  });
-  return { ...spec, layers };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { useBackend } from '@prunefuse/engine';
-import type { ModelSpec } from '@prunefuse/models';
+import { architecture, type LayerSpec, type ModelSpec } from '@prunefuse/models';
 import { type CompiledStepAgreement, compareCompiledStep, type StepCase } from '../src/index.js';
 
 export { seededBatch } from '../src/index.js';
@@ -65,4 +65,31 @@ export function countTrainerBuffers(device: GPUDevice): {
     return buffer;
   };
   return { live: () => live.size, restore: () => Object.assign(device, { createBuffer: create }) };
+}
+
+/**
+ * ResNet-18 with torchvision's max pool (3x3, stride 2, 'same') after the stem, at a quarter
+ * of its widths (16 to 128: the last stage still spans two 64-wide GEMM tiles) so that the
+ * cpu reference stays quick.
+ */
+export function resnet18WithMaxPool(input: ModelSpec['input']): ModelSpec {
+  const spec = withConvWidths(architecture('resnet18', { input, classes: 10 }), (_, f) => f / 4);
+  const pool: LayerSpec = {
+    kind: 'maxpool',
+    name: 'stem.pool',
+    input: 'stem.relu',
+    size: 3,
+    stride: 2,
+    padding: 'same',
+  };
+  const layers = spec.layers.flatMap((layer): LayerSpec[] => {
+    if (layer.name === 'stem.relu') return [layer, pool];
+    if (layer.kind !== 'add' && layer.input === 'stem.relu')
+      return [{ ...layer, input: pool.name }];
+    if (layer.kind === 'add') {
+      return [{ ...layer, inputs: layer.inputs.map((n) => (n === 'stem.relu' ? pool.name : n)) }];
+    }
+    return [layer];
+  });
+  return { ...spec, layers };
 }

@@ -1,8 +1,9 @@
 import { architecture, weightSpecs } from '@prunefuse/models';
 import { describe, expect, it, vi } from 'vitest';
+import { ensurePytorch } from '../../models/test/pytorch-setup.js';
 import { compareCompiledStep } from '../src/index.js';
 import { cf, elementwise } from '../src/wgsl.js';
-import { webgpuAvailable } from './reference.js';
+import { resnet18WithMaxPool, webgpuAvailable } from './reference.js';
 
 /**
  * Which conv's filter gradient the compiled step scales by FAULT before its SGD update
@@ -82,4 +83,30 @@ describe.skipIf(!webgpu)('a compiled step checked against tfjs on the cpu backen
       }),
     ).rejects.toThrow(/--reference cpu/);
   });
+});
+
+describe.skipIf(!webgpu)('a compiled step checked against float64 PyTorch', () => {
+  it("ResNet-18 with a max pool: its ReLUs on the compiled step's decisions, within tolerance", async () => {
+    ensurePytorch();
+    // 32x32, so that the last stage keeps 2x2 pixels: at 16x16 its batch norms would
+    // normalise 2 values per channel (batch 2 at 1x1), an ill-conditioned gradient on which
+    // tfjs on the cpu backend and the compiled step already differ by 2%.
+    const resnet18 = resnet18WithMaxPool({ height: 32, width: 32, channels: 3 });
+    const agreement = await compareCompiledStep({
+      ...step,
+      spec: resnet18,
+      seed: 1,
+      reference: 'float64',
+      python: '/usr/bin/python3',
+    });
+    expect(agreement.reference).toBe('float64');
+    expect(agreement.gradients).toHaveLength(
+      weightSpecs(resnet18).filter((w) => w.trainable).length,
+    );
+    expect(agreement.reluDecisionsFixed).toBeGreaterThanOrEqual(0);
+    expect(agreement.loss.relativeError).toBeLessThan(1e-5);
+    for (const rows of [agreement.updates, agreement.gradients]) {
+      expect(rows[0]!.relativeError, rows[0]!.name).toBeLessThan(TOLERANCE);
+    }
+  }, 600_000);
 });
