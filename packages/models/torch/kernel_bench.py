@@ -18,6 +18,8 @@ import re
 import sys
 import time
 
+from bench_device import open_device
+
 CONV = re.compile(
     r"kernel/conv/(?P<pass>forward|input-grad|filter-grad)/[\w-]+/"
     r"(?P<b>\d+)x(?P<h>\d+)x(?P<w>\d+)x(?P<c>\d+)-(?P<k>\d+)x\d+x(?P<o>\d+)(?:-s(?P<s>\d+))?"
@@ -103,17 +105,7 @@ def main():
         print(f"PyTorch is not importable by {sys.executable}: {error}", file=sys.stderr)
         sys.exit(3)
 
-    device = args.device
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    dev = torch.device(device)
-    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
-    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "CPU"
-    torch.backends.cudnn.benchmark = True
-    # fp32 throughout, as our kernels: no TF32 tensor cores on Ampere and later.
-    torch.backends.cudnn.allow_tf32 = False
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.manual_seed(0)
+    dev, sync, name = open_device(torch, args.device)
 
     rows = []
     for entry in [e.strip() for e in args.cases.split(",") if e.strip()]:

@@ -16,6 +16,8 @@ import sys
 import re
 import time
 
+from bench_device import open_device
+
 CASE = re.compile(
     r"model/resnet(?P<depth>\d+)/(?P<mode>train|infer)/\w+/(?P<b>\d+)x(?P<h>\d+)x(?P<w>\d+)x(?P<c>\d+)"
 )
@@ -87,14 +89,7 @@ def main():
         print(f"PyTorch is not importable by {sys.executable}: {error}", file=sys.stderr)
         sys.exit(3)
 
-    device = args.device
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    dev = torch.device(device)
-    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
-    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "CPU"
-    torch.backends.cudnn.benchmark = True
-    torch.manual_seed(0)
+    dev, sync, name = open_device(torch, args.device)
 
     rows = []
     nets = {}
