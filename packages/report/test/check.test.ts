@@ -128,6 +128,22 @@ describe('checkAgainstBaseline', () => {
     ).toEqual(['pass', 'pass', 'pass', 'pass', 'pass']);
   });
 
+  it('reads a drop of exactly the tolerance from a 4-decimal baseline as a pass, a hair more as a loss', () => {
+    // Baselines store accuracy rounded to 4 decimals: one recorded 2 points above this sweep
+    // may sit up to 0.00005 further away than 2 (60.6667 for 60.66666...).
+    const above = (points: number) =>
+      baselineFromRecords(fixtureSweep({ accuracyShift: points }), {
+        store: 'stores/quick',
+        description: 'fixture sweep, shifted',
+      });
+    const deltas = (result: CheckResult) => result.rows.map((r) => r.metrics[0]!.delta!);
+    const atTolerance = checkAgainstBaseline(recorded, above(2));
+    expect(Math.min(...deltas(atTolerance))).toBeLessThan(-2);
+    expect(atTolerance.counts.regressed).toBe(0);
+    const beyond = checkAgainstBaseline(recorded, above(2.001));
+    expect(beyond.counts.regressed).toBe(beyond.rows.length);
+  });
+
   it('fails added MACs beyond the tolerance, phase by phase', () => {
     const result = checkAgainstBaseline(sweepWhere(isSvp, { macsScale: 1.05 }), baseline);
     expect(result.ok).toBe(false);
