@@ -12,13 +12,12 @@ Prints one JSON document on stdout: {"device": ..., "rows": [{name, meanMs, medi
 samples}]}, meanMs and medianMs being the time of one operation.
 """
 
-import argparse
 import json
 import re
 import sys
 import time
 
-from bench_device import open_device
+from bench_device import bench_arguments, open_device
 
 CONV = re.compile(
     r"kernel/conv/(?P<pass>forward|input-grad|filter-grad)/[\w-]+/"
@@ -90,15 +89,10 @@ def batch_norm_step(torch, match, dev):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--cases",
-        required=True,
-        help="comma-separated name@repeats, e.g. kernel/conv/forward/cifar/128x32x32x16-3x3x16@16",
+    args = bench_arguments(
+        __doc__.splitlines()[0],
+        "comma-separated name@repeats, e.g. kernel/conv/forward/cifar/128x32x32x16-3x3x16@16",
     )
-    parser.add_argument("--time", type=float, default=1.0, help="minimum seconds per case")
-    parser.add_argument("--device", default="auto", help="cuda, cpu or auto")
-    args = parser.parse_args()
     try:
         import torch
     except ImportError as error:

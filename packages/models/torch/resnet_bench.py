@@ -10,13 +10,12 @@ Prints one JSON document on stdout: {"device": ..., "rows": [...]}; rows
 carry the bench case names of packages/models/src/bench.ts.
 """
 
-import argparse
 import json
 import sys
 import re
 import time
 
-from bench_device import open_device
+from bench_device import bench_arguments, open_device
 
 CASE = re.compile(
     r"model/resnet(?P<depth>\d+)/(?P<mode>train|infer)/\w+/(?P<b>\d+)x(?P<h>\d+)x(?P<w>\d+)x(?P<c>\d+)"
@@ -73,15 +72,10 @@ def measure(step, sync, min_seconds, min_iterations):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--cases",
-        required=True,
-        help="comma-separated bench case names, e.g. model/resnet20/train/cifar/128x32x32x3",
+    args = bench_arguments(
+        __doc__.splitlines()[0],
+        "comma-separated bench case names, e.g. model/resnet20/train/cifar/128x32x32x3",
     )
-    parser.add_argument("--time", type=float, default=1.0, help="minimum seconds per case")
-    parser.add_argument("--device", default="auto", help="cuda, cpu or auto")
-    args = parser.parse_args()
     try:
         import torch
         from torch import nn
