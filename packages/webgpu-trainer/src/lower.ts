@@ -1,6 +1,6 @@
 import { type ActivationShape, activationShapes, INPUT, type ModelSpec } from '@prunefuse/models';
 import type { ArenaLayout } from './arena.js';
-import { type GraphNode, graphNodes, nodeInputs, padBefore } from './graph.js';
+import { type GraphNode, graphNodes, inferenceNodes, nodeInputs, padBefore } from './graph.js';
 import {
   type BatchNormShape,
   batchNormApply,
@@ -127,12 +127,13 @@ class Lowering {
     readonly arena: ArenaLayout,
     readonly batch: number,
     private readonly training: boolean,
+    foldEpilogues = !training,
   ) {
     if (!Number.isInteger(batch) || batch < 1) {
       throw new RangeError(`batch must be a positive integer, got ${batch}`);
     }
     this.shapes = activationShapes(spec);
-    this.nodes = graphNodes(spec);
+    this.nodes = foldEpilogues ? inferenceNodes(spec) : graphNodes(spec);
     this.values.set(INPUT, io('images'));
   }
 
@@ -221,7 +222,8 @@ class Lowering {
     const arena = this.arena;
     switch (node.kind) {
       case 'conv': {
-        const { layer } = node;
+        const { layer, epilogue } = node;
+        const batchnorm = epilogue?.batchnorm;
         return [
           convForward({
             label,
@@ -230,6 +232,19 @@ class Lowering {
             kernel: arena.value(layer.name, 'kernel'),
             bias: layer.bias ? arena.value(layer.name, 'bias') : null,
             y,
+            ...(epilogue && {
+              epilogue: {
+                batchnorm: batchnorm
+                  ? {
+                      gammaBeta: arena.value(batchnorm.name, 'gamma', true),
+                      moving: arena.value(batchnorm.name, 'movingMean', true),
+                      epsilon: batchnorm.epsilon,
+                    }
+                  : null,
+                residual: epilogue.residual ? this.values.get(epilogue.residual)! : null,
+                relu: epilogue.relu,
+              },
+            }),
           }),
         ];
       }
@@ -517,15 +532,18 @@ export function lowerTrainingStep(options: {
 
 /**
  * Inference at a batch size (batch norm with the moving statistics): logits and penultimate
- * features into the plan's output buffers, and softmax probabilities.
+ * features into the plan's output buffers, and softmax probabilities. Batch norms,
+ * residual additions and ReLUs after a convolution run in its store (`inferenceNodes`)
+ * unless `foldEpilogues` is false, which keeps one dispatch per graph node for comparison.
  */
 export function lowerInference(options: {
   spec: ModelSpec;
   arena: ArenaLayout;
   batch: number;
+  foldEpilogues?: boolean;
 }): DispatchList {
   const { spec, arena, batch } = options;
-  const lowering = new Lowering(spec, arena, batch, false);
+  const lowering = new Lowering(spec, arena, batch, false, options.foldEpilogues ?? true);
   lowering.forward({ logits: io('logits'), features: io('features') });
   lowering.list.push(
     softmaxRows({

@@ -93,3 +93,34 @@ export function resnet18WithMaxPool(input: ModelSpec['input']): ModelSpec {
   });
   return { ...spec, layers };
 }
+
+/** ResNet-20 as pruning leaves it: odd widths, none a multiple of 4. */
+export function prunedResNet20(input: ModelSpec['input']): ModelSpec {
+  const spec = architecture('resnet20', { input, classes: 10 });
+  const outer = [5, 11, 21];
+  const inner = [3, 7, 13];
+  return withConvWidths(spec, (name) => {
+    const stage = /^stage(\d)/.exec(name);
+    if (!stage) return outer[0]!;
+    const s = Number(stage[1]) - 1;
+    return name.endsWith('.conv1') && !name.includes('shortcut') ? inner[s]! : outer[s]!;
+  });
+}
+
+/**
+ * The first two blocks of pre-activation ResNet-164 and its head: a batch norm whose input
+ * also feeds the identity shortcut (so its input gradient adds to another), a ReLU output
+ * read by two convs, residual additions without a ReLU. The full depth at a small input is
+ * too ill-conditioned to compare (the wasm and cpu backends already disagree by 12% on
+ * deep-stage updates there).
+ */
+export function preactStem(input: ModelSpec['input']): ModelSpec {
+  const spec = architecture('preact-resnet164', { input, classes: 10 });
+  const end = spec.layers.findIndex((l) => l.name === 'stage1.block2.add');
+  const head = spec.layers.slice(spec.layers.findIndex((l) => l.name === 'final.bn1'));
+  const layers = [
+    ...spec.layers.slice(0, end + 1),
+    ...head.map((l) => (l.name === 'final.bn1' ? { ...l, input: 'stage1.block2.add' } : l)),
+  ];
+  return { ...spec, layers };
+}

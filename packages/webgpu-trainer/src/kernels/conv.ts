@@ -2,6 +2,7 @@ import {
   type Binding,
   type BufferRef,
   type Constants,
+  cf,
   ci,
   cu,
   type Dispatch,
@@ -75,7 +76,30 @@ const pixelStruct = (type: string) =>
 const tapStruct = (type: string) => `${TAP_OF('k_')}
   return ${type}(i32(ky), i32(kx), c);`;
 
-/** y = conv(x, w) (+ bias): M = output pixels, N = output channels, K = kh·kw·in. */
+/**
+ * What the store applies to conv(x, w) (+ bias) before writing it, in this order (an
+ * inference plan's folded layers, graph.ts ConvEpilogue): batch norm with moving
+ * statistics, the same expression as batchNormInference; + residual; ReLU.
+ */
+export interface ConvEpilogueBuffers {
+  batchnorm: { gammaBeta: BufferRef; moving: BufferRef; epsilon: number } | null;
+  residual: BufferRef | null;
+  relu: boolean;
+}
+
+function epilogueStore(epilogue: ConvEpilogueBuffers | undefined, bias: boolean): string {
+  const lines = [`var value = v${bias ? ' + bias[n]' : ''};`];
+  if (epilogue?.batchnorm) {
+    lines.push(
+      'value = (value - moving[n]) * (gb[n] * inverseSqrt(moving[CO + n] + EPSILON)) + gb[CO + n];',
+    );
+  }
+  if (epilogue?.residual) lines.push('value += residual[m * CO + n];');
+  lines.push(`y[m * CO + n] = ${epilogue?.relu ? 'max(value, 0.0f)' : 'value'};`);
+  return lines.join('\n  ');
+}
+
+/** y = conv(x, w) (+ bias), then the epilogue: M = output pixels, N = output channels, K = kh·kw·in. */
 export function convForward(
   options: {
     label: string;
@@ -84,6 +108,7 @@ export function convForward(
     kernel: BufferRef;
     bias: BufferRef | null;
     y: BufferRef;
+    epilogue?: ConvEpilogueBuffers;
   } & Blocking,
 ): Dispatch {
   const g = options.geometry;
@@ -98,20 +123,29 @@ export function convForward(
     { name: 'y', ref: options.y },
   ];
   if (options.bias) bindings.push({ name: 'bias', ref: options.bias });
+  const { epilogue } = options;
+  const batchnorm = epilogue?.batchnorm;
+  if (batchnorm) {
+    bindings.push(
+      { name: 'gb', ref: batchnorm.gammaBeta },
+      { name: 'moving', ref: batchnorm.moving },
+    );
+  }
+  if (epilogue?.residual) bindings.push({ name: 'residual', ref: epilogue.residual });
   return gemm({
     label: options.label,
     m: g.batch * g.outHeight * g.outWidth,
     n: g.outChannels,
     k: g.kernel * g.kernel * g.inChannels,
     bindings,
-    constants: constants(g),
+    constants: { ...constants(g), ...(batchnorm ? { EPSILON: cf(batchnorm.epsilon) } : {}) },
     rowA: { fields: PIXEL_FIELDS, body: `let m_ = m; ${pixelStruct('RowA')}` },
     kInfo: { fields: TAP_FIELDS, body: `let k_ = k; ${tapStruct('KInfo')}` },
     loadA: READ_PATCH('row', 'ki'),
     ...(vectorA ? { loadA4: READ_PATCH4('row', 'ki') } : {}),
     loadB: 'return w[k * CO + n];',
     ...(vectorB ? { loadB4: 'return w[(k * CO + n) >> 2u];' } : {}),
-    store: `y[m * CO + n] = v${options.bias ? ' + bias[n]' : ''};`,
+    store: epilogueStore(epilogue, options.bias !== null),
     aContiguous: 'k',
     bContiguous: 'n',
     tile,
