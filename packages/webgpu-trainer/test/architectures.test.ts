@@ -7,7 +7,6 @@ import {
   prunedResNet20,
   resnet18WithMaxPool,
   webgpuAvailable,
-  withConvWidths,
   worst,
 } from './reference.js';
 

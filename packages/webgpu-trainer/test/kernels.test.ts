@@ -9,10 +9,10 @@ import {
   pushKernelOp,
   webgpuDevice,
 } from '../src/index.js';
-import type { ConvGeometry } from '../src/kernels/conv.js';
-import { DEFAULT_TILE, type GemmTile } from '../src/kernels/gemm.js';
+import { DEFAULT_TILE, type GemmTile, tileLabel } from '../src/kernels/gemm.js';
 import { fallbackTile } from '../src/kernels/tiles.js';
-import { tuneConvTiles } from '../src/tune.js';
+import { splitCandidates, tuneConvTiles } from '../src/tune.js';
+import { type ConvGeometry, filterGradProduct } from '../src/kernels/conv.js';
 import { webgpuAvailable } from './reference.js';
 
 const webgpu = await webgpuAvailable();
@@ -142,13 +142,19 @@ const GEOMETRIES: { label: string; geometry: ConvGeometry }[] = [
   },
 ];
 
-/** Blockings spanning the tuner's grid: wide, narrow, tall, thin per-thread blocks, deep K. */
+/**
+ * Blockings spanning the tuner's grid: wide, narrow, tall, thin per-thread blocks, deep K,
+ * 128 and 64 threads (the last with a measured slice count, which only the filter
+ * gradient reads).
+ */
 const TILES: GemmTile[] = [
   DEFAULT_TILE,
   fallbackTile(16),
   { tileM: 32, tileN: 32, tileK: 8, threadM: 2, threadN: 2 },
   { tileM: 128, tileN: 32, tileK: 8, threadM: 8, threadN: 2 },
   { tileM: 16, tileN: 64, tileK: 32, threadM: 1, threadN: 4 },
+  { tileM: 32, tileN: 32, tileK: 16, threadM: 2, threadN: 4 },
+  { tileM: 32, tileN: 16, tileK: 16, threadM: 4, threadN: 2, splits: 3 },
 ];
 
 /** llvmpipe JIT-compiles each pipeline for seconds (pipelines are specialised per shape). */
@@ -157,9 +163,9 @@ const COMPILE_TIMEOUT = 300_000;
 const PASSES = ['forward', 'input-grad', 'filter-grad'] as const;
 
 /**
- * One blocking per shape and pass, taken in turn from TILES: 3 passes and 5 blockings are
+ * One blocking per shape and pass, taken in turn from TILES: 3 passes and 7 blockings are
  * coprime, so every blocking meets every pass and several shapes (scalar and vec4 loads,
- * strides 1 and 2), at a fifth of the pipelines (each compiles for seconds on llvmpipe)
+ * strides 1 and 2), at a seventh of the pipelines (each compiles for seconds on llvmpipe)
  * that every blocking on every case would take.
  */
 const CASES = GEOMETRIES.flatMap(({ label, geometry }, g) =>
@@ -182,9 +188,23 @@ describe.skipIf(!webgpu)('convolution kernels against the tfjs cpu backend', () 
     }
   });
 
+  it(
+    'sum a filter gradient split into any number of slices, to one per reduction step',
+    async () => {
+      // K = 2 x 7 x 7 = 98 products per weight: seven 16-deep steps, so 8 slices run as 7.
+      const geometry = GEOMETRIES[2]!.geometry;
+      const op = { kind: 'conv', pass: 'filter-grad', geometry } as const;
+      for (const splits of [1, 2, 5, 8]) {
+        const error = await convError(op, { ...DEFAULT_TILE, splits });
+        expect(error, `${splits} slices`).toBeLessThan(1e-5);
+      }
+    },
+    COMPILE_TIMEOUT,
+  );
+
   for (const { label, geometry, pass, tile } of CASES) {
     it(
-      `${pass}, ${label}, blocking ${tile.tileM}x${tile.tileN}x${tile.tileK}/${tile.threadM}x${tile.threadN}`,
+      `${pass}, ${label}, blocking ${tileLabel(tile)}`,
       async () => {
         const error = await convError({ kind: 'conv', pass, geometry }, tile);
         expect(error).toBeLessThan(1e-5);
@@ -253,6 +273,43 @@ describe.skipIf(!webgpu)('kernel bench cases', () => {
     expect(entries[keys[1]!]).toEqual(fallbackTile(16));
     for (const r of results) expect(r.bestMs).toBeLessThanOrEqual(r.currentMs);
   });
+
+  it(
+    'the tuner then tries slice counts for a filter gradient with its fastest blocking',
+    async () => {
+      await useBackend('webgpu');
+      // K = 4 x 8 x 8 = 256: the estimate is 1 slice; up to 16 steps of 16.
+      const geometry = same({
+        batch: 4,
+        size: 8,
+        inChannels: 6,
+        outChannels: 5,
+        kernel: 3,
+        stride: 1,
+      });
+      const grid = [fallbackTile(16)];
+      const { results } = await tuneConvTiles({
+        ops: [
+          {
+            name: 'kernel/conv/filter-grad/test',
+            op: { kind: 'conv', pass: 'filter-grad', geometry },
+          },
+        ],
+        timeMs: 1,
+        grid,
+      });
+      const [result] = results;
+      // The one blocking at the estimated count (1 slice), then 2 and 4.
+      const { m, n, k } = filterGradProduct(geometry);
+      const counts = splitCandidates(m, n, k, fallbackTile(16));
+      expect(counts).toEqual([1, 2, 4]);
+      expect(result!.tried).toBe(3);
+      const { splits, ...blocking } = result!.best;
+      expect(blocking).toEqual(fallbackTile(16));
+      if (splits !== undefined) expect(counts).toContain(splits);
+    },
+    COMPILE_TIMEOUT,
+  );
 });
 
 describe.skipIf(!webgpu)('batch-norm statistics', () => {

@@ -8,7 +8,7 @@ import {
   type Dispatch,
   elementwise,
 } from '../wgsl.js';
-import { type GemmTile, gemm, splitsFor } from './gemm.js';
+import { type GemmTile, gemm, splitsOf } from './gemm.js';
 import { convTile } from './tiles.js';
 
 /** A convolution's shapes (NHWC activations, [kh, kw, in, out] kernels), square kernels. */
@@ -248,6 +248,15 @@ export function convInputGradient(
   return dispatches;
 }
 
+/** The filter gradient's product: M = kh·kw·in, N = out, K = batch·output pixels. */
+export function filterGradProduct(g: ConvGeometry): { m: number; n: number; k: number } {
+  return {
+    m: g.kernel * g.kernel * g.inChannels,
+    n: g.outChannels,
+    k: g.batch * g.outHeight * g.outWidth,
+  };
+}
+
 /**
  * dw = Σ over batch and output pixels of x-patch ⊗ dy: M = kh·kw·in, N = out,
  * K = batch·output pixels. The reduction is long and the output small, so it is split
@@ -265,11 +274,9 @@ export function convFilterGradient(
   } & Blocking,
 ): Dispatch[] {
   const g = options.geometry;
-  const m = g.kernel * g.kernel * g.inChannels;
-  const n = g.outChannels;
-  const k = g.batch * g.outHeight * g.outWidth;
+  const { m, n, k } = filterGradProduct(g);
   const tile = options.tile ?? convTile('filter-grad', g);
-  const splits = splitsFor(m, n, k, tile);
+  const splits = splitsOf(m, n, k, tile);
   // A runs along input channels within a tap, B along output channels.
   const vectorA = g.inChannels % 4 === 0 && tile.tileM % 4 === 0;
   const vectorB = g.outChannels % 4 === 0;

@@ -13,6 +13,11 @@ export interface GemmTile {
   tileK: number;
   threadM: number;
   threadN: number;
+  /**
+   * Reduction slices of a split-K product (a filter gradient's), as measured by the tuner;
+   * where absent, splitsFor's estimate. Products that are not split ignore it.
+   */
+  splits?: number;
 }
 
 /** The blocking used where the tile table has no entry: 64 x 64 tiles, 4 x 4 per thread. */
@@ -20,6 +25,8 @@ export const DEFAULT_TILE: GemmTile = { tileM: 64, tileN: 64, tileK: 16, threadM
 
 /** WebGPU's guaranteed maxComputeInvocationsPerWorkgroup and workgroup storage (16 KiB). */
 const MAX_THREADS = 256;
+/** Most reduction slices of a split-K product: each is a full copy of the output in scratch. */
+export const MAX_SPLITS = 64;
 const MAX_WORKGROUP_FLOATS = 4096;
 
 /** Throws, saying which constraint fails, unless `tile` makes a valid kernel. */
@@ -33,6 +40,10 @@ export function checkTile(tile: GemmTile): void {
       return 'tileM and tileN must be multiples of threadM and threadN';
     const threads = (tileM / threadM) * (tileN / threadN);
     if (threads > MAX_THREADS) return `${threads} threads per workgroup exceed ${MAX_THREADS}`;
+    // The first tileK threads fill a reduction step's KInfo slots (one each).
+    if (threads < tileK) return `${threads} threads cannot fill tileK = ${tileK} reduction slots`;
+    if (tile.splits !== undefined && tile.splits > MAX_SPLITS)
+      return `splits ${tile.splits} exceed ${MAX_SPLITS}`;
     if ((tileM + tileN) * tileK > MAX_WORKGROUP_FLOATS)
       return `(tileM + tileN) x tileK = ${(tileM + tileN) * tileK} floats exceed 16 KiB of workgroup memory`;
     return null;
@@ -40,9 +51,10 @@ export function checkTile(tile: GemmTile): void {
   if (problem) throw new RangeError(`GEMM tile ${tileLabel(tile)}: ${problem}`);
 }
 
-/** e.g. '64x64x16/4x4' (workgroup tile M x N x K / per-thread block M x N). */
+/** e.g. '64x64x16/4x4', or '64x64x16/4x4 k/8' with 8 reduction slices. */
 export function tileLabel(tile: GemmTile): string {
-  return `${tile.tileM}x${tile.tileN}x${tile.tileK}/${tile.threadM}x${tile.threadN}`;
+  const blocking = `${tile.tileM}x${tile.tileN}x${tile.tileK}/${tile.threadM}x${tile.threadN}`;
+  return tile.splits === undefined ? blocking : `${blocking} k/${tile.splits}`;
 }
 
 export interface GemmOptions {
@@ -280,5 +292,15 @@ export function splitsFor(m: number, n: number, k: number, tile: GemmTile = DEFA
   const tiles = Math.ceil(m / tile.tileM) * Math.ceil(n / tile.tileN);
   const wanted = Math.ceil(512 / tiles);
   const most = Math.floor(k / 256);
-  return Math.max(1, Math.min(wanted, most, 64));
+  return Math.max(1, Math.min(wanted, most, MAX_SPLITS));
+}
+
+/**
+ * The slices a split-K product runs: the tile's measured count where it has one, else
+ * splitsFor's; never more than the reduction has tileK-deep steps (a slice past them
+ * would only add zeros).
+ */
+export function splitsOf(m: number, n: number, k: number, tile: GemmTile): number {
+  const steps = Math.max(1, Math.ceil(k / tile.tileK));
+  return Math.min(tile.splits ?? splitsFor(m, n, k, tile), steps);
 }
