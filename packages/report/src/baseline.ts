@@ -142,11 +142,22 @@ export function baselineFromRecords(
       store: options.store,
       runs: records.length,
       gitCommits: unique(records.map((r) => r.environment.gitCommit ?? 'unknown')),
-      backends: unique(records.map((r) => `${r.environment.backend} (${r.environment.device})`)),
+      backends: unique(records.map((r) => backendLabel(r.environment))),
     },
     defaults,
     entries,
   };
+}
+
+/** How `createdFrom.backends` names a backend: "wasm (CPU (WebAssembly SIMD, ...))". */
+export function backendLabel(environment: RunRecord['environment']): string {
+  return `${environment.backend} (${environment.device})`;
+}
+
+/** The backend name at the head of a `backendLabel` ("wasm" from "wasm (CPU ...)"). */
+export function backendNameOfLabel(label: string): string {
+  const open = label.indexOf(' (');
+  return open < 0 ? label : label.slice(0, open);
 }
 
 export function writeRegressionBaseline(file: string, baseline: RegressionBaseline): void {

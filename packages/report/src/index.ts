@@ -12,6 +12,8 @@ export {
   writeRegressionBaseline,
 } from './baseline.js';
 export {
+  type AccuracyAcrossBackends,
+  type AccuracyGate,
   type CheckedMetric,
   type CheckResult,
   type CheckRow,

@@ -295,6 +295,110 @@ describe('checkAgainstBaseline', () => {
   });
 });
 
+describe('checkAgainstBaseline on another backend', () => {
+  /** The fixture sweep as webgpu runs, each method's accuracies moved by its own shift. */
+  function onWebgpu(shift: (method: string) => number, change: Partial<FixtureRun> = {}) {
+    return fixtureSweep({ backend: 'webgpu' }).map((run) =>
+      fixtureRun({
+        method: run.config.method,
+        seed: run.config.seed,
+        backend: 'webgpu',
+        rankAgreement: run.rounds.some((r) => r.rankAgreement !== undefined),
+        scratchComparison:
+          run.targets.some((t) => t.init === 'scratch') && run.config.method.name === 'prunefuse',
+        accuracyShift: shift(run.config.method.name),
+        ...change,
+      }),
+    );
+  }
+  // Entries scattered as float rounding scatters them on quick-ci: -8 to +8, mean about 0.
+  const scatter: Record<string, number> = {
+    random: 7,
+    'active-learning': -8,
+    svp: 8,
+    prunefuse: -3,
+    full: 0,
+  };
+
+  it('shows each entry but gates the mean: a scatter of ±8 points around the baseline passes', () => {
+    const result = checkAgainstBaseline(
+      onWebgpu((m) => scatter[m]!),
+      baseline,
+    );
+    expect(result.accuracyAcrossBackends).toMatchObject({
+      baselineBackends: ['wasm'],
+      measuredBackends: ['webgpu'],
+      status: 'pass',
+      tolerancePoints: 2,
+    });
+    expect(result.accuracyAcrossBackends!.groups).toHaveLength(9);
+    expect(result.ok).toBe(true);
+    const al = result.rows.filter((r) => r.key.method === 'active-learning');
+    expect(al.map((r) => r.accuracyGate)).toEqual(Array(3).fill('mean across backends'));
+    // The entry's own view is kept for the reader; only the row status ignores it.
+    expect(al.map((r) => r.metrics[0]!.status)).toEqual(['regressed', 'regressed', 'regressed']);
+    expect(al.map((r) => r.status)).toEqual(['pass', 'pass', 'pass']);
+  });
+
+  it('the same scatter on the baseline backend fails entry by entry', () => {
+    const wasm = onWebgpu((m) => scatter[m]!, { backend: 'wasm' });
+    const result = checkAgainstBaseline(wasm, baseline);
+    expect(result.accuracyAcrossBackends).toBeNull();
+    expect(result.ok).toBe(false);
+    expect(statuses(result, 'active-learning')).toEqual(['regressed', 'regressed', 'regressed']);
+  });
+
+  it('fails a backend that learns worse across the board, though no entry alone is far off', () => {
+    const result = checkAgainstBaseline(
+      onWebgpu(() => -4),
+      baseline,
+    );
+    expect(result.ok).toBe(false);
+    const across = result.accuracyAcrossBackends!;
+    expect(across.status).toBe('regressed');
+    expect(across.meanDeltaPoints).toBeCloseTo(-4, 1);
+    expect(across.upperBoundPoints!).toBeLessThan(-2);
+    // No row is blamed for accuracy: the failure is the mean's.
+    expect(result.counts.regressed).toBe(0);
+  });
+
+  it('passes a consistent drop within the tolerance, and a loss whose spread leaves it unsure', () => {
+    expect(
+      checkAgainstBaseline(
+        onWebgpu(() => -1.5),
+        baseline,
+      ).ok,
+    ).toBe(true);
+    // Mean -3, but groups from -11 to +5: the bound reaches above -2.
+    const unsure = checkAgainstBaseline(
+      onWebgpu((m) => (m === 'prunefuse' ? -11 : m === 'full' ? 5 : 3)),
+      baseline,
+    );
+    expect(unsure.accuracyAcrossBackends!.meanDeltaPoints!).toBeLessThan(-2);
+    expect(unsure.accuracyAcrossBackends!.upperBoundPoints!).toBeGreaterThan(-2);
+    expect(unsure.ok).toBe(true);
+  });
+
+  it('still holds MACs and parameters entry by entry', () => {
+    const result = checkAgainstBaseline(
+      onWebgpu(() => 0).map((run) =>
+        run.config.method.name === 'svp'
+          ? fixtureRun({
+              method: run.config.method,
+              seed: run.config.seed,
+              backend: 'webgpu',
+              macsScale: 1.05,
+            })
+          : run,
+      ),
+      baseline,
+    );
+    expect(result.ok).toBe(false);
+    expect(statuses(result, 'svp resnet8')).toEqual(['regressed', 'regressed', 'regressed']);
+    expect(result.accuracyAcrossBackends!.status).toBe('pass');
+  });
+});
+
 describe('baseline files', () => {
   const dir = () => mkdtempSync(path.join(tmpdir(), 'prunefuse-baseline-'));
 

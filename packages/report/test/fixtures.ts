@@ -66,6 +66,8 @@ export interface FixtureRun {
   acquisition?: AcquisitionName;
   /** Points added to every target accuracy: a regression when negative. */
   accuracyShift?: number;
+  /** The backend the run records (wasm by default). */
+  backend?: 'wasm' | 'webgpu';
   /** Factor on every MAC count: added compute when above 1. */
   macsScale?: number;
   targetEpochs?: number;
@@ -257,11 +259,11 @@ export function fixtureRun(spec: FixtureRun): RunRecord {
       targetTraining: training(targetEpochs),
       rankAgreement: spec.rankAgreement ?? false,
       seed,
-      backend: 'wasm',
+      backend: spec.backend ?? 'wasm',
     },
     environment: {
-      backend: 'wasm',
-      device: 'XNNPACK SIMD, 1 thread',
+      backend: spec.backend ?? 'wasm',
+      device: spec.backend === 'webgpu' ? 'llvmpipe (Vulkan)' : 'XNNPACK SIMD, 1 thread',
       versions: { tfjs: '4.22.0', node: 'v20.20.2', os: 'Linux 6.1.0 x64' },
       cpu: { model: 'Test CPU', cores: 2 },
       memoryGiB: 8,
