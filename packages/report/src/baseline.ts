@@ -154,12 +154,6 @@ export function backendLabel(environment: RunRecord['environment']): string {
   return `${environment.backend} (${environment.device})`;
 }
 
-/** The backend name at the head of a `backendLabel` ("wasm" from "wasm (CPU ...)"). */
-export function backendNameOfLabel(label: string): string {
-  const open = label.indexOf(' (');
-  return open < 0 ? label : label.slice(0, open);
-}
-
 export function writeRegressionBaseline(file: string, baseline: RegressionBaseline): void {
   writeFileAtomic(file, `${JSON.stringify(baseline, null, 2)}\n`);
 }

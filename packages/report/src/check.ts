@@ -3,7 +3,7 @@ import { type BudgetSummary, summarizeRuns } from './aggregate.js';
 import {
   type BaselineEntry,
   type BaselineKey,
-  backendNameOfLabel,
+  backendLabel,
   baselineKeyText,
   entryTolerances,
   type RegressionBaseline,
@@ -57,11 +57,12 @@ export interface CheckRow {
 }
 
 /**
- * The accuracy gate for runs on a backend the baseline was not made with.
+ * The accuracy gate for runs on a backend or device the baseline was not made with.
  *
- * On the baseline's own backend a rerun reproduces the baseline to the last digit (same
- * seed, same float order), so each entry is held to its tolerance and any drift is a
- * change. On another backend float rounding differs from the first step (quick-ci's first
+ * On the baseline's own backend and device a rerun reproduces the baseline to the last
+ * digit (same seed, same float order), so each entry is held to its tolerance and any
+ * drift is a change. On another backend, or another adapter (a tile table measured per
+ * adapter changes a GEMM's summation order), float rounding differs from the first step (quick-ci's first
  * epoch loss: 2.3202812 on webgpu against 2.3202814 on wasm), and training on 50-200
  * labels amplifies it: quick-ci on webgpu (llvmpipe) moved its 8 entries by -9.3 to +3.3
  * points (mean -1.8) in one run and by -8.7 to +8.0 (mean +0.5) in an earlier one, and the
@@ -74,7 +75,7 @@ export interface CheckRow {
  * tolerance directly.
  */
 export interface AccuracyAcrossBackends {
-  /** Backend names of the baseline's runs and of the measured runs. */
+  /** Backends with their devices ("wasm (CPU ...)") of the baseline's and the measured runs. */
   baselineBackends: string[];
   measuredBackends: string[];
   /** Per measured group: the mean over its entries of measured - baseline accuracy, in points. */
@@ -90,7 +91,7 @@ export interface AccuracyAcrossBackends {
 export interface CheckResult {
   /** false when any entry regressed, is missing or invalid, or any run has a problem. */
   ok: boolean;
-  /** Set when the runs are on a backend the baseline was not made with: see its type. */
+  /** Set when the runs are on a backend or device the baseline was not made with: see its type. */
   accuracyAcrossBackends: AccuracyAcrossBackends | null;
   /**
    * Runs whose figures are unsound (non-finite, out of range) or that diverged, in the
@@ -123,8 +124,9 @@ export function checkAgainstBaseline(
     if (found.length > 0) unsound.add(record.id);
     return found;
   });
-  const baselineBackends = unique(baseline.createdFrom.backends.map(backendNameOfLabel));
-  const measuredBackends = unique(records.map((r) => r.environment.backend));
+  // A backend on a device: the same code on another adapter (or CPU) may round differently.
+  const baselineBackends = unique(baseline.createdFrom.backends);
+  const measuredBackends = unique(records.map((r) => backendLabel(r.environment)));
   const acrossBackends =
     baselineBackends.length > 0 && measuredBackends.some((b) => !baselineBackends.includes(b));
   const gate: AccuracyGate = acrossBackends ? 'mean across backends' : 'entry';

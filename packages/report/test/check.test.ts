@@ -326,8 +326,8 @@ describe('checkAgainstBaseline on another backend', () => {
       baseline,
     );
     expect(result.accuracyAcrossBackends).toMatchObject({
-      baselineBackends: ['wasm'],
-      measuredBackends: ['webgpu'],
+      baselineBackends: ['wasm (XNNPACK SIMD, 1 thread)'],
+      measuredBackends: ['webgpu (llvmpipe (Vulkan))'],
       status: 'pass',
       tolerancePoints: 2,
     });
@@ -346,6 +346,18 @@ describe('checkAgainstBaseline on another backend', () => {
     expect(result.accuracyAcrossBackends).toBeNull();
     expect(result.ok).toBe(false);
     expect(statuses(result, 'active-learning')).toEqual(['regressed', 'regressed', 'regressed']);
+  });
+
+  it('gates the mean too for the same backend on another device', () => {
+    const otherCpu = onWebgpu((m) => scatter[m]!, { backend: 'wasm' }).map((run) => ({
+      ...run,
+      environment: { ...run.environment, device: 'XNNPACK SIMD, 4 threads' },
+    }));
+    const result = checkAgainstBaseline(otherCpu, baseline);
+    expect(result.accuracyAcrossBackends?.measuredBackends).toEqual([
+      'wasm (XNNPACK SIMD, 4 threads)',
+    ]);
+    expect(result.ok).toBe(true);
   });
 
   it('fails a backend that learns worse across the board, though no entry alone is far off', () => {

@@ -81,9 +81,10 @@ function formatAcrossBackends(across: AccuracyAcrossBackends): string[] {
         `; fails when ${upper === null ? 'the mean' : 'the bound'} is below -${fixed(tolerance)}: ` +
         (across.status === 'pass' ? 'pass' : 'REGRESSED');
   return [
-    `runs on ${across.measuredBackends.join(', ')}, baseline made on ${across.baselineBackends.join(', ')}: ` +
-      'float rounding differs between backends and small-budget training amplifies it, so each ' +
-      "entry's accuracy is shown and the mean over run groups is gated",
+    `runs on ${across.measuredBackends.join('; ')}`,
+    `baseline made on ${across.baselineBackends.join('; ')}`,
+    'float rounding differs between backends and devices and small-budget training amplifies it, ' +
+      "so each entry's accuracy is shown and the mean over run groups is gated:",
     ...across.groups.map(
       (g) => `  ${signed(g.deltaPoints)}  ${g.group} (mean of ${g.entries} budgets)`,
     ),
