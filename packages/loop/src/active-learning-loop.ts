@@ -411,12 +411,14 @@ async function buildTarget(
   const { dataset } = setup;
   const labelled = pool.labelled();
   let selectorTrainingMacs = 0;
+  let selectorAccuracy: number | undefined;
   const built = await method.buildTarget({
     labelled,
     trainedSelector: async () => {
       const current = await selectors.current();
       if (!current) throw new Error(`method '${method.name}' has no selector to hand its target`);
       if (current.trainedNow) selectorTrainingMacs += current.selector.macs;
+      selectorAccuracy = current.selector.accuracy;
       return current.selector.network;
     },
     freshTarget: () => denseInitial.network(),
@@ -449,6 +451,7 @@ async function buildTarget(
     trainSeconds: built.trainSeconds,
     macs: built.macs,
     selectorTrainingMacs,
+    ...(selectorAccuracy === undefined ? {} : { selectorAccuracy }),
     epochs: built.epochs,
     ...(diverged ? { diverged } : {}),
   };

@@ -114,6 +114,9 @@ describe('activeLearningLoop', () => {
     expect(outcome.rounds[2]!.selectorAccuracy).toBe(
       outcome.rounds[2]!.epochs.at(-1)!.testAccuracy,
     );
+    // The target records the accuracy of the θp* it used: the network round 2 then selects with.
+    expect(at50!.selectorAccuracy).toBe(outcome.rounds[2]!.selectorAccuracy);
+    expect(at90!.selectorAccuracy).toBeGreaterThan(0);
     expect(macs.selectorTraining).toBe(
       outcome.rounds.reduce((t, r) => t + r.macs.selectorTraining, 0) +
         outcome.targets.reduce((t, x) => t + x.selectorTrainingMacs, 0),
@@ -142,6 +145,7 @@ describe('activeLearningLoop', () => {
     expect(outcome.targets.every((t) => t.init === 'scratch' && t.selectorTrainingMacs === 0)).toBe(
       true,
     );
+    expect(outcome.targets.map((t) => t.selectorAccuracy)).toEqual([undefined, undefined]);
   });
 
   test('the same seed selects the same indices; another seed does not', async () => {

@@ -23,6 +23,9 @@ export function measuredProblems(run: RunRecord): string[] {
     expect(`${at}.accuracy`, target.accuracy, 'a share in [0, 1]', share);
     expect(`${at}.loss`, target.loss, 'a loss >= 0', nonNegative);
     expect(`${at}.macs`, target.macs, 'a MAC count >= 0', nonNegative);
+    if (target.selectorAccuracy !== undefined) {
+      expect(`${at}.selectorAccuracy`, target.selectorAccuracy, 'a share in [0, 1]', share);
+    }
     if (target.diverged) problems.push(`${where}: ${at} diverged: ${target.diverged.reason}`);
   }
   for (const [i, round] of run.rounds.entries()) {

@@ -236,6 +236,13 @@ const targetRecordSchema = z.object({
    * The next round selects with that same selector and is not charged for it again.
    */
   selectorTrainingMacs: nonNegative,
+  /**
+   * Test accuracy of the selector trained on exactly this labelled set (θp*), where the
+   * target used it (fused from it or distilled from it): set beside the target's own, it
+   * shows whether a distillation teacher was stronger or weaker than its student. Absent
+   * when the target did not use it, and in records written before it was recorded.
+   */
+  selectorAccuracy: z.number().optional(),
   epochs: z.array(epochRecordSchema),
   /**
    * Present when training blew up without producing a NaN (see divergence.ts): the
