@@ -26,6 +26,11 @@ export interface ClaimComparison {
   difference: Difference;
   /** Selection MACs of the arm over those of the other (pruned-selection only). */
   selectionMacRatio: number | null;
+  /**
+   * The distilling arm's teacher, θp*, in test accuracy percent over the paired seeds (kd
+   * only, where the runs recorded it): a teacher below its student pulls it down.
+   */
+  teacherAccuracyPct: number | null;
   verdict: Verdict;
 }
 
@@ -62,7 +67,8 @@ const CLAIMS: Record<ClaimId, { title: string; statement: string; needs: string 
     title: 'Distillation vs none',
     statement:
       'Fine-tuning the fused target with distillation from θp* is more accurate than without (the paper: ' +
-      '+0.2 to +0.5 points). Held, did not hold and inconclusive as for fusion.',
+      '+0.2 to +0.5 points). Held, did not hold and inconclusive as for fusion. The teacher’s own accuracy ' +
+      'is shown where the runs recorded it.',
     needs: 'PruneFuse with kd: [true, false] in its config',
   },
 };
@@ -172,7 +178,7 @@ function compare(id: ClaimId, panel: Panel, arm: Arm, against: Arm): ClaimCompar
     against.summary.budgets.some((o) => o.labelled === b.labelled),
   );
   return budgets.flatMap((budget): ClaimComparison[] => {
-    const differences = pairedBySeed(arm, against, budget.labelled);
+    const { differences, seeds } = pairedBySeed(arm, against, budget.labelled);
     if (differences.length === 0) return [];
     const difference = pairedDifference(differences);
     const other = against.summary.budgets.find((b) => b.labelled === budget.labelled)!;
@@ -189,6 +195,8 @@ function compare(id: ClaimId, panel: Panel, arm: Arm, against: Arm): ClaimCompar
         fraction: budget.fraction,
         difference,
         selectionMacRatio,
+        teacherAccuracyPct:
+          id === 'kd' ? teacherAccuracyPct(arm.summary.group.runs, seeds, budget.labelled) : null,
         verdict: verdict(id, difference, selectionMacRatio),
       },
     ];
@@ -196,7 +204,11 @@ function compare(id: ClaimId, panel: Panel, arm: Arm, against: Arm): ClaimCompar
 }
 
 /** arm − against in accuracy points, one per seed that both arms ran to this budget. */
-function pairedBySeed(arm: Arm, against: Arm, labelled: number): number[] {
+function pairedBySeed(
+  arm: Arm,
+  against: Arm,
+  labelled: number,
+): { differences: number[]; seeds: number[] } {
   const bySeed = (side: Arm) =>
     new Map(
       side.summary.group.runs.flatMap((run) => {
@@ -205,10 +217,27 @@ function pairedBySeed(arm: Arm, against: Arm, labelled: number): number[] {
       }),
     );
   const others = bySeed(against);
-  return [...bySeed(arm)]
-    .filter(([seed]) => others.has(seed))
-    .sort(([a], [b]) => a - b)
-    .map(([seed, accuracy]) => (accuracy - others.get(seed)!) * 100);
+  const paired = [...bySeed(arm)].filter(([seed]) => others.has(seed)).sort(([a], [b]) => a - b);
+  return {
+    differences: paired.map(([seed, accuracy]) => (accuracy - others.get(seed)!) * 100),
+    seeds: paired.map(([seed]) => seed),
+  };
+}
+
+/** Mean θp* accuracy (percent) of the runs of `seeds` at `labelled`; null unless all recorded it. */
+function teacherAccuracyPct(
+  runs: readonly RunRecord[],
+  seeds: readonly number[],
+  labelled: number,
+): number | null {
+  const accuracies = seeds.map(
+    (seed) =>
+      runs
+        .find((run) => run.config.seed === seed)
+        ?.targets.find((t) => t.labelled === labelled && t.kd)?.selectorAccuracy,
+  );
+  if (accuracies.some((a) => a === undefined)) return null;
+  return ((accuracies as number[]).reduce((sum, a) => sum + a, 0) / accuracies.length) * 100;
 }
 
 function verdict(id: ClaimId, d: Difference, selectionMacRatio: number | null): Verdict {

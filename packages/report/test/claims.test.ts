@@ -58,6 +58,38 @@ describe('the claims panel', () => {
     }
   });
 
+  it("shows the distilling arm's teacher θp* beside the KD claim, where every paired run recorded it", async () => {
+    const runs = fixtureSweep();
+    const kd = claim(runs, 'kd');
+    for (const c of kd.comparisons) {
+      const teachers = [0, 1].map(
+        (seed) =>
+          runs
+            .find(
+              (r) =>
+                r.config.seed === seed &&
+                r.config.method.name === 'prunefuse' &&
+                r.config.method.prune === 0.5 &&
+                r.config.method.kd,
+            )!
+            .targets.find((t) => t.labelled === c.labelled)!.selectorAccuracy! * 100,
+      );
+      expect(c.teacherAccuracyPct).toBeCloseTo((teachers[0]! + teachers[1]!) / 2, 9);
+    }
+    for (const other of ['pruned-selection', 'fusion'] as const) {
+      expect(claim(runs, other).comparisons.every((c) => c.teacherAccuracyPct === null)).toBe(true);
+    }
+    // Records written before θp*'s accuracy was recorded: no teacher figure, not a wrong one.
+    const older = runs.map((run) => ({
+      ...run,
+      targets: run.targets.map(({ selectorAccuracy: _, ...target }) => target),
+    }));
+    expect(claim(older, 'kd').comparisons.every((c) => c.teacherAccuracyPct === null)).toBe(true);
+    const { html } = await composeReport(runs);
+    const panel = html.slice(html.indexOf('<section id="claims"'), html.indexOf('</section>'));
+    expect(panel.match(/teacher θp\*: \d+\.\d\d%/g)).toHaveLength(kd.comparisons.length);
+  });
+
   it('tests pruned selection against active learning with its selection-MAC ratio', () => {
     const pruned = claim(fixtureSweep(), 'pruned-selection');
     // Every PruneFuse variant against the one active-learning group, at each of 3 budgets.

@@ -208,6 +208,10 @@ export function fixtureRun(spec: FixtureRun): RunRecord {
       macs: (3 * targetEpochs * labelled * TARGET_MACS + teacher) * scale,
       selectorTrainingMacs:
         targetUsesSelector && init !== 'scratch' ? selectorTrainingAt(labelled) : 0,
+      // θp*, a few points below a fused target: the pruned network is the weaker one.
+      ...(targetUsesSelector && init !== 'scratch'
+        ? { selectorAccuracy: accuracyAt(labelled, methodBonus(method) - 3) }
+        : {}),
       epochs: epochCurve(targetEpochs, accuracy, init),
     };
   };
