@@ -163,6 +163,7 @@ function round4(value: number): number {
   return Math.round(value * 1e4) / 1e4;
 }
 
-function unique(values: readonly string[]): string[] {
+/** Distinct values, sorted. */
+export function unique(values: readonly string[]): string[] {
   return [...new Set(values)].sort();
 }

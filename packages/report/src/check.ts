@@ -7,10 +7,11 @@ import {
   baselineKeyText,
   entryTolerances,
   type RegressionBaseline,
+  unique,
 } from './baseline.js';
 import { groupKeyText } from './groups.js';
 import { measuredProblems } from './measured-problems.js';
-import { pairedDifference } from './stats.js';
+import { mean, pairedDifference } from './stats.js';
 
 /** invalid: a measured value is not a sound figure, or a run of the entry diverged. */
 export type CheckStatus = 'pass' | 'regressed' | 'missing' | 'improved' | 'invalid';
@@ -62,15 +63,16 @@ export interface CheckRow {
  * On the baseline's own backend and device a rerun reproduces the baseline to the last
  * digit (same seed, same float order), so each entry is held to its tolerance and any
  * drift is a change. On another backend, or another adapter (a tile table measured per
- * adapter changes a GEMM's summation order), float rounding differs from the first step (quick-ci's first
- * epoch loss: 2.3202812 on webgpu against 2.3202814 on wasm), and training on 50-200
- * labels amplifies it: quick-ci on webgpu (llvmpipe) moved its 8 entries by -9.3 to +3.3
- * points (mean -1.8) in one run and by -8.7 to +8.0 (mean +0.5) in an earlier one, and the
- * same sweep's 5 wasm seeds spread 3-10 points per entry. One entry cannot tell there whether a backend learns as well; the mean over
- * groups can. A group (one method's runs: its budgets share trajectories, so they are not
- * independent) contributes the mean of its entries' differences; the gate fails when even
- * the upper end of the one-sided 97.5% Student t bound on the mean of those is more than
- * the tolerance below 0, i.e. when the backend is confidently worse by more than the
+ * adapter changes a GEMM's summation order), float rounding differs from the first step
+ * (quick-ci's first epoch loss: 2.3202812 on webgpu against 2.3202814 on wasm), and
+ * training on 50-200 labels amplifies it: quick-ci on webgpu (llvmpipe) moved its 8
+ * entries by -9.3 to +3.3 points (mean -1.8) in one run and by -8.7 to +8.0 (mean +0.5)
+ * in an earlier one, and the same sweep's 5 wasm seeds spread 3-10 points per entry. One
+ * entry cannot tell there whether a backend learns as well; the mean over groups can. A
+ * group (one method's runs: its budgets share trajectories, so they are not independent)
+ * contributes the mean of its entries' differences; the gate fails when even the upper
+ * end of the one-sided 97.5% Student t bound on the mean of those is more than the
+ * tolerance below 0, i.e. when the backend is confidently worse by more than the
  * tolerance. With one group there is no spread, and its difference is held to the
  * tolerance directly.
  */
@@ -309,7 +311,7 @@ function meanAccuracyAcrossBackends({
   const groups = [...byGroup].map(([group, deltas]) => ({
     group,
     entries: deltas.length,
-    deltaPoints: deltas.reduce((sum, d) => sum + d, 0) / deltas.length,
+    deltaPoints: mean(deltas),
   }));
   const base = { baselineBackends, measuredBackends, groups, tolerancePoints };
   if (groups.length === 0) {
@@ -324,10 +326,6 @@ function meanAccuracyAcrossBackends({
     upperBoundPoints: upper,
     status: (upper ?? difference.mean) < -band ? 'regressed' : 'pass',
   };
-}
-
-function unique(values: readonly string[]): string[] {
-  return [...new Set(values)].sort();
 }
 
 /** Relative slack for float noise in means of identical analytic counts. */

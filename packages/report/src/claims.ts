@@ -3,7 +3,7 @@ import type { GroupSummary } from './aggregate.js';
 import { settingsBesideMethod } from './groups.js';
 import { budgetMeasurements } from './measurements.js';
 import { type Panel, panelTitle } from './panels.js';
-import { type Difference, pairedDifference } from './stats.js';
+import { type Difference, mean, pairedDifference } from './stats.js';
 
 /**
  * The paper's three claims, tested on whatever the report holds: each compares two arms
@@ -237,7 +237,7 @@ function teacherAccuracyPct(
         ?.targets.find((t) => t.labelled === labelled && t.kd)?.selectorAccuracy,
   );
   if (accuracies.some((a) => a === undefined)) return null;
-  return ((accuracies as number[]).reduce((sum, a) => sum + a, 0) / accuracies.length) * 100;
+  return mean(accuracies as number[]) * 100;
 }
 
 function verdict(id: ClaimId, d: Difference, selectionMacRatio: number | null): Verdict {
