@@ -13,6 +13,7 @@ import { type GraphNode, graphNodes, inferenceNodes, nodeInputs } from '../src/g
 import { compileTrainer } from '../src/index.js';
 import { lowerInference } from '../src/lower.js';
 import {
+  cpuInference,
   preactStem,
   prunedResNet20,
   resnet18WithMaxPool,
@@ -137,17 +138,7 @@ describe.skipIf(!webgpu)('folded conv epilogues against the cpu backend', () => 
     it(`${name}: logits and features of the cpu backend`, async () => {
       const examples = 3;
       const { images } = seededBatch(spec, examples, 11);
-      const shape = [examples, spec.input.height, spec.input.width, spec.input.channels] as const;
-      await useBackend('cpu');
-      const reference = networkFromWeights(spec, weightsWithLiveBatchNorms(spec, 7));
-      const x = tf.tensor4d(images, [...shape]);
-      const output = reference.apply(x, { training: false });
-      const expected = {
-        logits: (await output.logits.data()) as Float32Array,
-        features: (await output.features.data()) as Float32Array,
-      };
-      tf.dispose([x, output.logits, output.features]);
-      reference.dispose();
+      const expected = await cpuInference(spec, weightsWithLiveBatchNorms(spec, 7), images);
 
       await useBackend('webgpu');
       const network = networkFromWeights(spec, weightsWithLiveBatchNorms(spec, 7));

@@ -2,7 +2,7 @@ import { relativeError, tf, useBackend } from '@prunefuse/engine';
 import { architecture, initialWeights, networkFromWeights } from '@prunefuse/models';
 import { describe, expect, it } from 'vitest';
 import { compileTrainer, webgpuDevice } from '../src/index.js';
-import { countTrainerBuffers, seededBatch, webgpuAvailable } from './reference.js';
+import { countTrainerBuffers, cpuInference, seededBatch, webgpuAvailable } from './reference.js';
 
 const webgpu = await webgpuAvailable();
 const INPUT = { height: 8, width: 8, channels: 3 };
@@ -13,16 +13,7 @@ describe.skipIf(!webgpu)('compiled inference and memory', () => {
   it('gives the cpu backend logits and features, in batches with a partial last one', async () => {
     const examples = 5;
     const { images } = seededBatch(spec, examples, 9);
-    await useBackend('cpu');
-    const reference = networkFromWeights(spec, initialWeights(spec, 2));
-    const x = tf.tensor4d(images, [examples, 8, 8, 3]);
-    const output = reference.apply(x, { training: false });
-    const expected = {
-      logits: (await output.logits.data()) as Float32Array,
-      features: (await output.features.data()) as Float32Array,
-    };
-    tf.dispose([x, output.logits, output.features]);
-    reference.dispose();
+    const expected = await cpuInference(spec, initialWeights(spec, 2), images);
 
     await useBackend('webgpu');
     const network = networkFromWeights(spec, initialWeights(spec, 2));

@@ -1,5 +1,10 @@
-import { useBackend } from '@prunefuse/engine';
-import { architecture, type LayerSpec, type ModelSpec } from '@prunefuse/models';
+import { tf, useBackend } from '@prunefuse/engine';
+import {
+  architecture,
+  type LayerSpec,
+  type ModelSpec,
+  networkFromWeights,
+} from '@prunefuse/models';
 import { type CompiledStepAgreement, compareCompiledStep, type StepCase } from '../src/index.js';
 
 export { seededBatch } from '../src/index.js';
@@ -123,4 +128,35 @@ export function preactStem(input: ModelSpec['input']): ModelSpec {
     ...head.map((l) => (l.name === 'final.bn1' ? { ...l, input: 'stage1.block2.add' } : l)),
   ];
   return { ...spec, layers };
+}
+
+/**
+ * Logits and features of `spec` with `weights` on `images` (NHWC, whole examples) in
+ * inference mode on the cpu backend, which is left selected; the network built from
+ * `weights` is disposed.
+ */
+export async function cpuInference(
+  spec: ModelSpec,
+  weights: Map<string, tf.Tensor>,
+  images: Float32Array,
+): Promise<{ logits: Float32Array; features: Float32Array }> {
+  await useBackend('cpu');
+  const { height, width, channels } = spec.input;
+  const reference = networkFromWeights(spec, weights);
+  const x = tf.tensor4d(images, [
+    images.length / (height * width * channels),
+    height,
+    width,
+    channels,
+  ]);
+  const output = reference.apply(x, { training: false });
+  try {
+    return {
+      logits: (await output.logits.data()) as Float32Array,
+      features: (await output.features.data()) as Float32Array,
+    };
+  } finally {
+    tf.dispose([x, output.logits, output.features]);
+    reference.dispose();
+  }
 }
