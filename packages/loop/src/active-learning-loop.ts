@@ -6,8 +6,10 @@ import {
   type BudgetConfig,
   inferenceMacs,
   type MacsByPhase,
+  labelledSetDigest,
   type RoundRecord,
   type RunEvent,
+  type SavedTarget,
   type SelectionPhase,
   type TargetRecord,
   type TrainingConfig,
@@ -41,7 +43,27 @@ export interface LoopSetup {
    * its rounds and selectors are replayed, not computed, and charged what they cost then.
    */
   storedSelection?: SelectionPhase | null;
+  /**
+   * The targets an interrupted attempt of this run built, in milestone order (its
+   * checkpoint): each is replayed at its milestone, when this run's labelled set there is
+   * the one it was trained on, instead of trained, and charged what it cost then. Sound
+   * because nothing a target's training does reaches a later milestone: every random
+   * stream is derived by name from the seed, every network built fresh.
+   */
+  builtTargets?: readonly SavedTarget[];
   onEvent?: (event: RunEvent) => void;
+  /**
+   * Called after every selector, round and target the run obtains, with what an
+   * interrupted attempt would resume from: the selection phase so far (null without a
+   * selector) and the targets built so far. The caller saves it (see the runner).
+   */
+  onCheckpoint?: (checkpoint: LoopCheckpoint) => void;
+}
+
+/** What a run has finished so far, for a later attempt to resume from. */
+export interface LoopCheckpoint {
+  selection: SelectionPhase | null;
+  targets: readonly SavedTarget[];
 }
 
 export interface LoopOutcome {
@@ -52,6 +74,8 @@ export interface LoopOutcome {
   params: { targetSpec: ModelSpec; selectorSpec: ModelSpec | null };
   /** What the selection rounds labelled and every selector they trained; null without a selector. */
   selection: SelectionPhase | null;
+  /** Labelled-set sizes of the targets replayed from builtTargets rather than trained. */
+  replayedTargets: number[];
 }
 
 interface TrainedSelector extends TrainingOutcome {
@@ -94,6 +118,13 @@ export async function activeLearningLoop(
   const trainers = new CompiledTrainers();
   const rounds: RoundRecord[] = [];
   const targets: TargetRecord[] = [];
+  const replayedTargets: number[] = [];
+  const savedTargets: SavedTarget[] = [];
+  const checkpoint = () =>
+    setup.onCheckpoint?.({
+      selection: method.selector ? memo.phase() : null,
+      targets: savedTargets,
+    });
 
   const trainSelector = async (): Promise<TrainedSelector> => {
     const definition = method.selector!;
@@ -125,6 +156,7 @@ export async function activeLearningLoop(
       const outcome = await train(network);
       await memo.recordSelector(labelled.length, outcome, network);
       spent.charge('selectorTraining', outcome.macs);
+      checkpoint();
       return { ...outcome, network, labelled: labelled.length };
     } catch (error) {
       network.dispose();
@@ -153,14 +185,26 @@ export async function activeLearningLoop(
           ),
         );
         setup.onEvent?.({ type: 'round', round: withoutEpochs(rounds.at(-1)!) });
+        checkpoint();
       }
-      const target = await buildTarget(
-        { setup, pool, method, denseInitial, rng, spent, memo, trainers },
-        selectors,
-      );
+      const labelledSet = labelledSetDigest(pool.labelled());
+      const saved = setup.builtTargets?.[targets.length];
+      const replayed = saved?.labelledSet === labelledSet ? saved.record : null;
+      // A replayed target that used θp* asks for it as its training did, so that the
+      // selector is obtained (and charged) at the same point of the run.
+      if (replayed?.selectorAccuracy !== undefined) await selectors.current();
+      const target =
+        replayed ??
+        (await buildTarget(
+          { setup, pool, method, denseInitial, rng, spent, memo, trainers },
+          selectors,
+        ));
       spent.charge('targetTraining', target.macs);
       targets.push(target);
+      savedTargets.push({ labelledSet, record: target });
       setup.onEvent?.({ type: 'target', target: withoutEpochs(target) });
+      if (replayed) replayedTargets.push(replayed.labelled);
+      else checkpoint();
     }
   } finally {
     selectors.dispose();
@@ -176,6 +220,7 @@ export async function activeLearningLoop(
     macs: spent.totals(),
     params: { targetSpec: setup.targetSpec, selectorSpec: method.selector?.spec ?? null },
     selection: method.selector ? memo.phase() : null,
+    replayedTargets,
   };
 }
 

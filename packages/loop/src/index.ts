@@ -1,4 +1,9 @@
-export { activeLearningLoop, type LoopOutcome, type LoopSetup } from './active-learning-loop.js';
+export {
+  activeLearningLoop,
+  type LoopCheckpoint,
+  type LoopOutcome,
+  type LoopSetup,
+} from './active-learning-loop.js';
 export { FrozenWeights } from './frozen-weights.js';
 export type {
   AsyncMethodFactory,

@@ -7,7 +7,8 @@
  *
  * Points: 'atomic-write:partial' (half of a file's bytes in its temporary),
  * 'atomic-write:before-rename' (the temporary complete and flushed, not yet renamed),
- * 'store:record-written' (a run's record in place, the index not yet updated).
+ * 'store:record-written' (a run's record in place, the index not yet updated),
+ * 'store:checkpoint-saved' (an unfinished run's checkpoint in place after a built target).
  */
 const requested = parseRequest(process.env.PRUNEFUSE_CRASH_AT);
 let reached = 0;

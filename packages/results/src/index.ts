@@ -58,6 +58,13 @@ export {
   readHolder,
 } from './run-claim.js';
 export {
+  labelledSetDigest,
+  type RunCheckpoint,
+  runCheckpointSchema,
+  type SavedTarget,
+  sameEngine,
+} from './run-checkpoint.js';
+export {
   type SelectionPhase,
   SelectionPhaseStore,
   type SelectionRoundSnapshot,
@@ -65,6 +72,7 @@ export {
   type StoredSelectionPhase,
 } from './selection-phase.js';
 export {
+  type CheckpointState,
   type Cleanup,
   type FailureRecord,
   type IndexEntry,

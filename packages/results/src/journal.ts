@@ -34,7 +34,8 @@ export type JournalEntry = (RunEvent & { at: string }) | JournalHeader;
 
 /**
  * An append-only JSON-lines file per run attempt. Starting a journal replaces the file of
- * any earlier, interrupted attempt: that attempt's run restarts from scratch. Lines are
+ * any earlier, interrupted attempt (what that attempt finished is resumed from the run's
+ * checkpoint and the selection phases, not from the journal). Lines are
  * not fsynced one by one: the journal is a trace, and a run whose journal lost its tail
  * in a power cut is restarted anyway.
  */

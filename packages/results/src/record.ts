@@ -288,5 +288,18 @@ export const runRecordSchema = z.object({
   selection: z
     .object({ id: z.string().min(1), replayedFrom: z.string().min(1).nullable() })
     .optional(),
+  /**
+   * Present when an earlier attempt of this run was interrupted and this one resumed it:
+   * the targets (by labelled-set size) replayed from the checkpoint, and when and on which
+   * commit the first attempt started. startedAt and wallSeconds are this attempt's; each
+   * target's trainSeconds is that of the attempt that trained it.
+   */
+  resumed: z
+    .object({
+      targets: z.array(positiveCount),
+      firstStartedAt: z.iso.datetime(),
+      firstGitCommit: z.string().nullable(),
+    })
+    .optional(),
 });
 export type RunRecord = z.infer<typeof runRecordSchema>;

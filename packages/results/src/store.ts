@@ -8,6 +8,7 @@ import { type JournalEntry, RunJournal, readJournal } from './journal.js';
 import { fieldPath, readJsonFile } from './json-file.js';
 import { processIsGone } from './process-gone.js';
 import { type RunRecord, runRecordSchema } from './record.js';
+import { type RunCheckpoint, runCheckpointSchema } from './run-checkpoint.js';
 import { type ClaimAttempt, claimFile, readHolder } from './run-claim.js';
 
 const indexEntrySchema = z.object({
@@ -41,6 +42,12 @@ export type RecordState =
   | { state: 'damaged'; reason: string }
   | { state: 'absent' };
 
+/** What checkpoints/<id>.json holds: an unfinished run's built targets, something unreadable, or nothing. */
+export type CheckpointState =
+  | { state: 'saved'; checkpoint: RunCheckpoint }
+  | { state: 'damaged'; reason: string }
+  | { state: 'absent' };
+
 /** What cleanLeftovers() did, one line per file, for the log. */
 export interface Cleanup {
   /** Complete records left in temporary files by a killed writer, now in runs/. */
@@ -57,6 +64,8 @@ export interface Cleanup {
  *   runs/damaged/         records that could not be read, moved aside with the reason
  *   claims/<id>.lock      who is executing the run right now (see run-claim.ts)
  *   journals/<id>.jsonl   events of the attempt in progress, replaced by a new attempt
+ *   checkpoints/<id>.json the targets an unfinished run has built (see run-checkpoint.ts),
+ *                         resumed by its next attempt, removed when it finishes
  *   failures/<id>.json    the last failed attempt, removed when the run succeeds
  *   index.json            id -> summary of finished runs, a cache of runs/
  *
@@ -75,6 +84,7 @@ export class ResultsStore {
   readonly claimsDir: string;
   readonly journalsDir: string;
   readonly failuresDir: string;
+  readonly checkpointsDir: string;
   readonly indexFile: string;
 
   constructor(readonly root: string) {
@@ -84,6 +94,7 @@ export class ResultsStore {
     this.claimsDir = path.join(root, 'claims');
     this.journalsDir = path.join(root, 'journals');
     this.failuresDir = path.join(root, 'failures');
+    this.checkpointsDir = path.join(root, 'checkpoints');
     this.indexFile = path.join(root, 'index.json');
   }
 
@@ -214,6 +225,34 @@ export class ResultsStore {
     return RunJournal.start(this.journalPath(id), id);
   }
 
+  checkpointPath(id: string): string {
+    return path.join(this.checkpointsDir, `${id}.json`);
+  }
+
+  /** The checkpoint of unfinished run `id`; a damaged one says why (the run then builds every target). */
+  readCheckpoint(id: string): CheckpointState {
+    const file = this.checkpointPath(id);
+    if (!existsSync(file)) return { state: 'absent' };
+    try {
+      const checkpoint = readJsonFile(file, runCheckpointSchema, 'run checkpoint');
+      if (checkpoint.id !== id)
+        throw new Error(`${file}: holds run '${checkpoint.id}', not '${id}'`);
+      return { state: 'saved', checkpoint };
+    } catch (error) {
+      return { state: 'damaged', reason: (error as Error).message };
+    }
+  }
+
+  /** Saves a run's checkpoint atomically; call it under the run's claim. */
+  saveCheckpoint(checkpoint: RunCheckpoint): void {
+    writeFileAtomic(this.checkpointPath(checkpoint.id), `${JSON.stringify(checkpoint)}\n`);
+    crashPoint('store:checkpoint-saved');
+  }
+
+  removeCheckpoint(id: string): void {
+    rmSync(this.checkpointPath(id), { force: true });
+  }
+
   journal(id: string): JournalEntry[] {
     return readJournal(this.journalPath(id));
   }
@@ -254,7 +293,7 @@ export class ResultsStore {
    * - temporary files whose writer is dead: a complete, valid record of a run that has
    *   none is adopted (renamed into runs/ and indexed) rather than computed again; any
    *   other is removed;
-   * - the journal and the failure entry of a run that is finished.
+   * - the journal, the checkpoint and the failure entry of a run that is finished.
    * Files of a run are only touched under its claim, so a live sweep executing that run
    * is never disturbed; files of live writers (this host) or of other hosts are kept.
    */
@@ -271,7 +310,12 @@ export class ResultsStore {
     const journals = listDir(this.journalsDir)
       .filter((name) => name.endsWith('.jsonl'))
       .map((name) => name.slice(0, -'.jsonl'.length));
-    const ids = new Set([...temporaries.keys(), ...journals, ...jsonStems(this.failuresDir)]);
+    const ids = new Set([
+      ...temporaries.keys(),
+      ...journals,
+      ...jsonStems(this.failuresDir),
+      ...jsonStems(this.checkpointsDir),
+    ]);
     for (const id of [...ids].sort()) {
       const attempt = this.claim(id);
       if (!attempt.claimed) continue;
@@ -281,7 +325,7 @@ export class ResultsStore {
         attempt.claim.release();
       }
     }
-    for (const dir of [this.root, this.failuresDir]) {
+    for (const dir of [this.root, this.failuresDir, this.checkpointsDir]) {
       for (const name of listDir(dir)) {
         const parsed = parseTemporaryName(name, '.json');
         if (parsed && processIsGone(parsed.hostname ?? os.hostname(), parsed.pid)) {
@@ -331,6 +375,10 @@ export class ResultsStore {
     if (existsSync(this.journalPath(id))) {
       this.removeJournal(id);
       cleanup.removed.push(`${this.journalPath(id)} (journal of a finished run)`);
+    }
+    if (existsSync(this.checkpointPath(id))) {
+      this.removeCheckpoint(id);
+      cleanup.removed.push(`${this.checkpointPath(id)} (checkpoint of a finished run)`);
     }
     if (existsSync(this.failurePath(id))) {
       this.clearFailure(id);

@@ -16,6 +16,11 @@ export interface DryRunRow {
   /** Labelled-set sizes at which the target is measured. */
   milestones: number[];
   status: RunStatus;
+  /**
+   * Targets an interrupted attempt saved to the run's checkpoint (see @prunefuse/results
+   * run-checkpoint): the next attempt replays them. 0 for finished runs and runs without one.
+   */
+  savedTargets: number;
   estimatedMacs: MacsByPhase;
 }
 
@@ -29,6 +34,7 @@ export function dryRunRows(
   const failed = new Set(store?.failures().map((f) => f.id) ?? []);
   return runs.map(({ id, config, trainSize }) => {
     const facts = describeDataset(config.dataset.name);
+    const status = runStatus(store, id, failed);
     return {
       id,
       method: config.method.name,
@@ -37,7 +43,8 @@ export function dryRunRows(
       acquisition: config.acquisition,
       seed: config.seed,
       milestones: config.budget.milestones,
-      status: runStatus(store, id, failed),
+      status,
+      savedTargets: status === 'finished' ? 0 : savedTargets(store, id),
       estimatedMacs: estimateMacs(config, trainSize, facts, forwardMacs),
     };
   });
@@ -47,6 +54,19 @@ function runStatus(store: ResultsStore | null, id: string, failed: ReadonlySet<s
   const state = store?.inspect(id).state ?? 'absent';
   if (state !== 'absent') return state;
   return failed.has(id) ? 'failed' : 'pending';
+}
+
+function savedTargets(store: ResultsStore | null, id: string): number {
+  const found = store?.readCheckpoint(id);
+  return found?.state === 'saved' ? found.checkpoint.targets.length : 0;
+}
+
+/** The status column: `pending (2/4 targets saved)` for a run an interrupted attempt checkpointed. */
+export function describeStatus(
+  row: Pick<DryRunRow, 'status' | 'savedTargets' | 'milestones'>,
+): string {
+  if (row.savedTargets === 0) return row.status;
+  return `${row.status} (${row.savedTargets}/${row.milestones.length} targets saved)`;
 }
 
 /** A MAC count for people: 1.23 T, 45.6 G. */

@@ -15,7 +15,10 @@ export const INFERENCE_BATCH_SIZE = 256;
 /**
  * Executes one resolved run: loads its data, runs its method through the shared loop. A
  * selection phase stored by a run that selects alike (same selectionId) is replayed, and
- * this run's phase is offered to the store for the next one.
+ * this run's phase is offered to the store as it grows (after every selector and round),
+ * so that the next run, or this run's next attempt after a kill, replays it. Likewise
+ * each target built is saved to the run's checkpoint, and the targets of an interrupted
+ * attempt's checkpoint are replayed rather than trained again.
  */
 export async function executeRun(config: RunConfig, context: RunContext): Promise<RunRecord> {
   const startedAt = new Date();
@@ -25,6 +28,9 @@ export async function executeRun(config: RunConfig, context: RunContext): Promis
   const { selections } = context;
   const selection = selections ? selectionId(config) : null;
   const stored = selection === null ? null : selections!.read(selection);
+  const { checkpoints } = context;
+  const resumable = checkpoints?.resumable ?? null;
+  let savedTargets = 0;
   const outcome = await activeLearningLoop(
     {
       dataset,
@@ -36,7 +42,16 @@ export async function executeRun(config: RunConfig, context: RunContext): Promis
       seed: config.seed,
       inferenceBatchSize: INFERENCE_BATCH_SIZE,
       storedSelection: stored?.phase ?? null,
+      builtTargets: resumable?.targets ?? [],
       onEvent: (event) => context.emit(event),
+      onCheckpoint: ({ selection: phase, targets }) => {
+        // offer() writes only a phase that extends the stored one.
+        if (selection !== null && phase) selections!.offer(selection, context.id, phase);
+        if (checkpoints && targets.length > savedTargets) {
+          checkpoints.save(targets);
+          savedTargets = targets.length;
+        }
+      },
     },
     methodFactory(config),
   );
@@ -69,6 +84,15 @@ export async function executeRun(config: RunConfig, context: RunContext): Promis
     ...(selection === null
       ? {}
       : { selection: { id: selection, replayedFrom: stored?.run ?? null } }),
+    ...(resumable && outcome.replayedTargets.length > 0
+      ? {
+          resumed: {
+            targets: outcome.replayedTargets,
+            firstStartedAt: resumable.firstAttempt.startedAt,
+            firstGitCommit: resumable.firstAttempt.gitCommit,
+          },
+        }
+      : {}),
   };
 }
 

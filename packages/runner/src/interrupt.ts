@@ -10,15 +10,15 @@ export interface InterruptedSweep {
 }
 
 /**
- * What Ctrl-C leaves: the finished runs are kept in the store, the runs in progress are
- * lost but for their journals (the next sweep restarts them from scratch), and the
- * command that resumes.
+ * What Ctrl-C leaves: the finished runs are kept in the store, the run in progress keeps
+ * what it finished (its checkpoint's targets and its selection phase so far, from which
+ * the next sweep resumes it), and the command that resumes.
  */
 export function interruptMessage({ resume, store, runs }: InterruptedSweep): string {
   const finished = runs.filter((run) => store.has(run.id)).length;
   return (
     `interrupted: ${finished} of ${runs.length} runs finished and are kept in ${store.root}; ` +
-    'the run in progress is lost (its journal stays, and it restarts from scratch). ' +
+    'the run in progress keeps the targets and selection rounds it finished and resumes from them. ' +
     `Resume with: ${resume}`
   );
 }

@@ -6,9 +6,12 @@ import {
   describeRun,
   type ResultsStore,
   type RunConfig,
+  type RunCheckpoint,
   type RunEvent,
   type RunRecord,
   SelectionPhaseStore,
+  type SavedTarget,
+  sameEngine,
 } from '@prunefuse/results';
 import type { RunEnvironment, Tracker } from '@prunefuse/tracking';
 import type { ExpandedRun } from './config/expand.js';
@@ -31,11 +34,24 @@ export interface RunContext {
    * absent, every run computes its own.
    */
   readonly selections?: SelectionPhaseStore;
+  /**
+   * What an interrupted attempt of this run saved that this attempt can resume, and where
+   * this attempt saves the targets it builds; absent, nothing is resumed or saved.
+   */
+  readonly checkpoints?: RunCheckpoints;
+}
+
+/** A run's checkpoint (see @prunefuse/results run-checkpoint) as one attempt sees it. */
+export interface RunCheckpoints {
+  /** Saved by an interrupted attempt on this backend and device; null when there is none. */
+  readonly resumable: RunCheckpoint | null;
+  /** Saves the targets built so far (replayed ones included), in milestone order. */
+  save(targets: readonly SavedTarget[]): void;
 }
 
 /**
  * What an earlier, killed attempt of run `id` left in its journal, for the line that says
- * the run starts again from scratch; null when no attempt was interrupted.
+ * how the run goes on; null when no attempt was interrupted.
  */
 function interruptedAttempt(store: ResultsStore, id: string): string | null {
   if (!existsSync(store.journalPath(id))) return null;
@@ -44,7 +60,55 @@ function interruptedAttempt(store: ResultsStore, id: string): string | null {
   const epochs = entries.filter((e) => e.type === 'epoch').length;
   const targets = entries.filter((e) => e.type === 'target').length;
   const when = start ? ` at ${start.at} on ${start.hostname}` : '';
-  return `an attempt started${when} stopped after ${epochs} epochs and ${targets} targets; it starts again from scratch`;
+  return (
+    `an attempt started${when} stopped after ${epochs} epochs and ${targets} targets; ` +
+    'it resumes from the targets and selection rounds it saved and redoes the training it was in'
+  );
+}
+
+/**
+ * Run `id`'s checkpoint for an attempt on `environment`: resumable when an interrupted
+ * attempt saved it on the same backend and device. One saved elsewhere, or damaged, is
+ * not resumed (the log says why) and is replaced by this attempt's first save.
+ */
+function runCheckpoints(
+  store: ResultsStore,
+  id: string,
+  environment: RunEnvironment,
+  log: (line: string) => void,
+): RunCheckpoints {
+  const found = store.readCheckpoint(id);
+  let resumable: RunCheckpoint | null = null;
+  if (found.state === 'damaged') {
+    log(
+      `run ${id}: its checkpoint cannot be read; every target is trained again\n  ${found.reason}`,
+    );
+  } else if (found.state === 'saved' && !sameEngine(found.checkpoint, environment)) {
+    log(
+      `run ${id}: its checkpoint's ${found.checkpoint.targets.length} target(s) were trained on ` +
+        `${found.checkpoint.backend} (${found.checkpoint.device}), this sweep runs on ` +
+        `${environment.backend} (${environment.device}): they are trained again here`,
+    );
+  } else if (found.state === 'saved') {
+    resumable = found.checkpoint;
+  }
+  const firstAttempt = resumable?.firstAttempt ?? {
+    startedAt: new Date().toISOString(),
+    gitCommit: environment.gitCommit,
+  };
+  return {
+    resumable,
+    save(targets) {
+      store.saveCheckpoint({
+        schema: 1,
+        id,
+        firstAttempt,
+        backend: environment.backend,
+        device: environment.device,
+        targets: [...targets],
+      });
+    },
+  };
 }
 
 /** Executes one resolved run, start to finish, and returns its record. */
@@ -113,7 +177,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepSummary> {
     const interrupted = interruptedAttempt(store, run.id);
     if (interrupted)
       progress.log(
-        `restarting interrupted run ${run.id} ${describeRun(run.config)}: ${interrupted}`,
+        `resuming interrupted run ${run.id} ${describeRun(run.config)}: ${interrupted}`,
       );
   }
   let environment: Promise<RunEnvironment> | null = null;
@@ -187,6 +251,7 @@ async function executeClaimed(
       tracked?.event(event);
     },
     selections: new SelectionPhaseStore(path.join(store.root, 'selections')),
+    checkpoints: runCheckpoints(store, run.id, environment, (line) => progress.log(line)),
   };
   let record: RunRecord;
   try {
@@ -206,6 +271,7 @@ async function executeClaimed(
   journal.close();
   store.clearFailure(run.id);
   store.removeJournal(run.id);
+  store.removeCheckpoint(run.id);
   summary.executed.push(run.id);
   await tracked?.finish(record, store.recordPath(run.id));
   progress.runEnded(run.id, 'finished');

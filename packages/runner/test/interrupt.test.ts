@@ -42,8 +42,8 @@ describe('Ctrl-C and resume', () => {
     const stopped = await first.done;
     expect(stopped.code).toBe(130);
     expect(stopped.stderr).toContain(
-      `interrupted: 1 of 2 runs finished and are kept in ${out}; the run in progress is lost ` +
-        `(its journal stays, and it restarts from scratch). Resume with: pnpm prunefuse run ${config} --out ${out}`,
+      `interrupted: 1 of 2 runs finished and are kept in ${out}; ` +
+        `the run in progress keeps the targets and selection rounds it finished and resumes from them. Resume with: pnpm prunefuse run ${config} --out ${out}`,
     );
 
     const resumed = await startFixture('run-child.ts', [config, out, '1']).done;
@@ -51,8 +51,8 @@ describe('Ctrl-C and resume', () => {
     expect(resumed.stderr).toContain('sweep: 1 runs to do, 1 already finished');
     expect(resumed.stderr).toMatch(
       new RegExp(
-        `restarting interrupted run ${second} active-learning .*: an attempt started at \\S+ on \\S+ ` +
-          'stopped after [1-9]\\d* epochs and 0 targets; it starts again from scratch',
+        `resuming interrupted run ${second} active-learning .*: an attempt started at \\S+ on \\S+ ` +
+          'stopped after [1-9]\\d* epochs and 0 targets; it resumes from the targets and selection rounds it saved',
       ),
     );
   });

@@ -14,12 +14,18 @@ import { describeTestDataset } from './fixtures/datasets.js';
  * and again, half of the time at a random moment of its work and half of the time at a
  * named point inside a write (PRUNEFUSE_CRASH_AT: half a temporary file written, a
  * temporary complete but not renamed, a record in place but not indexed), which a kill at
- * a random time would hit only by luck.
+ * a random time would hit only by luck. A run killed after some of its targets resumes
+ * from its checkpoint (a named point: right after one is saved).
  */
 
 const KILLS = 20;
 const EPOCH_MS = 15;
-const CRASH_POINTS = ['atomic-write:partial', 'atomic-write:before-rename', 'store:record-written'];
+const CRASH_POINTS = [
+  'atomic-write:partial',
+  'atomic-write:before-rename',
+  'store:record-written',
+  'store:checkpoint-saved',
+];
 
 /** mulberry32: a small seeded generator, so that a failing schedule can be replayed. */
 function generator(seed: number): () => number {
@@ -39,9 +45,12 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A record without what differs between two executions of the same run: its times. */
+/**
+ * A record without what differs between two executions of the same run: its times, and
+ * which of its targets a resumed attempt replayed from the checkpoint.
+ */
 function figures(record: RunRecord): unknown {
-  const { startedAt: _s, finishedAt: _f, wallSeconds: _w, ...rest } = record;
+  const { startedAt: _s, finishedAt: _f, wallSeconds: _w, resumed: _r, ...rest } = record;
   return rest;
 }
 
@@ -112,6 +121,7 @@ report: false
     expect(readdirSync(store.claimsDir)).toEqual([]);
     expect(readdirSync(store.journalsDir)).toEqual([]);
     expect(readdirSync(store.failuresDir)).toEqual([]);
+    expect(readdirSync(store.checkpointsDir)).toEqual([]);
     expect(readdirSync(killed).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   }, 600_000);
 });

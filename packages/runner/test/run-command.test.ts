@@ -109,6 +109,39 @@ describe('prunefuse run --dry-run', () => {
     expect(ResultsStore.exists(out)).toBe(false);
   });
 
+  it('shows how many targets an interrupted run saved to its checkpoint', async () => {
+    const out = path.join(dir, 'store');
+    const diesAfterItsTarget = fixtureExecutor({ epochMs: 1 });
+    await cli(
+      ['run', config, '--out', out, '--filter', 'method=random'],
+      dependencies((runConfig, context) =>
+        diesAfterItsTarget(runConfig, {
+          ...context,
+          checkpoints: {
+            resumable: null,
+            save(targets) {
+              context.checkpoints!.save(targets);
+              throw new Error('killed after saving its target');
+            },
+          },
+        }),
+      ),
+    );
+    stdout = '';
+    await cli(['run', config, '--dry-run', '--out', out]);
+    expect(stdout.split('\n').filter((l) => l.includes('random'))).toEqual([
+      expect.stringMatching(/ failed \(1\/1 targets saved\) /),
+    ]);
+    stdout = '';
+    await cli(['run', config, '--dry-run', '--json', '--out', out]);
+    const listing = JSON.parse(stdout) as { runs: Array<{ method: string; savedTargets: number }> };
+    expect(listing.runs.map((r) => `${r.method} ${r.savedTargets}`)).toEqual([
+      'prunefuse 0',
+      'prunefuse 0',
+      'random 1',
+    ]);
+  });
+
   it('prints a table, honours --filter, and shows what the store already holds', async () => {
     const out = path.join(dir, 'store');
     await cli(['run', config, '--out', out, '--filter', 'method=random']);

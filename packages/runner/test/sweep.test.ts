@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ResultsStore } from '@prunefuse/results';
@@ -162,5 +162,90 @@ describe('runSweep', () => {
         c.startsWith(`log run ${released.id} is being executed by pid ${process.pid} on`),
       ),
     ).toBe(true);
+  });
+});
+
+describe('run checkpoints', () => {
+  const run = runs[0]!; // active-learning: one round, then its target at 80
+  const sweepOne = (
+    execute: ExecuteRun,
+    progress = recordingProgress().progress,
+    environment = TEST_ENVIRONMENT,
+  ) => runSweep({ runs: [run], store, execute, environment: async () => environment, progress });
+  /** The fixture, killed (here: throwing) right after it saved its first target. */
+  const killedAfterSaving: ExecuteRun = (config, context) =>
+    fixtureExecutor({ epochMs: 0 })(config, {
+      ...context,
+      checkpoints: {
+        resumable: context.checkpoints!.resumable,
+        save(targets) {
+          context.checkpoints!.save(targets);
+          throw new Error('killed');
+        },
+      },
+    });
+
+  it('an attempt resumes the targets an interrupted one saved on the same engine; finishing removes them', async () => {
+    expect((await sweepOne(killedAfterSaving)).failed).toHaveLength(1);
+    const saved = store.readCheckpoint(run.id);
+    expect(saved).toMatchObject({
+      state: 'saved',
+      checkpoint: {
+        id: run.id,
+        backend: TEST_ENVIRONMENT.backend,
+        device: TEST_ENVIRONMENT.device,
+        firstAttempt: { gitCommit: TEST_ENVIRONMENT.gitCommit },
+      },
+    });
+    if (saved.state !== 'saved') throw new Error('unreachable');
+    expect(saved.checkpoint.targets.map((t) => t.record.labelled)).toEqual([80]);
+
+    const { calls, progress } = recordingProgress();
+    expect((await sweepOne(fixtureExecutor({ epochMs: 0 }), progress)).executed).toEqual([run.id]);
+    expect(store.read(run.id).resumed).toEqual({
+      targets: [80],
+      firstStartedAt: saved.checkpoint.firstAttempt.startedAt,
+      firstGitCommit: TEST_ENVIRONMENT.gitCommit,
+    });
+    expect(store.read(run.id).targets).toEqual(saved.checkpoint.targets.map((t) => t.record));
+    expect(calls.find((c) => c.startsWith(`log resuming interrupted run ${run.id}`))).toContain(
+      'it resumes from the targets and selection rounds it saved',
+    );
+    expect(store.readCheckpoint(run.id)).toEqual({ state: 'absent' });
+  });
+
+  it('targets saved on another backend or device are trained again, and replaced', async () => {
+    await sweepOne(killedAfterSaving);
+    const elsewhere = { ...TEST_ENVIRONMENT, device: 'another device' };
+    const { calls, progress } = recordingProgress();
+    const killedAgain = await sweepOne(killedAfterSaving, progress, elsewhere);
+    expect(killedAgain.failed).toHaveLength(1);
+    expect(calls).toContain(
+      `log run ${run.id}: its checkpoint's 1 target(s) were trained on cpu (fixture), this sweep runs on cpu (another device): they are trained again here`,
+    );
+    expect(store.readCheckpoint(run.id)).toMatchObject({
+      state: 'saved',
+      checkpoint: { device: 'another device' },
+    });
+    await sweepOne(fixtureExecutor({ epochMs: 0 }), recordingProgress().progress, elsewhere);
+    expect(store.read(run.id).resumed?.targets).toEqual([80]);
+  });
+
+  it('a damaged checkpoint is reported and every target trained; cleanLeftovers removes a finished run’s', async () => {
+    await sweepOne(killedAfterSaving);
+    writeFileSync(store.checkpointPath(run.id), '{"schema": 1, "id": ');
+    const { calls, progress } = recordingProgress();
+    await sweepOne(fixtureExecutor({ epochMs: 0 }), progress);
+    expect(
+      calls.find((c) => c.startsWith(`log run ${run.id}: its checkpoint cannot be read`)),
+    ).toContain(`${store.checkpointPath(run.id)}: not valid JSON`);
+    expect(store.read(run.id).resumed).toBeUndefined();
+
+    // A sweep killed between writing a record and removing the checkpoint leaves one behind.
+    writeFileSync(store.checkpointPath(run.id), '{}');
+    expect(store.cleanLeftovers().removed).toEqual([
+      `${store.checkpointPath(run.id)} (checkpoint of a finished run)`,
+    ]);
+    expect(readdirSync(store.checkpointsDir)).toEqual([]);
   });
 });

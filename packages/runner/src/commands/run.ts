@@ -18,7 +18,7 @@ import {
 import { type Command, Option } from 'commander';
 import { type DescribeDataset, type ExpandedRun, expandSweep } from '../config/expand.js';
 import { readExperiment } from '../config/load.js';
-import { dryRunRows, formatMacs } from '../dry-run.js';
+import { describeStatus, dryRunRows, formatMacs } from '../dry-run.js';
 import * as wired from '../execute-run.js';
 import { FILTER_SYNTAX, parseFilter } from '../filter.js';
 import { interruptMessage, onInterrupt } from '../interrupt.js';
@@ -222,7 +222,7 @@ async function runCommand(
           r.acquisition,
           String(r.seed),
           r.milestones.join(','),
-          r.status,
+          describeStatus(r),
           formatMacs(r.estimatedMacs.total),
           ...(wall ? [formatDuration(secondsOf(r.id)!)] : []),
         ]),

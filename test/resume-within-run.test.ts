@@ -1,0 +1,68 @@
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ResultsStore, type RunRecord } from '@prunefuse/results';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from './cli-process.js';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'prunefuse-resume-within-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const CONFIG = `
+experiment: resume-within
+dataset: { name: mnist, trainSubset: 160, testSubset: 40 }
+arch: resnet8-digits
+methods:
+  - name: prunefuse
+    prune: 0.5
+budget: { initial: 40, milestones: [60, 80, 100], roundSize: 20 }
+training: { epochs: 2, batchSize: 32, lr: 0.05, schedule: one-cycle, nesterov: true, augment: { translate: 2 } }
+seeds: [0]
+backend: wasm
+report: false
+`;
+
+/** A record without its clock and without what says it was resumed. */
+function figures(record: RunRecord) {
+  const untimed = <T extends { epochs: { seconds: number }[] }>(entry: T) => ({
+    ...entry,
+    epochs: entry.epochs.map(({ seconds: _seconds, ...epoch }) => epoch),
+  });
+  return {
+    initialLabelled: record.initialLabelled,
+    rounds: record.rounds.map(({ trainSeconds: _t, selectionSeconds: _s, ...round }) =>
+      untimed(round),
+    ),
+    targets: record.targets.map(({ trainSeconds: _t, ...target }) => untimed(target)),
+    macs: record.macs,
+  };
+}
+
+describe('`prunefuse run` killed with SIGKILL after a run saved a target', () => {
+  it('resumes that run from its checkpoint and records what an uninterrupted run records', () => {
+    const file = path.join(dir, 'resume.yaml');
+    writeFileSync(file, CONFIG);
+    const whole = path.join(dir, 'whole');
+    expect(runCli(['run', file, '--out', whole]).status).toBe(0);
+
+    const killed = path.join(dir, 'killed');
+    const crashed = runCli(['run', file, '--out', killed], {
+      PRUNEFUSE_CRASH_AT: 'store:checkpoint-saved#2',
+    });
+    // Killed by its own SIGKILL (tsx reports the child's signal as 128 + 9).
+    expect([null, 137], crashed.stderr).toContain(crashed.status);
+    const store = new ResultsStore(killed);
+    const [id] = readdirSync(store.checkpointsDir).map((f) => f.replace(/\.json$/, ''));
+    const saved = store.readCheckpoint(id!);
+    expect(saved.state === 'saved' && saved.checkpoint.targets.length).toBe(2);
+
+    const rerun = runCli(['run', file, '--out', killed]);
+    expect(rerun.status, rerun.stderr).toBe(0);
+    expect(rerun.stderr).toContain(`resuming interrupted run ${id}`);
+    const resumed = store.read(id!);
+    expect(resumed.resumed?.targets).toEqual([60, 80]);
+    expect(resumed.selection?.replayedFrom).toBe(id);
+    expect(figures(resumed)).toEqual(figures(new ResultsStore(whole).read(id!)));
+    expect(readdirSync(store.checkpointsDir)).toEqual([]);
+  });
+});
