@@ -38,8 +38,8 @@ function figures(record: RunRecord) {
   };
 }
 
-describe('`prunefuse run` killed with SIGKILL after a run saved a target', () => {
-  it('resumes that run from its checkpoint and records what an uninterrupted run records', () => {
+describe('`prunefuse run` killed with SIGKILL part-way through a run', () => {
+  it('resumes it from its checkpoints and records what an uninterrupted run records', () => {
     const file = path.join(dir, 'resume.yaml');
     writeFileSync(file, CONFIG);
     const whole = path.join(dir, 'whole');
@@ -64,5 +64,19 @@ describe('`prunefuse run` killed with SIGKILL after a run saved a target', () =>
     expect(resumed.selection?.replayedFrom).toBe(id);
     expect(figures(resumed)).toEqual(figures(new ResultsStore(whole).read(id!)));
     expect(readdirSync(store.checkpointsDir)).toEqual([]);
+
+    // Killed again, now half-way through a training: each two-epoch training saves its
+    // state after its first epoch (the selectors on 40 and on 60, then the target on 60).
+    const midTraining = path.join(dir, 'mid-training');
+    const cut = runCli(['run', file, '--out', midTraining], {
+      PRUNEFUSE_CRASH_AT: 'store:training-saved#3',
+    });
+    expect([null, 137], cut.stderr).toContain(cut.status);
+    const again = runCli(['run', file, '--out', midTraining]);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr).toContain(`run ${id}: resuming its target training after epoch 1`);
+    const continued = new ResultsStore(midTraining).read(id!);
+    expect(continued.resumed).toBeUndefined(); // no whole target was saved before the kill
+    expect(figures(continued)).toEqual(figures(new ResultsStore(whole).read(id!)));
   });
 });

@@ -19,7 +19,11 @@ import { divergence } from './divergence.js';
 import { FrozenWeights } from './frozen-weights.js';
 import type { AsyncMethodFactory, Method, MethodFactory } from './method.js';
 import { SelectionMemo } from './selection-memo.js';
-import { type TrainingOutcome, trainOnLabelled } from './train-on-labelled.js';
+import {
+  type TrainingCheckpoints,
+  type TrainingOutcome,
+  trainOnLabelled,
+} from './train-on-labelled.js';
 import { CompiledTrainers, predict } from './training/index.js';
 
 export interface LoopSetup {
@@ -58,6 +62,12 @@ export interface LoopSetup {
    * selector) and the targets built so far. The caller saves it (see the runner).
    */
   onCheckpoint?: (checkpoint: LoopCheckpoint) => void;
+  /**
+   * Where every training of the run saves its state after each epoch, so that a killed
+   * attempt resumes the training it was in from its last epoch (a long one, such as the
+   * full-data target, may take longer than an attempt lives).
+   */
+  trainingCheckpoints?: TrainingCheckpoints;
 }
 
 /** What a run has finished so far, for a later attempt to resume from. */
@@ -143,6 +153,7 @@ export async function activeLearningLoop(
       rng: rng.child('selector', labelled.length),
       evalBatchSize: setup.inferenceBatchSize,
       trainers,
+      ...trainingCheckpoint(setup, 'selector', labelled),
       onEpoch: (epoch) =>
         setup.onEvent?.({
           type: 'epoch',
@@ -411,6 +422,7 @@ async function rankAgreementWithTarget(
       rng: rng.child('rank-agreement', labelled.length),
       evalBatchSize: setup.inferenceBatchSize,
       trainers: state.trainers,
+      ...trainingCheckpoint(setup, 'rank-agreement', labelled),
     })(reference);
     const score = async (network: Network) => {
       const batches = orderedBatches(dataset.train, unlabelled, {
@@ -474,6 +486,7 @@ async function buildTarget(
       rng: rng.child('target', labelled.length),
       evalBatchSize: setup.inferenceBatchSize,
       trainers: state.trainers,
+      ...trainingCheckpoint(setup, 'target', labelled),
       onEpoch: (epoch) =>
         setup.onEvent?.({
           type: 'epoch',
@@ -500,6 +513,21 @@ async function buildTarget(
     epochs: built.epochs,
     ...(diverged ? { diverged } : {}),
   };
+}
+
+/**
+ * The checkpoint of one training of the run: named by which network trains (the
+ * selector, the target, or θ for the rank-agreement measurement) and on which labelled
+ * set, which within a run determines the training entirely.
+ */
+function trainingCheckpoint(
+  setup: LoopSetup,
+  training: 'selector' | 'target' | 'rank-agreement',
+  labelled: Int32Array,
+) {
+  const checkpoints = setup.trainingCheckpoints;
+  if (!checkpoints) return {};
+  return { checkpoint: { checkpoints, key: `${training}/${labelledSetDigest(labelled)}` } };
 }
 
 function checkBudget(budget: BudgetConfig, trainSize: number): void {

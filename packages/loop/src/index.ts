@@ -15,7 +15,12 @@ export type {
   TargetContext,
 } from './method.js';
 export { scratchTarget } from './scratch-target.js';
-export type { TrainingOutcome, TrainOnLabelled } from './train-on-labelled.js';
+export type {
+  TrainingCheckpoints,
+  TrainingOutcome,
+  TrainingState,
+  TrainOnLabelled,
+} from './train-on-labelled.js';
 export {
   CompiledTrainers,
   crossEntropy,
@@ -29,6 +34,7 @@ export {
   predict,
   type Teacher,
   TrainingDivergedError,
+  type TrainingProgress,
   type TrainingSchedule,
   type TrainOptions,
   type TrainResult,

@@ -1,6 +1,6 @@
-import { tf } from '@prunefuse/engine';
 import { type ModelSpec, type Network, networkFromWeights } from '@prunefuse/models';
 import type { SelectionPhase, SelectionRoundSnapshot, SelectorSnapshot } from '@prunefuse/results';
+import { readHostWeights, withTensors } from './host-weights.js';
 import type { TrainingOutcome } from './train-on-labelled.js';
 
 /**
@@ -44,22 +44,15 @@ export class SelectionMemo {
     if (!this.onStoredPath) return null;
     const snapshot = this.stored!.selectors.find((s) => s.labelled === labelled);
     if (!snapshot) return null;
-    const weights = new Map(
-      [...snapshot.weights].map(([name, { shape, values }]) => [name, tf.tensor(values, shape)]),
-    );
-    try {
-      const { accuracy, loss, trainSeconds, macs, epochs } = snapshot;
-      return {
-        network: networkFromWeights(spec, weights),
-        accuracy,
-        loss,
-        trainSeconds,
-        macs,
-        epochs,
-      };
-    } finally {
-      tf.dispose([...weights.values()]);
-    }
+    const { accuracy, loss, trainSeconds, macs, epochs } = snapshot;
+    return {
+      network: withTensors(snapshot.weights, (weights) => networkFromWeights(spec, weights)),
+      accuracy,
+      loss,
+      trainSeconds,
+      macs,
+      epochs,
+    };
   }
 
   /**
@@ -79,14 +72,7 @@ export class SelectionMemo {
     outcome: TrainingOutcome,
     network: Network,
   ): Promise<void> {
-    // Read asynchronously: the webgpu backend cannot read a GPU tensor synchronously in Node.
-    const weights = new Map<string, { shape: number[]; values: Float32Array }>();
-    for (const [name, variable] of network.variables) {
-      weights.set(name, {
-        shape: [...variable.shape],
-        values: new Float32Array(await variable.data()),
-      });
-    }
+    const weights = await readHostWeights(network);
     const { accuracy, loss, trainSeconds, macs, epochs } = outcome;
     this.selectors.push({ labelled, accuracy, loss, trainSeconds, macs, epochs, weights });
   }

@@ -2,10 +2,13 @@ import { type Dataset, epochBatches, orderedBatches } from '@prunefuse/data';
 import type { Rng } from '@prunefuse/engine';
 import { countMacs, type Network } from '@prunefuse/models';
 import { type EpochRecord, type TrainingConfig, trainingMacs } from '@prunefuse/results';
+import { type HostWeights, readHostWeights, withTensors } from './host-weights.js';
 import {
   type CompiledTrainers,
   evaluateNetwork,
+  optimizerLayout,
   type Teacher,
+  type TrainingProgress,
   trainNetwork,
 } from './training/index.js';
 
@@ -35,6 +38,21 @@ export interface TrainOnLabelledOptions {
   onEpoch?: (epoch: EpochRecord) => void;
   /** The run's compiled webgpu trainers, reused by every training and evaluation. */
   trainers?: CompiledTrainers;
+  /**
+   * Where this training saves its state after every epoch, under `key` (naming it within
+   * the run), and from which it resumes a state an interrupted attempt saved there.
+   */
+  checkpoint?: { checkpoints: TrainingCheckpoints; key: string };
+}
+
+/** A training's state after an epoch: its progress and the network's variables. */
+export type TrainingState = TrainingProgress & { weights: HostWeights };
+
+/** Where a run keeps its training in progress (one at a time), by key. */
+export interface TrainingCheckpoints {
+  /** The state an interrupted attempt saved under `key`, where it can resume here; else null. */
+  load(key: string): TrainingState | null;
+  save(key: string, state: TrainingState): void;
 }
 
 /** Trains networks on a labelled set with one schedule, evaluating on the test split. */
@@ -47,8 +65,14 @@ export function trainOnLabelled(options: TrainOnLabelledOptions): TrainOnLabelle
       orderedBatches(dataset.test, testIndices, { batchSize: options.evalBatchSize, dataset }),
       { trainers },
     );
+  const { checkpoint } = options;
   return async (network, { teacher } = {}) => {
     const started = performance.now();
+    const saved = checkpoint?.checkpoints.load(checkpoint.key) ?? null;
+    // Resumable only by the engine that saved it (the compiled trainer's momentum is laid
+    // out in its arena): PRUNEFUSE_WEBGPU_TRAINER may differ between attempts.
+    const resumeFrom = saved?.optimizer.layout === optimizerLayout() ? saved : null;
+    if (resumeFrom) withTensors(resumeFrom.weights, (weights) => network.setWeights(weights));
     const result = await trainNetwork(network, {
       training,
       teacher,
@@ -63,6 +87,16 @@ export function trainOnLabelled(options: TrainOnLabelledOptions): TrainOnLabelle
       evaluate: async () => evaluate(network),
       onEpoch: options.onEpoch,
       trainers,
+      ...(resumeFrom ? { resumeFrom } : {}),
+      ...(checkpoint
+        ? {
+            onProgress: async (progress: TrainingProgress) =>
+              checkpoint.checkpoints.save(checkpoint.key, {
+                ...progress,
+                weights: await readHostWeights(network),
+              }),
+          }
+        : {}),
     });
     const last = result.epochs.at(-1);
     if (last?.testAccuracy === undefined || last.testLoss === undefined) {

@@ -16,6 +16,7 @@ import {
   DENSE_SPEC,
   gaussianProblem,
   type Problem,
+  wholeAndResumed,
 } from './training-fixtures.js';
 
 /** Where Dawn finds an adapter (a GPU, or Mesa's llvmpipe on a dev machine). */
@@ -166,6 +167,21 @@ describe.skipIf(!webgpu)('trainNetwork on webgpu with the compiled trainer', () 
       expectSameTraining(compiled, reference);
     });
   }
+
+  test('stopped after an epoch and resumed from its saved momentum, ends with the very same weights', async () => {
+    await useBackend('webgpu');
+    const { whole, resumed, saved } = await wholeAndResumed({
+      spec: CONV_SPEC,
+      seed: 5,
+      problem: convProblem,
+      training: { ...TRAINING, epochs: 3 },
+      batch: BATCH,
+      stopAfter: 0,
+    });
+    expect(saved.optimizer.layout).toBe('compiled-momentum');
+    expect(saved.optimizer.values.some((v) => v !== 0)).toBe(true);
+    expect(resumed).toEqual(whole);
+  });
 
   test('knowledge distillation from a teacher matches the tfjs trainer on cpu', async () => {
     const run = (backend: 'cpu' | 'webgpu') =>

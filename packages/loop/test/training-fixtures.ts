@@ -1,6 +1,7 @@
 import { Rng, tf } from '@prunefuse/engine';
-import type { ModelSpec } from '@prunefuse/models';
-import type { TrainingSchedule } from '../src/index.js';
+import { buildNetwork, type ModelSpec } from '@prunefuse/models';
+import type { EpochRecord } from '@prunefuse/results';
+import { type TrainingProgress, type TrainingSchedule, trainNetwork } from '../src/index.js';
 
 export const FEATURES = 8;
 export const CLASSES = 3;
@@ -109,3 +110,69 @@ export const TRAINING: TrainingSchedule = {
   weightDecay: 5e-4,
   evalEvery: 1,
 };
+
+/** A training's outcome without its clock: the epochs' figures and the final weights. */
+export interface UntimedTraining {
+  epochs: Array<Omit<EpochRecord, 'seconds'>>;
+  examplesSeen: number;
+  weights: Map<string, Float32Array>;
+}
+
+/**
+ * Trains a network built from `seed` for `training.epochs` epochs twice on the current
+ * backend: once without a stop, and once stopped after epoch `stopAfter` (0-based) and
+ * resumed, in a new network of the same seed, from the state onProgress gave there, as a
+ * killed run's next attempt does. Returns both outcomes and the stored state.
+ */
+export async function wholeAndResumed(options: {
+  spec: ModelSpec;
+  seed: number;
+  problem: Problem;
+  training: TrainingSchedule;
+  batch: number;
+  stopAfter: number;
+}): Promise<{ whole: UntimedTraining; resumed: UntimedTraining; saved: TrainingProgress }> {
+  const { spec, problem, training, batch } = options;
+  const run = async (
+    resume: { progress: TrainingProgress; weights: Map<string, tf.Tensor> } | null,
+  ) => {
+    const network = buildNetwork(spec, options.seed);
+    const stop: { saved?: { progress: TrainingProgress; weights: Map<string, tf.Tensor> } } = {};
+    try {
+      if (resume) network.setWeights(resume.weights);
+      const result = await trainNetwork(network, {
+        training,
+        stepsPerEpoch: Math.ceil(problem.size / batch),
+        batches: (epoch) => batchesOf(problem, batch, epoch),
+        ...(resume ? { resumeFrom: resume.progress } : {}),
+        onProgress: async (progress) => {
+          if (progress.epochs.length !== options.stopAfter + 1) return;
+          const weights = new Map<string, tf.Tensor>();
+          for (const [name, v] of network.variables) {
+            weights.set(name, tf.tensor((await v.data()) as Float32Array, v.shape));
+          }
+          stop.saved = { progress, weights };
+        },
+      });
+      const weights = new Map<string, Float32Array>();
+      for (const [name, v] of network.variables)
+        weights.set(name, (await v.data()) as Float32Array);
+      const untimed: UntimedTraining = {
+        epochs: result.epochs.map(({ seconds: _seconds, ...epoch }) => epoch),
+        examplesSeen: result.examplesSeen,
+        weights,
+      };
+      return { untimed, saved: stop.saved };
+    } finally {
+      network.dispose();
+    }
+  };
+  const whole = await run(null);
+  const stop = whole.saved!;
+  try {
+    const resumed = await run(stop);
+    return { whole: whole.untimed, resumed: resumed.untimed, saved: stop.progress };
+  } finally {
+    tf.dispose([...stop.weights.values()]);
+  }
+}

@@ -16,6 +16,7 @@ import {
   DENSE_SPEC,
   gaussianProblem,
   TRAINING,
+  wholeAndResumed,
 } from './training-fixtures.js';
 
 beforeAll(async () => {
@@ -193,6 +194,54 @@ describe('trainNetwork', () => {
     expect(b).toEqual(a);
     expect(c.get('logits/kernel')).not.toEqual(a.get('logits/kernel'));
     expect(a.get('hidden_bn/movingMean')).not.toEqual(new Float32Array(16));
+  });
+
+  test('stopped after an epoch and resumed from its saved state, ends with the very same weights', async () => {
+    const tensors = tf.memory().numTensors;
+    const { whole, resumed, saved } = await wholeAndResumed({
+      spec: CONV_SPEC,
+      seed: 5,
+      problem: gaussianProblem(2, 70, [4, 4, 2]),
+      training: { ...TRAINING, epochs: 3, schedule: 'one-cycle', nesterov: true },
+      batch: 16,
+      stopAfter: 1,
+    });
+    expect(saved.epochs.map((e) => e.epoch)).toEqual([0, 1]);
+    expect(saved.optimizer.layout).toBe('tfjs-velocities');
+    expect(resumed).toEqual(whole);
+    expect(tf.memory().numTensors).toBe(tensors);
+  });
+
+  test('refuses to resume a training that is already complete, or an optimiser state of another engine', async () => {
+    await withNetwork(3, async (network) => {
+      const options = {
+        training: { ...TRAINING, epochs: 1 },
+        batches: (epoch: number) => batchesOf(TRAIN, 32, epoch),
+      };
+      const epoch = { epoch: 0, lr: 0.1, trainLoss: 1, trainAccuracy: 0.5, seconds: 1 };
+      const velocities = new Float32Array(0);
+      await expect(
+        trainNetwork(network, {
+          ...options,
+          resumeFrom: {
+            epochs: [epoch],
+            examplesSeen: 240,
+            optimizer: { layout: 'tfjs-velocities', values: velocities },
+          },
+        }),
+      ).rejects.toThrow('cannot resume a training of 1 epochs after epochs [0]');
+      await expect(
+        trainNetwork(network, {
+          ...options,
+          training: { ...TRAINING, epochs: 2 },
+          resumeFrom: {
+            epochs: [epoch],
+            examplesSeen: 240,
+            optimizer: { layout: 'compiled-momentum', values: velocities },
+          },
+        }),
+      ).rejects.toThrow("cannot restore a 'compiled-momentum' optimiser state into tfjs's SGD");
+    });
   });
 
   test('distils from a teacher without changing it', async () => {

@@ -103,6 +103,37 @@ export class SgdMomentum {
     };
   }
 
+  /**
+   * The velocities, one after another in the order of the variables (empty without
+   * momentum): with the variables' values, all a resumed training needs to go on exactly.
+   */
+  async readVelocities(): Promise<Float32Array> {
+    const total = this.velocities.reduce((sum, v) => sum + v.size, 0);
+    const values = new Float32Array(total);
+    let offset = 0;
+    for (const velocity of this.velocities) {
+      // Read asynchronously: the webgpu backend cannot read a GPU tensor synchronously in Node.
+      values.set((await velocity.data()) as Float32Array, offset);
+      offset += velocity.size;
+    }
+    return values;
+  }
+
+  /** Sets the velocities to what readVelocities returned for the same variables. */
+  writeVelocities(values: Float32Array): void {
+    const total = this.velocities.reduce((sum, v) => sum + v.size, 0);
+    if (values.length !== total) {
+      throw new RangeError(`expected ${total} velocity values for these variables, got ${values.length}`);
+    }
+    let offset = 0;
+    for (const velocity of this.velocities) {
+      const part = tf.tensor(values.subarray(offset, offset + velocity.size), velocity.shape);
+      velocity.assign(part);
+      part.dispose();
+      offset += velocity.size;
+    }
+  }
+
   dispose(): void {
     for (const velocity of this.velocities) velocity.dispose();
     this.momentum.dispose();

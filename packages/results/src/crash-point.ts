@@ -8,7 +8,8 @@
  * Points: 'atomic-write:partial' (half of a file's bytes in its temporary),
  * 'atomic-write:before-rename' (the temporary complete and flushed, not yet renamed),
  * 'store:record-written' (a run's record in place, the index not yet updated),
- * 'store:checkpoint-saved' (an unfinished run's checkpoint in place after a built target).
+ * 'store:checkpoint-saved' (an unfinished run's checkpoint in place after a built target),
+ * 'store:training-saved' (a training's state in place after one of its epochs).
  */
 const requested = parseRequest(process.env.PRUNEFUSE_CRASH_AT);
 let reached = 0;

@@ -9,6 +9,7 @@ import { fieldPath, readJsonFile } from './json-file.js';
 import { processIsGone } from './process-gone.js';
 import { type RunRecord, runRecordSchema } from './record.js';
 import { type RunCheckpoint, runCheckpointSchema } from './run-checkpoint.js';
+import { decodeTraining, encodeTraining, type SavedTraining } from './training-checkpoint.js';
 import { type ClaimAttempt, claimFile, readHolder } from './run-claim.js';
 
 const indexEntrySchema = z.object({
@@ -66,6 +67,8 @@ export interface Cleanup {
  *   journals/<id>.jsonl   events of the attempt in progress, replaced by a new attempt
  *   checkpoints/<id>.json the targets an unfinished run has built (see run-checkpoint.ts),
  *                         resumed by its next attempt, removed when it finishes
+ *   checkpoints/<id>.training.bin  its training in progress after its last finished epoch
+ *                         (see training-checkpoint.ts), likewise
  *   failures/<id>.json    the last failed attempt, removed when the run succeeds
  *   index.json            id -> summary of finished runs, a cache of runs/
  *
@@ -249,8 +252,36 @@ export class ResultsStore {
     crashPoint('store:checkpoint-saved');
   }
 
+  trainingCheckpointPath(id: string): string {
+    return path.join(this.checkpointsDir, `${id}${TRAINING_CHECKPOINT}`);
+  }
+
+  /** The training run `id` had in progress; a damaged file says why (that training then starts afresh). */
+  readTrainingCheckpoint(
+    id: string,
+  ):
+    | { state: 'saved'; training: SavedTraining }
+    | { state: 'damaged'; reason: string }
+    | { state: 'absent' } {
+    const file = this.trainingCheckpointPath(id);
+    if (!existsSync(file)) return { state: 'absent' };
+    try {
+      return { state: 'saved', training: decodeTraining(id, readFileSync(file)) };
+    } catch (error) {
+      return { state: 'damaged', reason: `${file}: ${(error as Error).message}` };
+    }
+  }
+
+  /** Saves run `id`'s training in progress atomically (one file); call it under the run's claim. */
+  saveTrainingCheckpoint(id: string, training: SavedTraining): void {
+    writeFileAtomic(this.trainingCheckpointPath(id), encodeTraining(id, training));
+    crashPoint('store:training-saved');
+  }
+
+  /** Removes both checkpoint files of run `id`. */
   removeCheckpoint(id: string): void {
     rmSync(this.checkpointPath(id), { force: true });
+    rmSync(this.trainingCheckpointPath(id), { force: true });
   }
 
   journal(id: string): JournalEntry[] {
@@ -314,7 +345,7 @@ export class ResultsStore {
       ...temporaries.keys(),
       ...journals,
       ...jsonStems(this.failuresDir),
-      ...jsonStems(this.checkpointsDir),
+      ...checkpointIds(this.checkpointsDir),
     ]);
     for (const id of [...ids].sort()) {
       const attempt = this.claim(id);
@@ -327,7 +358,8 @@ export class ResultsStore {
     }
     for (const dir of [this.root, this.failuresDir, this.checkpointsDir]) {
       for (const name of listDir(dir)) {
-        const parsed = parseTemporaryName(name, '.json');
+        const parsed =
+          parseTemporaryName(name, '.json') ?? parseTemporaryName(name, TRAINING_CHECKPOINT);
         if (parsed && processIsGone(parsed.hostname ?? os.hostname(), parsed.pid)) {
           rmSync(path.join(dir, name), { force: true });
           cleanup.removed.push(`${path.join(dir, name)} (temporary file of a killed writer)`);
@@ -376,9 +408,10 @@ export class ResultsStore {
       this.removeJournal(id);
       cleanup.removed.push(`${this.journalPath(id)} (journal of a finished run)`);
     }
-    if (existsSync(this.checkpointPath(id))) {
-      this.removeCheckpoint(id);
-      cleanup.removed.push(`${this.checkpointPath(id)} (checkpoint of a finished run)`);
+    for (const file of [this.checkpointPath(id), this.trainingCheckpointPath(id)]) {
+      if (!existsSync(file)) continue;
+      rmSync(file, { force: true });
+      cleanup.removed.push(`${file} (checkpoint of a finished run)`);
     }
     if (existsSync(this.failurePath(id))) {
       this.clearFailure(id);
@@ -522,6 +555,19 @@ function indexEntry(record: RunRecord): IndexEntry {
 
 function sortedEntries(entries: Map<string, IndexEntry>): IndexEntry[] {
   return [...entries.values()].sort((a, b) => a.id.localeCompare(b.id));
+}
+
+const TRAINING_CHECKPOINT = '.training.bin';
+
+/** Runs with a checkpoint file of either kind in `dir`. */
+function checkpointIds(dir: string): string[] {
+  const ids = listDir(dir).flatMap((name) => {
+    for (const ending of [TRAINING_CHECKPOINT, '.json']) {
+      if (name.endsWith(ending)) return [name.slice(0, -ending.length)];
+    }
+    return [];
+  });
+  return [...new Set(ids)];
 }
 
 function listDir(dir: string): string[] {

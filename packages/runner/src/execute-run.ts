@@ -43,6 +43,7 @@ export async function executeRun(config: RunConfig, context: RunContext): Promis
       inferenceBatchSize: INFERENCE_BATCH_SIZE,
       storedSelection: stored?.phase ?? null,
       builtTargets: resumable?.targets ?? [],
+      ...(checkpoints ? { trainingCheckpoints: checkpoints.training } : {}),
       onEvent: (event) => context.emit(event),
       onCheckpoint: ({ selection: phase, targets }) => {
         // offer() writes only a phase that extends the stored one.

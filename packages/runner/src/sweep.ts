@@ -13,6 +13,7 @@ import {
   type SavedTarget,
   sameEngine,
 } from '@prunefuse/results';
+import type { TrainingCheckpoints } from '@prunefuse/loop';
 import type { RunEnvironment, Tracker } from '@prunefuse/tracking';
 import type { ExpandedRun } from './config/expand.js';
 import type { SweepProgress } from './progress/reporter.js';
@@ -47,6 +48,8 @@ export interface RunCheckpoints {
   readonly resumable: RunCheckpoint | null;
   /** Saves the targets built so far (replayed ones included), in milestone order. */
   save(targets: readonly SavedTarget[]): void;
+  /** The run's training in progress, saved after every epoch and resumed from there. */
+  readonly training: TrainingCheckpoints;
 }
 
 /**
@@ -96,8 +99,29 @@ function runCheckpoints(
     startedAt: new Date().toISOString(),
     gitCommit: environment.gitCommit,
   };
+  const engine = { backend: environment.backend, device: environment.device };
   return {
     resumable,
+    training: {
+      load(key) {
+        const found = store.readTrainingCheckpoint(id);
+        if (found.state === 'damaged') {
+          log(
+            `run ${id}: its training checkpoint cannot be read; that training starts afresh\n  ${found.reason}`,
+          );
+        }
+        if (found.state !== 'saved') return null;
+        const { key: savedKey, backend: _b, device: _d, ...state } = found.training;
+        if (savedKey !== key || !sameEngine(found.training, engine)) return null;
+        log(
+          `run ${id}: resuming its ${key.split('/')[0]} training after epoch ${state.epochs.length}`,
+        );
+        return state;
+      },
+      save(key, state) {
+        store.saveTrainingCheckpoint(id, { key, ...engine, ...state });
+      },
+    },
     save(targets) {
       store.saveCheckpoint({
         schema: 1,
@@ -176,9 +200,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepSummary> {
   for (const run of pending) {
     const interrupted = interruptedAttempt(store, run.id);
     if (interrupted)
-      progress.log(
-        `resuming interrupted run ${run.id} ${describeRun(run.config)}: ${interrupted}`,
-      );
+      progress.log(`resuming interrupted run ${run.id} ${describeRun(run.config)}: ${interrupted}`);
   }
   let environment: Promise<RunEnvironment> | null = null;
   const announced = new Set<string>();

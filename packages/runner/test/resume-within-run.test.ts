@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { selectBackend } from '@prunefuse/engine';
+import type { TrainingCheckpoints, TrainingState } from '@prunefuse/loop';
 import {
   labelledSetDigest,
   type RunCheckpoint,
@@ -17,14 +18,15 @@ import { selectionId } from '../src/run-id.js';
 import type { RunCheckpoints } from '../src/sweep.js';
 import { TEST_ENVIRONMENT } from './fixtures/fixture-executor.js';
 
-// Four targets' worth of milestones, so that an attempt can stop after any of them. The
-// PruneFuse run fuses θp* and distils from it at every milestone (its targets ask for the
-// selector); random has no selection phase, only targets.
+// Two milestones, so that an attempt can stop between targets. The PruneFuse run fuses θp*
+// and distils from it at every milestone (its targets ask for the selector); random has no
+// selection phase, only targets; full is one training on the whole split.
 const CONFIG = `
 dataset: { name: mnist, trainSubset: 80, testSubset: 20 }
 arch: resnet8-digits
 methods:
   - random
+  - full
   - name: prunefuse
     fusion: true
     kd: true
@@ -51,14 +53,23 @@ function figures(record: RunRecord) {
 
 class AttemptKilled extends Error {}
 
+/** One attempt's checkpoints, kept in memory: what it saved, for the next attempt. */
+interface Slot extends RunCheckpoints {
+  saved: RunCheckpoint | null;
+  training: TrainingCheckpoints & { saved: { key: string; state: TrainingState } | null };
+}
+
 /**
- * A run's checkpoint slot for one attempt, kept in memory. With `killAfter`, the attempt
- * dies right after saving that many targets, as a kill -9 there would leave it.
+ * The checkpoints of an attempt that resumes what `previous` saved. With `killAfter`, the
+ * attempt dies right after saving that many targets, or that many epochs' training states,
+ * as a kill -9 there would leave it.
  */
 function checkpointSlot(
-  resumable: RunCheckpoint | null,
-  { killAfter }: { killAfter?: number } = {},
-): RunCheckpoints & { saved: RunCheckpoint | null } {
+  previous: Pick<Slot, 'saved' | 'training'> | null,
+  killAfter: { targets?: number; epochs?: number } = {},
+): Slot {
+  const resumable = previous?.saved ?? null;
+  let epochsSaved = 0;
   return {
     resumable,
     saved: null,
@@ -74,7 +85,20 @@ function checkpointSlot(
         device: TEST_ENVIRONMENT.device,
         targets: [...targets],
       };
-      if (targets.length === killAfter) throw new AttemptKilled(`killed after ${killAfter}`);
+      if (targets.length === killAfter.targets)
+        throw new AttemptKilled(`after ${targets.length} targets`);
+    },
+    training: {
+      saved: previous?.training.saved ?? null,
+      load(key) {
+        return this.saved?.key === key ? this.saved.state : null;
+      },
+      save(key, state) {
+        this.saved = { key, state };
+        epochsSaved += 1;
+        if (epochsSaved === killAfter.epochs)
+          throw new AttemptKilled(`after ${epochsSaved} epochs`);
+      },
     },
   };
 }
@@ -111,7 +135,7 @@ describe('a run resumed after its attempt was killed part-way', () => {
       expect(whole.resumed).toBeUndefined();
 
       const selections = new SelectionPhaseStore(path.join(root, method, 'killed'));
-      const first = checkpointSlot(null, { killAfter: 1 });
+      const first = checkpointSlot(null, { targets: 1 });
       await expect(execute(run, selections, first)).rejects.toThrow(AttemptKilled);
       expect(first.saved!.targets.map((t) => t.record.labelled)).toEqual([30]);
       const selection = selectionId(run.config);
@@ -124,7 +148,7 @@ describe('a run resumed after its attempt was killed part-way', () => {
         expect(phase.phase.selectors.map((s) => s.labelled)).toEqual([20, 30]);
       }
 
-      const second = checkpointSlot(first.saved);
+      const second = checkpointSlot(first);
       const resumed = await execute(run, selections, second);
       expect(resumed.resumed).toEqual({
         targets: [30],
@@ -141,19 +165,48 @@ describe('a run resumed after its attempt was killed part-way', () => {
     300_000,
   );
 
+  // PruneFuse saves a state after the first of the two epochs of each training: the
+  // selectors on 20 and on 30, then the target on 30, killed there, half-way through it.
+  test.each([
+    ['prunefuse', 3],
+    ['full', 1],
+  ])(
+    '%s killed in the middle of a training resumes it from its last epoch, exactly',
+    async (method, epochs) => {
+      const run = byMethod(method);
+      const whole = await execute(
+        run,
+        new SelectionPhaseStore(path.join(root, `${method}-mid`, 'whole')),
+      );
+      const selections = new SelectionPhaseStore(path.join(root, `${method}-mid`, 'killed'));
+      const first = checkpointSlot(null, { epochs });
+      await expect(execute(run, selections, first)).rejects.toThrow(AttemptKilled);
+      expect(first.saved).toBeNull(); // no target was finished
+      expect(first.training.saved!.key).toMatch(/^target\//);
+      expect(first.training.saved!.state.epochs.map((e) => e.epoch)).toEqual([0]);
+
+      const second = checkpointSlot(first);
+      const resumed = await execute(run, selections, second);
+      expect(figures(resumed)).toEqual(figures(whole));
+      // The resumed target kept the epoch the killed attempt trained, its clock included.
+      expect(resumed.targets[0]!.epochs[0]).toEqual(first.training.saved!.state.epochs[0]);
+    },
+    300_000,
+  );
+
   test('a saved target trained on another labelled set is trained again', async () => {
     const run = byMethod('random');
     const selections = new SelectionPhaseStore(path.join(root, 'mismatch'));
-    const first = checkpointSlot(null, { killAfter: 1 });
+    const first = checkpointSlot(null, { targets: 1 });
     await expect(execute(run, selections, first)).rejects.toThrow(AttemptKilled);
     const [saved] = first.saved!.targets as [SavedTarget];
     // As if the selection had changed between the attempts (e.g. a code change): same
     // milestone, same size, another set.
     const foreign = checkpointSlot(null);
     foreign.save([{ ...saved, labelledSet: labelledSetDigest([1, 2, 3]) }]);
-    const retrained = await execute(run, selections, checkpointSlot(foreign.saved));
+    const retrained = await execute(run, selections, checkpointSlot(foreign));
     expect(retrained.resumed).toBeUndefined();
-    const genuine = await execute(run, selections, checkpointSlot(first.saved));
+    const genuine = await execute(run, selections, checkpointSlot(first));
     expect(genuine.resumed?.targets).toEqual([30]);
     // Trained again, the target is the one the killed attempt saved, but for its clock.
     expect(figures(retrained)).toEqual(figures(genuine));

@@ -118,7 +118,7 @@ describe('prunefuse run --dry-run', () => {
         diesAfterItsTarget(runConfig, {
           ...context,
           checkpoints: {
-            resumable: null,
+            ...context.checkpoints!,
             save(targets) {
               context.checkpoints!.save(targets);
               throw new Error('killed after saving its target');

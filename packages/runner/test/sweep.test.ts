@@ -177,7 +177,7 @@ describe('run checkpoints', () => {
     fixtureExecutor({ epochMs: 0 })(config, {
       ...context,
       checkpoints: {
-        resumable: context.checkpoints!.resumable,
+        ...context.checkpoints!,
         save(targets) {
           context.checkpoints!.save(targets);
           throw new Error('killed');
@@ -243,9 +243,40 @@ describe('run checkpoints', () => {
 
     // A sweep killed between writing a record and removing the checkpoint leaves one behind.
     writeFileSync(store.checkpointPath(run.id), '{}');
+    writeFileSync(store.trainingCheckpointPath(run.id), '');
     expect(store.cleanLeftovers().removed).toEqual([
       `${store.checkpointPath(run.id)} (checkpoint of a finished run)`,
+      `${store.trainingCheckpointPath(run.id)} (checkpoint of a finished run)`,
     ]);
     expect(readdirSync(store.checkpointsDir)).toEqual([]);
+  });
+
+  it('a training state resumes under its key on the same engine only, and says so', async () => {
+    const state = {
+      epochs: [{ epoch: 0, lr: 0.1, trainLoss: 1, trainAccuracy: 0.5, seconds: 1 }],
+      examplesSeen: 40,
+      optimizer: { layout: 'tfjs-velocities' as const, values: new Float32Array([1, 2]) },
+      weights: new Map([['w', { shape: [2], values: new Float32Array([3, 4]) }]]),
+    };
+    const loaded: Array<unknown> = [];
+    const probe =
+      (save: boolean): ExecuteRun =>
+      async (_config, context) => {
+        if (save) context.checkpoints!.training.save('target/0123456789abcdef', state);
+        loaded.push(
+          context.checkpoints!.training.load('target/0123456789abcdef'),
+          context.checkpoints!.training.load('selector/0123456789abcdef'),
+        );
+        throw new Error('stop here');
+      };
+    await sweepOne(probe(true));
+    const { calls, progress } = recordingProgress();
+    await sweepOne(probe(false), progress);
+    await sweepOne(probe(false), recordingProgress().progress, {
+      ...TEST_ENVIRONMENT,
+      device: 'another device',
+    });
+    expect(loaded).toEqual([state, null, state, null, null, null]);
+    expect(calls).toContain(`log run ${run.id}: resuming its target training after epoch 1`);
   });
 });

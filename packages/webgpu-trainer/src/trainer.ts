@@ -221,6 +221,29 @@ export class CompiledTrainer {
     tf.dispose(references);
   }
 
+  /**
+   * The momentum of every trainable value, in the arena's order (uploadWeights zeroes it):
+   * with the weights, what a training resumed after an epoch needs to go on exactly.
+   */
+  async readMomentum(): Promise<Float32Array> {
+    this.check();
+    return this.readBuffer(this.arenaBuffer, this.arena.trainable, {
+      clear: false,
+      offset: this.arena.momentum,
+    });
+  }
+
+  /** Sets the momentum to what readMomentum returned for a trainer of the same spec. */
+  writeMomentum(values: Float32Array): void {
+    this.check();
+    if (values.length !== this.arena.trainable) {
+      throw new RangeError(
+        `${this.spec.arch}: expected ${this.arena.trainable} momentum values, got ${values.length}`,
+      );
+    }
+    this.device.queue.writeBuffer(this.arenaBuffer, this.arena.momentum * 4, values);
+  }
+
   /** Assigns the arena's weights (moving statistics included) to `network`'s variables. */
   downloadWeights(network: Network): void {
     this.check();
@@ -652,11 +675,14 @@ export class CompiledTrainer {
     return plan;
   }
 
-  /** One read-back of a buffer's first `floats` values; with `clear`, zeroed in the same submission. */
+  /**
+   * One read-back of `floats` values of a buffer from float `offset` (default 0); with
+   * `clear`, that range is zeroed in the same submission.
+   */
   private async readBuffer(
     buffer: GPUBuffer,
     floats: number,
-    { clear }: { clear: boolean },
+    { clear, offset = 0 }: { clear: boolean; offset?: number },
   ): Promise<Float32Array> {
     await this.validate();
     const staging = this.device.createBuffer({
@@ -665,8 +691,8 @@ export class CompiledTrainer {
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
     });
     const encoder = this.device.createCommandEncoder({ label: 'read back' });
-    encoder.copyBufferToBuffer(buffer, 0, staging, 0, floats * 4);
-    if (clear) encoder.clearBuffer(buffer, 0, floats * 4);
+    encoder.copyBufferToBuffer(buffer, offset * 4, staging, 0, floats * 4);
+    if (clear) encoder.clearBuffer(buffer, offset * 4, floats * 4);
     this.device.queue.submit([encoder.finish()]);
     await staging.mapAsync(GPUMapMode.READ);
     const values = new Float32Array(staging.getMappedRange().slice(0));

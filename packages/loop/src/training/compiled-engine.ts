@@ -1,5 +1,6 @@
 import { tf } from '@prunefuse/engine';
 import type { LabelledBatch } from '@prunefuse/models';
+import type { OptimizerState } from '@prunefuse/results';
 import type { CompiledTrainer, TrainingMetrics } from '@prunefuse/webgpu-trainer';
 import { compiledTrainerChosen } from '@prunefuse/webgpu-trainer/choice';
 import type { CompiledTrainers } from './compiled-trainers.js';
@@ -26,10 +27,13 @@ export function usesCompiledTrainer(
  * teacher's) go into the trainers' arenas then and come back by syncWeights.
  */
 export class CompiledEngine implements StepEngine {
+  readonly optimizerLayout = 'compiled-momentum';
   private student: CompiledTrainer | null = null;
   private batch = 0;
   /** Steps taken since the weights were last downloaded into the Network. */
   private unsynced = false;
+  /** Momentum to restore once the student is compiled (at the first step). */
+  private restoredMomentum: Float32Array | null = null;
 
   constructor(
     private readonly settings: EngineSettings,
@@ -59,6 +63,21 @@ export class CompiledEngine implements StepEngine {
       lr,
     });
     this.unsynced = true;
+  }
+
+  async readOptimizer(): Promise<OptimizerState> {
+    if (!this.student) throw new Error('readOptimizer before the first compiled step');
+    return { layout: this.optimizerLayout, values: await this.student.readMomentum() };
+  }
+
+  restoreOptimizer(state: OptimizerState): void {
+    if (state.layout !== this.optimizerLayout || this.student) {
+      throw new Error(
+        `cannot restore a '${state.layout}' optimiser state into the compiled trainer ` +
+          (this.student ? 'after its first step' : `(it keeps '${this.optimizerLayout}')`),
+      );
+    }
+    this.restoredMomentum = state.values;
   }
 
   async readMetrics(): Promise<TrainingMetrics> {
@@ -99,6 +118,9 @@ export class CompiledEngine implements StepEngine {
     });
     if (teacher) await trainers.teacher!.uploadWeights(teacher.network);
     await trainers.student.uploadWeights(network);
+    // uploadWeights zeroes the momentum: a resumed training's goes in after it.
+    if (this.restoredMomentum) trainers.student.writeMomentum(this.restoredMomentum);
+    this.restoredMomentum = null;
     this.student = trainers.student;
     this.batch = batch;
     return trainers.student;

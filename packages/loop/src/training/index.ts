@@ -5,9 +5,11 @@ export { type Prediction, type PredictionKind, predict } from './predict.js';
 export { learningRateAt } from './schedule.js';
 export {
   type EvaluationResult,
+  optimizerLayout,
   type Teacher,
   TrainingDivergedError,
   type TrainingSchedule,
+  type TrainingProgress,
   type TrainOptions,
   type TrainResult,
   trainNetwork,

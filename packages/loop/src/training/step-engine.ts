@@ -1,4 +1,5 @@
 import type { LabelledBatch, Network } from '@prunefuse/models';
+import type { OptimizerState } from '@prunefuse/results';
 
 /** Knowledge distillation from a trained network (PruneFuse's fine-tuning of the fused target). */
 export interface Teacher {
@@ -39,7 +40,13 @@ export interface EpochSteps {
 
 /** The tfjs optimiser, or the compiled webgpu trainer: what trainNetwork drives. */
 export interface StepEngine {
+  /** How readOptimizer lays out its values; a state of another layout cannot be restored. */
+  readonly optimizerLayout: OptimizerState['layout'];
   epoch(epoch: number): EpochSteps;
+  /** The optimiser's state after the steps taken so far: what resuming needs beside the weights. */
+  readOptimizer(): Promise<OptimizerState>;
+  /** Restores what readOptimizer gave for the same network and settings; before the first step. */
+  restoreOptimizer(state: OptimizerState): void;
   /** Leaves the trained weights (batch-norm moving statistics included) in the Network. */
   syncWeights(): void;
   /** Frees the optimiser state (and GPU buffers it owns); safe after a failure. */

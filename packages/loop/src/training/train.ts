@@ -1,6 +1,6 @@
 import { tf } from '@prunefuse/engine';
 import { type LabelledBatch, type Network, SgdMomentum } from '@prunefuse/models';
-import type { EpochRecord, TrainingConfig } from '@prunefuse/results';
+import type { EpochRecord, OptimizerState, TrainingConfig } from '@prunefuse/results';
 import { CompiledEngine, usesCompiledTrainer } from './compiled-engine.js';
 import { type CompiledTrainers, withCompiledTrainers } from './compiled-trainers.js';
 import { TrainingDivergedError } from './diverged.js';
@@ -40,6 +40,25 @@ export interface TrainOptions {
    * backend); without them a training compiles its own and destroys them at its end.
    */
   trainers?: CompiledTrainers;
+  /**
+   * Go on from where an interrupted training of this network with these options stopped:
+   * its epochs so far and its optimiser state. The network must already hold the weights
+   * it had then. Exact, because each epoch's batches and learning rates are functions of
+   * the epoch index alone (see `batches` and the schedule).
+   */
+  resumeFrom?: TrainingProgress;
+  /**
+   * Called after every epoch but the last, once the network holds that epoch's weights,
+   * with what resumeFrom needs besides them. The training waits for it.
+   */
+  onProgress?: (progress: TrainingProgress) => Promise<void> | void;
+}
+
+/** A training's state after some of its epochs (the weights aside). */
+export interface TrainingProgress {
+  epochs: EpochRecord[];
+  examplesSeen: number;
+  optimizer: OptimizerState;
 }
 
 export interface EvaluationResult {
@@ -76,6 +95,11 @@ export async function trainNetwork(network: Network, options: TrainOptions): Pro
   );
 }
 
+/** The layout of the optimiser state trainNetwork's engine reads and restores, on this backend. */
+export function optimizerLayout(): OptimizerState['layout'] {
+  return usesCompiledTrainer() ? 'compiled-momentum' : 'tfjs-velocities';
+}
+
 function settingsOf(network: Network, { training, teacher }: TrainOptions): EngineSettings {
   return {
     network,
@@ -90,12 +114,16 @@ function settingsOf(network: Network, { training, teacher }: TrainOptions): Engi
 
 /** The epochs of trainNetwork, stepped by `engine`. */
 async function train(options: TrainOptions, engine: StepEngine): Promise<TrainResult> {
-  const { training, stepsPerEpoch } = options;
-  const records: EpochRecord[] = [];
-  let examplesSeen = 0;
+  const { training, stepsPerEpoch, resumeFrom } = options;
+  const records: EpochRecord[] = [...(resumeFrom?.epochs ?? [])];
+  let examplesSeen = resumeFrom?.examplesSeen ?? 0;
   let failed = true;
   try {
-    for (let epoch = 0; epoch < training.epochs; epoch++) {
+    if (resumeFrom) {
+      checkResumable(resumeFrom, training);
+      engine.restoreOptimizer(resumeFrom.optimizer);
+    }
+    for (let epoch = records.length; epoch < training.epochs; epoch++) {
       const started = performance.now();
       const rateAt = (step: number) =>
         learningRateAt(
@@ -152,6 +180,13 @@ async function train(options: TrainOptions, engine: StepEngine): Promise<TrainRe
       record.seconds = (performance.now() - started) / 1000;
       records.push(record);
       options.onEpoch?.(record);
+      if (options.onProgress && epoch < training.epochs - 1) {
+        await options.onProgress({
+          epochs: [...records],
+          examplesSeen,
+          optimizer: await engine.readOptimizer(),
+        });
+      }
     }
     failed = false;
   } finally {
@@ -188,6 +223,7 @@ function step(
 
 /** Trains with tfjs ops and SgdMomentum on the Network's own variables. */
 class TfjsEngine implements StepEngine {
+  readonly optimizerLayout = 'tfjs-velocities';
   private readonly optimizer: SgdMomentum;
 
   constructor(private readonly settings: EngineSettings) {
@@ -197,6 +233,19 @@ class TfjsEngine implements StepEngine {
   epoch(epoch: number): EpochSteps {
     const { network, teacher } = this.settings;
     return new StepWindow(epoch, (batch, lr) => step(network, this.optimizer, batch, lr, teacher));
+  }
+
+  async readOptimizer(): Promise<OptimizerState> {
+    return { layout: this.optimizerLayout, values: await this.optimizer.readVelocities() };
+  }
+
+  restoreOptimizer(state: OptimizerState): void {
+    if (state.layout !== this.optimizerLayout) {
+      throw new Error(
+        `cannot restore a '${state.layout}' optimiser state into tfjs's SGD ('${this.optimizerLayout}')`,
+      );
+    }
+    this.optimizer.writeVelocities(state.values);
   }
 
   syncWeights(): void {
@@ -265,6 +314,16 @@ class StepWindow implements EpochSteps {
   dispose(): void {
     tf.dispose(this.stats);
     this.stats.length = 0;
+  }
+}
+
+function checkResumable(progress: TrainingProgress, training: TrainingSchedule): void {
+  const { epochs } = progress;
+  if (epochs.length >= training.epochs || epochs.some((record, i) => record.epoch !== i)) {
+    throw new Error(
+      `cannot resume a training of ${training.epochs} epochs after epochs ` +
+        `[${epochs.map((e) => e.epoch).join(', ')}]: expected epochs 0 to k-1 for some k < ${training.epochs}`,
+    );
   }
 }
 
