@@ -1,8 +1,9 @@
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ResultsStore, type RunRecord } from '@prunefuse/results';
+import { ResultsStore, } from '@prunefuse/results';
 import { afterAll, describe, expect, it } from 'vitest';
+import { untimedFigures } from '../packages/results/test/fixtures/untimed-figures.js';
 import { runCli } from './cli-process.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'prunefuse-resume-within-'));
@@ -21,22 +22,6 @@ seeds: [0]
 backend: wasm
 report: false
 `;
-
-/** A record without its clock and without what says it was resumed. */
-function figures(record: RunRecord) {
-  const untimed = <T extends { epochs: { seconds: number }[] }>(entry: T) => ({
-    ...entry,
-    epochs: entry.epochs.map(({ seconds: _seconds, ...epoch }) => epoch),
-  });
-  return {
-    initialLabelled: record.initialLabelled,
-    rounds: record.rounds.map(({ trainSeconds: _t, selectionSeconds: _s, ...round }) =>
-      untimed(round),
-    ),
-    targets: record.targets.map(({ trainSeconds: _t, ...target }) => untimed(target)),
-    macs: record.macs,
-  };
-}
 
 describe('`prunefuse run` killed with SIGKILL part-way through a run', () => {
   it('resumes it from its checkpoints and records what an uninterrupted run records', () => {
@@ -62,7 +47,7 @@ describe('`prunefuse run` killed with SIGKILL part-way through a run', () => {
     const resumed = store.read(id!);
     expect(resumed.resumed?.targets).toEqual([60, 80]);
     expect(resumed.selection?.replayedFrom).toBe(id);
-    expect(figures(resumed)).toEqual(figures(new ResultsStore(whole).read(id!)));
+    expect(untimedFigures(resumed)).toEqual(untimedFigures(new ResultsStore(whole).read(id!)));
     expect(readdirSync(store.checkpointsDir)).toEqual([]);
 
     // Killed again, now half-way through a training: each two-epoch training saves its
@@ -77,6 +62,6 @@ describe('`prunefuse run` killed with SIGKILL part-way through a run', () => {
     expect(again.stderr).toContain(`run ${id}: resuming its target training after epoch 1`);
     const continued = new ResultsStore(midTraining).read(id!);
     expect(continued.resumed).toBeUndefined(); // no whole target was saved before the kill
-    expect(figures(continued)).toEqual(figures(new ResultsStore(whole).read(id!)));
+    expect(untimedFigures(continued)).toEqual(untimedFigures(new ResultsStore(whole).read(id!)));
   });
 });

@@ -1,6 +1,6 @@
 import { tf } from '@prunefuse/engine';
-import type { TargetRecord } from '@prunefuse/results';
 import { beforeAll, describe, expect, test } from 'vitest';
+import { untimedFigures } from '../../results/test/fixtures/untimed-figures.js';
 import {
   activeLearningLoop,
   FrozenWeights,
@@ -48,24 +48,6 @@ function methods() {
   return { distils: method('distils'), scratch: method('scratch'), trained: () => trained };
 }
 
-/** A record without what depends on the clock. */
-function figures(outcome: LoopOutcome) {
-  const untimed = <T extends { epochs: Array<{ seconds: number }> }>(record: T) => ({
-    ...record,
-    epochs: record.epochs.map(({ seconds: _seconds, ...epoch }) => epoch),
-  });
-  return {
-    initialLabelled: outcome.initialLabelled,
-    rounds: outcome.rounds.map(({ trainSeconds: _t, selectionSeconds: _s, ...round }) =>
-      untimed(round),
-    ),
-    targets: outcome.targets.map(({ trainSeconds: _seconds, ...target }) =>
-      untimed(target as TargetRecord),
-    ),
-    macs: outcome.macs,
-  };
-}
-
 describe('replaying a stored selection phase', () => {
   const { distils, scratch, trained } = methods();
   /** The distilling method's run, computed: 5 selectors, at 20, 40, 50, 70 and 90 labelled. */
@@ -83,7 +65,7 @@ describe('replaying a stored selection phase', () => {
     expect(trained()).toBe(before.trained);
     // Rounds are replayed whole, their recorded seconds too; targets train again.
     expect(replayed.rounds).toEqual(computed.rounds);
-    expect(figures(replayed)).toEqual(figures(computed));
+    expect(untimedFigures(replayed)).toEqual(untimedFigures(computed));
     expect(replayed.targets.map((t) => t.selectorTrainingMacs)).toEqual(
       computed.targets.map((t) => t.selectorTrainingMacs),
     );
@@ -103,7 +85,7 @@ describe('replaying a stored selection phase', () => {
     // Only θp* at 90 is trained; the round at 50 is charged nothing, its selector having
     // been trained for the target at 50, as when computed.
     expect(trained() - before).toBe(1);
-    expect(figures(replayed)).toEqual(figures(computed));
+    expect(untimedFigures(replayed)).toEqual(untimedFigures(computed));
     expect(replayed.selection!.selectors.map((s) => s.labelled)).toEqual([20, 40, 50, 70, 90]);
   });
 
@@ -118,7 +100,7 @@ describe('replaying a stored selection phase', () => {
     );
     // Selectors at 20 and 40 come from the store; 60, 80 and 90 are trained.
     expect(trained() - before).toBe(3);
-    expect(figures(replayed)).toEqual(figures(own));
+    expect(untimedFigures(replayed)).toEqual(untimedFigures(own));
   });
 
   test('refuses a phase that starts from another initial labelled set', async () => {

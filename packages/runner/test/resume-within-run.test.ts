@@ -6,11 +6,11 @@ import type { TrainingCheckpoints, TrainingState } from '@prunefuse/loop';
 import {
   labelledSetDigest,
   type RunCheckpoint,
-  type RunRecord,
   type SavedTarget,
   SelectionPhaseStore,
 } from '@prunefuse/results';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { untimedFigures } from '../../results/test/fixtures/untimed-figures.js';
 import { type ExpandedRun, expandSweep } from '../src/config/expand.js';
 import { parseExperiment } from '../src/config/load.js';
 import { describeDataset, executeRun } from '../src/execute-run.js';
@@ -34,22 +34,6 @@ budget: { initial: 20, milestones: [30, 50], roundSize: 10 }
 training: { epochs: 2, batchSize: 16, schedule: one-cycle, nesterov: true, lr: 0.05, augment: { translate: 2 }, evalEvery: 2 }
 seeds: [3]
 `;
-
-/** What a run computed, without the clock. */
-function figures(record: RunRecord) {
-  const untimed = <T extends { epochs: { seconds: number }[] }>(entry: T) => ({
-    ...entry,
-    epochs: entry.epochs.map(({ seconds: _seconds, ...epoch }) => epoch),
-  });
-  return {
-    initialLabelled: record.initialLabelled,
-    rounds: record.rounds.map(({ trainSeconds: _t, selectionSeconds: _s, ...round }) =>
-      untimed(round),
-    ),
-    targets: record.targets.map(({ trainSeconds: _t, ...target }) => untimed(target)),
-    macs: record.macs,
-  };
-}
 
 class AttemptKilled extends Error {}
 
@@ -155,7 +139,7 @@ describe('a run resumed after its attempt was killed part-way', () => {
         firstStartedAt: '2026-12-02T10:00:00.000Z',
         firstGitCommit: 'c0ffee',
       });
-      expect(figures(resumed)).toEqual(figures(whole));
+      expect(untimedFigures(resumed)).toEqual(untimedFigures(whole));
       // The replayed target is the one the killed attempt trained, its clock included.
       expect(resumed.targets[0]).toEqual(first.saved!.targets[0]!.record);
       expect(second.saved!.targets.map((t) => t.record)).toEqual(resumed.targets);
@@ -187,7 +171,7 @@ describe('a run resumed after its attempt was killed part-way', () => {
 
       const second = checkpointSlot(first);
       const resumed = await execute(run, selections, second);
-      expect(figures(resumed)).toEqual(figures(whole));
+      expect(untimedFigures(resumed)).toEqual(untimedFigures(whole));
       // The resumed target kept the epoch the killed attempt trained, its clock included.
       expect(resumed.targets[0]!.epochs[0]).toEqual(first.training.saved!.state.epochs[0]);
     },
@@ -209,6 +193,6 @@ describe('a run resumed after its attempt was killed part-way', () => {
     const genuine = await execute(run, selections, checkpointSlot(first));
     expect(genuine.resumed?.targets).toEqual([30]);
     // Trained again, the target is the one the killed attempt saved, but for its clock.
-    expect(figures(retrained)).toEqual(figures(genuine));
+    expect(untimedFigures(retrained)).toEqual(untimedFigures(genuine));
   }, 300_000);
 });

@@ -3,8 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { selectBackend } from '@prunefuse/engine';
-import { type RunRecord, SelectionPhaseStore } from '@prunefuse/results';
+import { SelectionPhaseStore } from '@prunefuse/results';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { untimedFigures } from '../../results/test/fixtures/untimed-figures.js';
 import { type ExpandedRun, expandSweep } from '../src/config/expand.js';
 import { parseExperiment, readExperiment } from '../src/config/load.js';
 import { describeDataset, executeRun } from '../src/execute-run.js';
@@ -93,20 +94,6 @@ seeds: [4]
       selections,
     });
 
-  /** What a run computed, without the clock. */
-  const figures = (record: RunRecord) => ({
-    initialLabelled: record.initialLabelled,
-    rounds: record.rounds.map(({ trainSeconds: _t, selectionSeconds: _s, epochs, ...round }) => ({
-      ...round,
-      epochs: epochs.map(({ seconds: _seconds, ...epoch }) => epoch),
-    })),
-    targets: record.targets.map(({ trainSeconds: _t, epochs, ...target }) => ({
-      ...target,
-      epochs: epochs.map(({ seconds: _seconds, ...epoch }) => epoch),
-    })),
-    macs: record.macs,
-  });
-
   test('records what computing it records, θp*-derived targets and selection MACs included', async () => {
     const shared = new SelectionPhaseStore(path.join(root, 'shared'));
     const first = await execute(fusedOnly, shared);
@@ -119,7 +106,7 @@ seeds: [4]
     const computed = await execute(fusedWithKd, new SelectionPhaseStore(path.join(root, 'own')));
     expect(computed.selection).toEqual({ id: selection, replayedFrom: null });
 
-    expect(figures(replayed)).toEqual(figures(computed));
+    expect(untimedFigures(replayed)).toEqual(untimedFigures(computed));
     expect(replayed.rounds.map((r) => r.selected)).toEqual(first.rounds.map((r) => r.selected));
     expect(replayed.macs.selectorTraining + replayed.macs.poolScoring).toBe(
       computed.macs.selectorTraining + computed.macs.poolScoring,
