@@ -70,8 +70,12 @@ export function trainOnLabelled(options: TrainOnLabelledOptions): TrainOnLabelle
     const started = performance.now();
     const saved = checkpoint?.checkpoints.load(checkpoint.key) ?? null;
     // Resumable only by the engine that saved it (the compiled trainer's momentum is laid
-    // out in its arena): PRUNEFUSE_WEBGPU_TRAINER may differ between attempts.
-    const resumeFrom = saved?.optimizer.layout === optimizerLayout() ? saved : null;
+    // out in its arena: PRUNEFUSE_WEBGPU_TRAINER may differ between attempts), into the
+    // network it was saved from (a code change between attempts may have changed it).
+    const resumeFrom =
+      saved?.optimizer.layout === optimizerLayout() && sameVariables(network, saved.weights)
+        ? saved
+        : null;
     if (resumeFrom) withTensors(resumeFrom.weights, (weights) => network.setWeights(weights));
     const result = await trainNetwork(network, {
       training,
@@ -114,4 +118,14 @@ export function trainOnLabelled(options: TrainOnLabelledOptions): TrainOnLabelle
       loss: last.testLoss,
     };
   };
+}
+
+/** Whether `weights` has exactly the network's variables, by name and shape. */
+function sameVariables(network: Network, weights: HostWeights): boolean {
+  return (
+    weights.size === network.variables.size &&
+    [...network.variables].every(
+      ([name, variable]) => weights.get(name)?.shape.join('x') === variable.shape.join('x'),
+    )
+  );
 }

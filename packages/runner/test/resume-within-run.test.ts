@@ -178,6 +178,22 @@ describe('a run resumed after its attempt was killed part-way', () => {
     300_000,
   );
 
+  test('a training state that does not fit the network (a changed architecture) is trained afresh', async () => {
+    const run = byMethod('full');
+    const selections = new SelectionPhaseStore(path.join(root, 'misfit'));
+    const first = checkpointSlot(null, { epochs: 1 });
+    await expect(execute(run, selections, first)).rejects.toThrow(AttemptKilled);
+    const { key, state } = first.training.saved!;
+    const [dropped] = state.weights.keys();
+    const misfit = new Map(state.weights);
+    misfit.delete(dropped!);
+    first.training.saved = { key, state: { ...state, weights: misfit } };
+    const afresh = await execute(run, selections, checkpointSlot(first));
+    const whole = await execute(run, new SelectionPhaseStore(path.join(root, 'misfit-whole')));
+    // (Restoring it would have thrown: setWeights needs every variable.)
+    expect(untimedFigures(afresh)).toEqual(untimedFigures(whole));
+  }, 300_000);
+
   test('a saved target trained on another labelled set is trained again', async () => {
     const run = byMethod('random');
     const selections = new SelectionPhaseStore(path.join(root, 'mismatch'));
