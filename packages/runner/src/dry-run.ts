@@ -21,6 +21,8 @@ export interface DryRunRow {
    * run-checkpoint): the next attempt replays them. 0 for finished runs and runs without one.
    */
   savedTargets: number;
+  /** The training an interrupted attempt was in, saved after its last finished epoch; null when none. */
+  savedTraining: { training: string; epochs: number } | null;
   estimatedMacs: MacsByPhase;
 }
 
@@ -45,6 +47,7 @@ export function dryRunRows(
       milestones: config.budget.milestones,
       status,
       savedTargets: status === 'finished' ? 0 : savedTargets(store, id),
+      savedTraining: status === 'finished' ? null : savedTraining(store, id),
       estimatedMacs: estimateMacs(config, trainSize, facts, forwardMacs),
     };
   });
@@ -61,12 +64,27 @@ function savedTargets(store: ResultsStore | null, id: string): number {
   return found?.state === 'saved' ? found.checkpoint.targets.length : 0;
 }
 
-/** The status column: `pending (2/4 targets saved)` for a run an interrupted attempt checkpointed. */
+function savedTraining(store: ResultsStore | null, id: string): DryRunRow['savedTraining'] {
+  const found = store?.readTrainingCheckpoint(id);
+  if (found?.state !== 'saved') return null;
+  // The key is '<which network>/<labelled-set digest>' (see the loop's trainingCheckpoint).
+  return { training: found.training.key.split('/')[0]!, epochs: found.training.epochs.length };
+}
+
+/**
+ * The status column, with what an interrupted attempt saved:
+ * `pending (2/4 targets saved, target training after epoch 8)`.
+ */
 export function describeStatus(
-  row: Pick<DryRunRow, 'status' | 'savedTargets' | 'milestones'>,
+  row: Pick<DryRunRow, 'status' | 'savedTargets' | 'savedTraining' | 'milestones'>,
 ): string {
-  if (row.savedTargets === 0) return row.status;
-  return `${row.status} (${row.savedTargets}/${row.milestones.length} targets saved)`;
+  const saved = [
+    ...(row.savedTargets > 0 ? [`${row.savedTargets}/${row.milestones.length} targets saved`] : []),
+    ...(row.savedTraining
+      ? [`${row.savedTraining.training} training after epoch ${row.savedTraining.epochs}`]
+      : []),
+  ];
+  return saved.length === 0 ? row.status : `${row.status} (${saved.join(', ')})`;
 }
 
 /** A MAC count for people: 1.23 T, 45.6 G. */

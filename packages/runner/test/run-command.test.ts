@@ -109,7 +109,7 @@ describe('prunefuse run --dry-run', () => {
     expect(ResultsStore.exists(out)).toBe(false);
   });
 
-  it('shows how many targets an interrupted run saved to its checkpoint', async () => {
+  it('shows what an interrupted run saved: targets, and the training it was in', async () => {
     const out = path.join(dir, 'store');
     const diesAfterItsTarget = fixtureExecutor({ epochMs: 1 });
     await cli(
@@ -121,7 +121,20 @@ describe('prunefuse run --dry-run', () => {
             ...context.checkpoints!,
             save(targets) {
               context.checkpoints!.save(targets);
-              throw new Error('killed after saving its target');
+              // as if it had gone on to a next target, and been killed after 2 of its epochs
+              context.checkpoints!.training.save('target/0123456789abcdef', {
+                epochs: [0, 1].map((epoch) => ({
+                  epoch,
+                  lr: 0.1,
+                  trainLoss: 1,
+                  trainAccuracy: 0.5,
+                  seconds: 1,
+                })),
+                examplesSeen: 160,
+                optimizer: { layout: 'tfjs-velocities', values: new Float32Array(1) },
+                weights: new Map(),
+              });
+              throw new Error('killed');
             },
           },
         }),
@@ -130,15 +143,17 @@ describe('prunefuse run --dry-run', () => {
     stdout = '';
     await cli(['run', config, '--dry-run', '--out', out]);
     expect(stdout.split('\n').filter((l) => l.includes('random'))).toEqual([
-      expect.stringMatching(/ failed \(1\/1 targets saved\) /),
+      expect.stringMatching(/ failed \(1\/1 targets saved, target training after epoch 2\) /),
     ]);
     stdout = '';
     await cli(['run', config, '--dry-run', '--json', '--out', out]);
-    const listing = JSON.parse(stdout) as { runs: Array<{ method: string; savedTargets: number }> };
-    expect(listing.runs.map((r) => `${r.method} ${r.savedTargets}`)).toEqual([
-      'prunefuse 0',
-      'prunefuse 0',
-      'random 1',
+    const listing = JSON.parse(stdout) as {
+      runs: Array<{ method: string; savedTargets: number; savedTraining: unknown }>;
+    };
+    expect(listing.runs.map((r) => [r.method, r.savedTargets, r.savedTraining])).toEqual([
+      ['prunefuse', 0, null],
+      ['prunefuse', 0, null],
+      ['random', 1, { training: 'target', epochs: 2 }],
     ]);
   });
 
