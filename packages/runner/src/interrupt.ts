@@ -11,14 +11,15 @@ export interface InterruptedSweep {
 
 /**
  * What Ctrl-C leaves: the finished runs are kept in the store, the run in progress keeps
- * what it finished (its checkpoint's targets and its selection phase so far, from which
- * the next sweep resumes it), and the command that resumes.
+ * what it finished (its checkpoint's targets, its selection phase so far and its training
+ * up to the last finished epoch, from which the next sweep resumes it), and the command
+ * that resumes.
  */
 export function interruptMessage({ resume, store, runs }: InterruptedSweep): string {
   const finished = runs.filter((run) => store.has(run.id)).length;
   return (
     `interrupted: ${finished} of ${runs.length} runs finished and are kept in ${store.root}; ` +
-    'the run in progress keeps the targets and selection rounds it finished and resumes from them. ' +
+    'the run in progress keeps its finished targets, selection rounds and training epochs and resumes from them. ' +
     `Resume with: ${resume}`
   );
 }

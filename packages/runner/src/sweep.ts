@@ -65,7 +65,7 @@ function interruptedAttempt(store: ResultsStore, id: string): string | null {
   const when = start ? ` at ${start.at} on ${start.hostname}` : '';
   return (
     `an attempt started${when} stopped after ${epochs} epochs and ${targets} targets; ` +
-    'it resumes from the targets and selection rounds it saved and redoes the training it was in'
+    'it resumes from the targets, selection rounds and last training epoch it saved'
   );
 }
 

@@ -43,7 +43,7 @@ describe('Ctrl-C and resume', () => {
     expect(stopped.code).toBe(130);
     expect(stopped.stderr).toContain(
       `interrupted: 1 of 2 runs finished and are kept in ${out}; ` +
-        `the run in progress keeps the targets and selection rounds it finished and resumes from them. Resume with: pnpm prunefuse run ${config} --out ${out}`,
+        `the run in progress keeps its finished targets, selection rounds and training epochs and resumes from them. Resume with: pnpm prunefuse run ${config} --out ${out}`,
     );
 
     const resumed = await startFixture('run-child.ts', [config, out, '1']).done;
@@ -52,7 +52,7 @@ describe('Ctrl-C and resume', () => {
     expect(resumed.stderr).toMatch(
       new RegExp(
         `resuming interrupted run ${second} active-learning .*: an attempt started at \\S+ on \\S+ ` +
-          'stopped after [1-9]\\d* epochs and 0 targets; it resumes from the targets and selection rounds it saved',
+          'stopped after [1-9]\\d* epochs and 0 targets; it resumes from the targets, selection rounds and last training epoch it saved',
       ),
     );
   });
