@@ -1,6 +1,7 @@
 import { type MacsByPhase, methodOptions, type ResultsStore } from '@prunefuse/results';
 import type { DescribeDataset, ExpandedRun } from './config/expand.js';
 import { estimateMacs, type ForwardMacs } from './macs-estimate.js';
+import { describeSaved, type SavedProgress, savedProgress } from './saved-progress.js';
 
 /** damaged: runs/ holds a record that cannot be read; `run` moves it aside and computes the run again. */
 export type RunStatus = 'finished' | 'damaged' | 'failed' | 'pending';
@@ -16,13 +17,8 @@ export interface DryRunRow {
   /** Labelled-set sizes at which the target is measured. */
   milestones: number[];
   status: RunStatus;
-  /**
-   * Targets an interrupted attempt saved to the run's checkpoint (see @prunefuse/results
-   * run-checkpoint): the next attempt replays them. 0 for finished runs and runs without one.
-   */
-  savedTargets: number;
-  /** The training an interrupted attempt was in, saved after its last finished epoch; null when none. */
-  savedTraining: { training: string; epochs: number } | null;
+  /** What an interrupted attempt saved for the next one; nothing for finished runs. */
+  saved: SavedProgress;
   estimatedMacs: MacsByPhase;
 }
 
@@ -46,8 +42,7 @@ export function dryRunRows(
       seed: config.seed,
       milestones: config.budget.milestones,
       status,
-      savedTargets: status === 'finished' ? 0 : savedTargets(store, id),
-      savedTraining: status === 'finished' ? null : savedTraining(store, id),
+      saved: savedProgress(status === 'finished' ? null : store, id),
       estimatedMacs: estimateMacs(config, trainSize, facts, forwardMacs),
     };
   });
@@ -59,32 +54,10 @@ function runStatus(store: ResultsStore | null, id: string, failed: ReadonlySet<s
   return failed.has(id) ? 'failed' : 'pending';
 }
 
-function savedTargets(store: ResultsStore | null, id: string): number {
-  const found = store?.readCheckpoint(id);
-  return found?.state === 'saved' ? found.checkpoint.targets.length : 0;
-}
-
-function savedTraining(store: ResultsStore | null, id: string): DryRunRow['savedTraining'] {
-  const found = store?.readTrainingCheckpoint(id);
-  if (found?.state !== 'saved') return null;
-  // The key is '<which network>/<labelled-set digest>' (see the loop's trainingCheckpoint).
-  return { training: found.training.key.split('/')[0]!, epochs: found.training.epochs.length };
-}
-
-/**
- * The status column, with what an interrupted attempt saved:
- * `pending (2/4 targets saved, target training after epoch 8)`.
- */
-export function describeStatus(
-  row: Pick<DryRunRow, 'status' | 'savedTargets' | 'savedTraining' | 'milestones'>,
-): string {
-  const saved = [
-    ...(row.savedTargets > 0 ? [`${row.savedTargets}/${row.milestones.length} targets saved`] : []),
-    ...(row.savedTraining
-      ? [`${row.savedTraining.training} training after epoch ${row.savedTraining.epochs}`]
-      : []),
-  ];
-  return saved.length === 0 ? row.status : `${row.status} (${saved.join(', ')})`;
+/** The status column, with what an interrupted attempt saved: `pending (2/4 targets saved)`. */
+export function describeStatus(row: Pick<DryRunRow, 'status' | 'saved' | 'milestones'>): string {
+  const saved = describeSaved(row.saved, row.milestones.length);
+  return saved === '' ? row.status : `${row.status} (${saved})`;
 }
 
 /** A MAC count for people: 1.23 T, 45.6 G. */

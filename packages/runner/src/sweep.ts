@@ -17,6 +17,7 @@ import type { TrainingCheckpoints } from '@prunefuse/loop';
 import type { RunEnvironment, Tracker } from '@prunefuse/tracking';
 import type { ExpandedRun } from './config/expand.js';
 import type { SweepProgress } from './progress/reporter.js';
+import { describeSaved, savedProgress } from './saved-progress.js';
 
 /** What a run gets besides its config while it executes. */
 export interface RunContext {
@@ -53,19 +54,22 @@ export interface RunCheckpoints {
 }
 
 /**
- * What an earlier, killed attempt of run `id` left in its journal, for the line that says
- * how the run goes on; null when no attempt was interrupted.
+ * What an earlier, killed attempt of run `id` left (its journal, its checkpoints), for
+ * the line that says how the run goes on; null when no attempt was interrupted.
  */
-function interruptedAttempt(store: ResultsStore, id: string): string | null {
-  if (!existsSync(store.journalPath(id))) return null;
-  const entries = store.journal(id);
+function interruptedAttempt(store: ResultsStore, run: ExpandedRun): string | null {
+  if (!existsSync(store.journalPath(run.id))) return null;
+  const entries = store.journal(run.id);
   const start = entries.find((e) => e.type === 'start');
   const epochs = entries.filter((e) => e.type === 'epoch').length;
   const targets = entries.filter((e) => e.type === 'target').length;
   const when = start ? ` at ${start.at} on ${start.hostname}` : '';
+  const saved = describeSaved(savedProgress(store, run.id), run.config.budget.milestones.length);
   return (
     `an attempt started${when} stopped after ${epochs} epochs and ${targets} targets; ` +
-    'it resumes from the targets, selection rounds and last training epoch it saved'
+    (saved === ''
+      ? 'it saved no target or training epoch, so the run starts again (replaying the selection rounds stored, if any)'
+      : `it goes on from what it saved (${saved}) and the selection rounds stored`)
   );
 }
 
@@ -198,7 +202,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepSummary> {
   });
   progress.sweepStarted(pending, summary.skipped.length);
   for (const run of pending) {
-    const interrupted = interruptedAttempt(store, run.id);
+    const interrupted = interruptedAttempt(store, run);
     if (interrupted)
       progress.log(`resuming interrupted run ${run.id} ${describeRun(run.config)}: ${interrupted}`);
   }

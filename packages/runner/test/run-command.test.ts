@@ -147,13 +147,11 @@ describe('prunefuse run --dry-run', () => {
     ]);
     stdout = '';
     await cli(['run', config, '--dry-run', '--json', '--out', out]);
-    const listing = JSON.parse(stdout) as {
-      runs: Array<{ method: string; savedTargets: number; savedTraining: unknown }>;
-    };
-    expect(listing.runs.map((r) => [r.method, r.savedTargets, r.savedTraining])).toEqual([
-      ['prunefuse', 0, null],
-      ['prunefuse', 0, null],
-      ['random', 1, { training: 'target', epochs: 2 }],
+    const listing = JSON.parse(stdout) as { runs: Array<{ method: string; saved: unknown }> };
+    expect(listing.runs.map((r) => [r.method, r.saved])).toEqual([
+      ['prunefuse', { targets: 0, training: null }],
+      ['prunefuse', { targets: 0, training: null }],
+      ['random', { targets: 1, training: { network: 'target', epochs: 2 } }],
     ]);
   });
 

@@ -209,7 +209,7 @@ describe('run checkpoints', () => {
     });
     expect(store.read(run.id).targets).toEqual(saved.checkpoint.targets.map((t) => t.record));
     expect(calls.find((c) => c.startsWith(`log resuming interrupted run ${run.id}`))).toContain(
-      'it resumes from the targets, selection rounds and last training epoch it saved',
+      'it goes on from what it saved (1/1 targets saved) and the selection rounds stored',
     );
     expect(store.readCheckpoint(run.id)).toEqual({ state: 'absent' });
   });
