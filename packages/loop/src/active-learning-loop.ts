@@ -57,9 +57,9 @@ export interface LoopSetup {
   builtTargets?: readonly SavedTarget[];
   onEvent?: (event: RunEvent) => void;
   /**
-   * Called after every selector, round and target the run obtains, with what an
-   * interrupted attempt would resume from: the selection phase so far (null without a
-   * selector) and the targets built so far. The caller saves it (see the runner).
+   * Called whenever the run has computed something an interrupted attempt would resume
+   * from (see LoopCheckpoint); never for what it replayed, which is saved already. The
+   * caller saves it (see the runner).
    */
   onCheckpoint?: (checkpoint: LoopCheckpoint) => void;
   /**
@@ -70,11 +70,14 @@ export interface LoopSetup {
   trainingCheckpoints?: TrainingCheckpoints;
 }
 
-/** What a run has finished so far, for a later attempt to resume from. */
-export interface LoopCheckpoint {
-  selection: SelectionPhase | null;
-  targets: readonly SavedTarget[];
-}
+/**
+ * What a run has finished so far, for a later attempt to resume from: the selection phase
+ * so far, after each selector trained and each round a selector computed; the targets
+ * built so far (replayed ones included), after each target trained.
+ */
+export type LoopCheckpoint =
+  | { kind: 'selection'; selection: SelectionPhase }
+  | { kind: 'targets'; targets: readonly SavedTarget[] };
 
 export interface LoopOutcome {
   initialLabelled: number[];
@@ -130,11 +133,8 @@ export async function activeLearningLoop(
   const targets: TargetRecord[] = [];
   const replayedTargets: number[] = [];
   const savedTargets: SavedTarget[] = [];
-  const checkpoint = () =>
-    setup.onCheckpoint?.({
-      selection: method.selector ? memo.phase() : null,
-      targets: savedTargets,
-    });
+  const checkpointSelection = () =>
+    setup.onCheckpoint?.({ kind: 'selection', selection: memo.phase() });
 
   const trainSelector = async (): Promise<TrainedSelector> => {
     const definition = method.selector!;
@@ -167,7 +167,7 @@ export async function activeLearningLoop(
       const outcome = await train(network);
       await memo.recordSelector(labelled.length, outcome, network);
       spent.charge('selectorTraining', outcome.macs);
-      checkpoint();
+      checkpointSelection();
       return { ...outcome, network, labelled: labelled.length };
     } catch (error) {
       network.dispose();
@@ -196,7 +196,9 @@ export async function activeLearningLoop(
           ),
         );
         setup.onEvent?.({ type: 'round', round: withoutEpochs(rounds.at(-1)!) });
-        checkpoint();
+        // A selector's round is new to the phase unless it was replayed from it; a random
+        // round is no part of it (it is drawn again from the seed).
+        if (method.selector && !memo.replaying) checkpointSelection();
       }
       const labelledSet = labelledSetDigest(pool.labelled());
       const saved = setup.builtTargets?.[targets.length];
@@ -215,7 +217,7 @@ export async function activeLearningLoop(
       savedTargets.push({ labelledSet, record: target });
       setup.onEvent?.({ type: 'target', target: withoutEpochs(target) });
       if (replayed) replayedTargets.push(replayed.labelled);
-      else checkpoint();
+      else setup.onCheckpoint?.({ kind: 'targets', targets: savedTargets });
     }
   } finally {
     selectors.dispose();

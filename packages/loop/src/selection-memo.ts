@@ -66,6 +66,11 @@ export class SelectionMemo {
     return null;
   }
 
+  /** Whether the run still follows the stored phase: its last round was replayed, not computed. */
+  get replaying(): boolean {
+    return this.onStoredPath;
+  }
+
   /** Records the selector obtained (trained or replayed) for `labelled` examples. */
   async recordSelector(
     labelled: number,

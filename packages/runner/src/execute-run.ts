@@ -30,7 +30,6 @@ export async function executeRun(config: RunConfig, context: RunContext): Promis
   const stored = selection === null ? null : selections!.read(selection);
   const { checkpoints } = context;
   const resumable = checkpoints?.resumable ?? null;
-  let savedTargets = 0;
   const outcome = await activeLearningLoop(
     {
       dataset,
@@ -45,20 +44,15 @@ export async function executeRun(config: RunConfig, context: RunContext): Promis
       builtTargets: resumable?.targets ?? [],
       ...(checkpoints ? { trainingCheckpoints: checkpoints.training } : {}),
       onEvent: (event) => context.emit(event),
-      onCheckpoint: ({ selection: phase, targets }) => {
+      // The phase is offered as it grows, so the store holds all of it by the end.
+      onCheckpoint: (checkpoint) => {
+        if (checkpoint.kind === 'targets') checkpoints?.save(checkpoint.targets);
         // offer() writes only a phase that extends the stored one.
-        if (selection !== null && phase) selections!.offer(selection, context.id, phase);
-        if (checkpoints && targets.length > savedTargets) {
-          checkpoints.save(targets);
-          savedTargets = targets.length;
-        }
+        else if (selection !== null) selections!.offer(selection, context.id, checkpoint.selection);
       },
     },
     methodFactory(config),
   );
-  if (selection !== null && outcome.selection) {
-    selections!.offer(selection, context.id, outcome.selection);
-  }
   const { selectorSpec } = outcome.params;
   return {
     schema: 1,
