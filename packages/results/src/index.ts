@@ -71,7 +71,7 @@ export {
   type SelectorSnapshot,
   type StoredSelectionPhase,
 } from './selection-phase.js';
-export type { OptimizerState, SavedTraining } from './training-checkpoint.js';
+export type { OptimizerState, SavedTraining, TrainingSummary } from './training-checkpoint.js';
 export {
   type CheckpointState,
   type Cleanup,

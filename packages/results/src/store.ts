@@ -1,4 +1,15 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -9,7 +20,13 @@ import { fieldPath, readJsonFile } from './json-file.js';
 import { processIsGone } from './process-gone.js';
 import { type RunRecord, runRecordSchema } from './record.js';
 import { type RunCheckpoint, runCheckpointSchema } from './run-checkpoint.js';
-import { decodeTraining, encodeTraining, type SavedTraining } from './training-checkpoint.js';
+import {
+  decodeTraining,
+  encodeTraining,
+  type SavedTraining,
+  summarizeTraining,
+  type TrainingSummary,
+} from './training-checkpoint.js';
 import { type ClaimAttempt, claimFile, readHolder } from './run-claim.js';
 
 const indexEntrySchema = z.object({
@@ -269,6 +286,39 @@ export class ResultsStore {
       return { state: 'saved', training: decodeTraining(id, readFileSync(file)) };
     } catch (error) {
       return { state: 'damaged', reason: `${file}: ${(error as Error).message}` };
+    }
+  }
+
+  /**
+   * What run `id`'s training checkpoint says of itself, read from its header alone (for
+   * listings: the values are megabytes); checked as readTrainingCheckpoint checks it.
+   */
+  readTrainingSummary(
+    id: string,
+  ):
+    | { state: 'saved'; summary: TrainingSummary }
+    | { state: 'damaged'; reason: string }
+    | { state: 'absent' } {
+    const file = this.trainingCheckpointPath(id);
+    if (!existsSync(file)) return { state: 'absent' };
+    let fd: number | null = null;
+    try {
+      fd = openSync(file, 'r');
+      const handle = fd;
+      const summary = summarizeTraining(id, {
+        size: fstatSync(handle).size,
+        read(offset, length) {
+          const bytes = new Uint8Array(length);
+          const read = readSync(handle, bytes, 0, length, offset);
+          if (read !== length) throw new Error(`read ${read} of ${length} bytes at ${offset}`);
+          return bytes;
+        },
+      });
+      return { state: 'saved', summary };
+    } catch (error) {
+      return { state: 'damaged', reason: `${file}: ${(error as Error).message}` };
+    } finally {
+      if (fd !== null) closeSync(fd);
     }
   }
 

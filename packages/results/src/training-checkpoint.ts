@@ -88,21 +88,59 @@ export function encodeTraining(id: string, training: SavedTraining): Uint8Array 
   return bytes;
 }
 
-/** Reads what encodeTraining wrote for run `id`; throws, saying what is wrong, for anything else. */
-export function decodeTraining(id: string, bytes: Uint8Array): SavedTraining {
-  if (bytes.length < 4) throw new Error('shorter than its header length');
-  const length = new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true);
-  if (4 + length > bytes.length) throw new Error('shorter than its header');
-  const header = headerSchema.parse(
-    JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + length))),
-  );
+/**
+ * The bytes of a training checkpoint file, read where asked: a summary needs only the
+ * header at the front, not the megabytes of values after it.
+ */
+export interface TrainingBytes {
+  size: number;
+  read(offset: number, length: number): Uint8Array;
+}
+
+/** What a training checkpoint says of itself, without its values (see readTrainingHeader). */
+export interface TrainingSummary {
+  key: string;
+  backend: string;
+  device: string;
+  /** Epochs finished when it was saved. */
+  epochs: number;
+}
+
+/**
+ * The header of what encodeTraining wrote for run `id`, checked against the file's size,
+ * and where the values start; throws, saying what is wrong, for anything else.
+ */
+function readTrainingHeader(
+  id: string,
+  bytes: TrainingBytes,
+): { header: z.infer<typeof headerSchema>; start: number } {
+  if (bytes.size < 4) throw new Error('shorter than its header length');
+  const prefix = bytes.read(0, 4);
+  const length = new DataView(prefix.buffer, prefix.byteOffset).getUint32(0, true);
+  if (4 + length > bytes.size) throw new Error('shorter than its header');
+  const header = headerSchema.parse(JSON.parse(new TextDecoder().decode(bytes.read(4, length))));
   if (header.id !== id) throw new Error(`holds run '${header.id}', not '${id}'`);
   const start = 4 * Math.ceil((4 + length) / 4);
-  if (bytes.length !== start + 4 * header.values) {
+  if (bytes.size !== start + 4 * header.values) {
     throw new Error(
-      `holds ${bytes.length - start} bytes of values, its header says ${4 * header.values}`,
+      `holds ${bytes.size - start} bytes of values, its header says ${4 * header.values}`,
     );
   }
+  return { header, start };
+}
+
+/** The summary of what encodeTraining wrote for run `id`, reading its header only. */
+export function summarizeTraining(id: string, bytes: TrainingBytes): TrainingSummary {
+  const { key, backend, device, epochs } = readTrainingHeader(id, bytes).header;
+  return { key, backend, device, epochs: epochs.length };
+}
+
+/** Reads what encodeTraining wrote for run `id`; throws, saying what is wrong, for anything else. */
+export function decodeTraining(id: string, bytes: Uint8Array): SavedTraining {
+  const { header, start } = readTrainingHeader(id, {
+    size: bytes.length,
+    read: (offset, length) => bytes.subarray(offset, offset + length),
+  });
   // Copied out, so that every Float32Array is aligned and owns its values.
   const floats = new Float32Array(header.values);
   new Uint8Array(floats.buffer).set(bytes.subarray(start));

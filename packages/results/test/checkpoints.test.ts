@@ -49,13 +49,27 @@ describe('training checkpoints', () => {
     expect(store.readTrainingCheckpoint(ID)).toEqual({ state: 'saved', training: training(2) });
   });
 
+  it('summarise themselves from their header alone', () => {
+    expect(store.readTrainingSummary(ID)).toEqual({ state: 'absent' });
+    store.saveTrainingCheckpoint(ID, training(3));
+    expect(store.readTrainingSummary(ID)).toEqual({
+      state: 'saved',
+      summary: { key: 'target/00112233aabbccdd', backend: 'wasm', device: 'CPU', epochs: 3 },
+    });
+  });
+
   it('read as damaged, saying why, when cut short, padded or holding another run', () => {
     store.saveTrainingCheckpoint(ID, training(2));
     const file = store.trainingCheckpointPath(ID);
     const bytes = readFileSync(file);
+    // The full read and the header-only summary refuse the same files, for the same reason.
     const damaged = (contents: Uint8Array) => {
       writeFileSync(file, contents);
       const found = store.readTrainingCheckpoint(ID);
+      const summary = store.readTrainingSummary(ID);
+      expect(summary.state === 'damaged' && summary.reason).toBe(
+        found.state === 'damaged' && found.reason,
+      );
       return found.state === 'damaged' ? found.reason : found.state;
     };
     expect(damaged(bytes.subarray(0, bytes.length - 4))).toContain('its header says');

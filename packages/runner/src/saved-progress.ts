@@ -11,15 +11,15 @@ export interface SavedProgress {
 /** What run `id`'s checkpoints hold; nothing for a store without them. */
 export function savedProgress(store: ResultsStore | null, id: string): SavedProgress {
   const targets = store?.readCheckpoint(id);
-  const training = store?.readTrainingCheckpoint(id);
+  const training = store?.readTrainingSummary(id);
   return {
     targets: targets?.state === 'saved' ? targets.checkpoint.targets.length : 0,
     training:
       training?.state === 'saved'
         ? {
             // The key is '<which network>/<labelled-set digest>' (the loop's trainingCheckpoint).
-            network: training.training.key.split('/')[0]!,
-            epochs: training.training.epochs.length,
+            network: training.summary.key.split('/')[0]!,
+            epochs: training.summary.epochs,
           }
         : null,
   };
