@@ -26,6 +26,7 @@ export {
   PRUNEFUSE_DEFAULTS,
   usesAcquisition,
 } from './method-label.js';
+export { type DoneBeforeStart, NOTHING_DONE, phaseAfterRun, planLeft } from './plan-left.js';
 export type {
   AcquisitionName,
   BudgetConfig,
@@ -49,6 +50,13 @@ export {
   SCHEDULE_NAMES,
 } from './record.js';
 export {
+  labelledSetDigest,
+  type RunCheckpoint,
+  runCheckpointSchema,
+  type SavedTarget,
+  sameEngine,
+} from './run-checkpoint.js';
+export {
   type ClaimAttempt,
   type ClaimHolder,
   isStale,
@@ -58,20 +66,13 @@ export {
   readHolder,
 } from './run-claim.js';
 export {
-  labelledSetDigest,
-  type RunCheckpoint,
-  runCheckpointSchema,
-  type SavedTarget,
-  sameEngine,
-} from './run-checkpoint.js';
-export {
+  type PhaseOutline,
   type SelectionPhase,
   SelectionPhaseStore,
   type SelectionRoundSnapshot,
   type SelectorSnapshot,
   type StoredSelectionPhase,
 } from './selection-phase.js';
-export type { OptimizerState, SavedTraining, TrainingSummary } from './training-checkpoint.js';
 export {
   type CheckpointState,
   type Cleanup,
@@ -80,3 +81,4 @@ export {
   type RecordState,
   ResultsStore,
 } from './store.js';
+export type { OptimizerState, SavedTraining, TrainingSummary } from './training-checkpoint.js';

@@ -76,6 +76,14 @@ const manifestSchema = z.object({
 });
 type Manifest = z.infer<typeof manifestSchema>;
 
+/** The shape of a selection phase without its figures or weights: what a run can replay of it. */
+export interface PhaseOutline {
+  /** Each round's labelled-set size before it and how many examples it labelled. */
+  rounds: Array<{ labelled: number; selected: number }>;
+  /** Labelled-set sizes its selectors were trained on. */
+  selectors: number[];
+}
+
 export interface StoredSelectionPhase {
   phase: SelectionPhase;
   /** The run that stored it. */
@@ -133,6 +141,29 @@ export class SelectionPhaseStore {
         })),
       },
     };
+  }
+
+  /**
+   * The outline of stored phase `id`, from phase.json alone (for estimates: the weights are
+   * megabytes, and are checked only by read, where a run replays them); null when there is
+   * none or phase.json cannot be read.
+   */
+  outline(id: string): PhaseOutline | null {
+    try {
+      const manifest = manifestSchema.parse(
+        JSON.parse(readFileSync(this.manifestPath(id), 'utf8')),
+      );
+      if (manifest.id !== id) return null;
+      return {
+        rounds: manifest.rounds.map(({ labelled, selected }) => ({
+          labelled,
+          selected: selected.length,
+        })),
+        selectors: manifest.selectors.map(({ labelled }) => labelled),
+      };
+    } catch {
+      return null;
+    }
   }
 
   /**

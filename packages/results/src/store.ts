@@ -20,6 +20,8 @@ import { fieldPath, readJsonFile } from './json-file.js';
 import { processIsGone } from './process-gone.js';
 import { type RunRecord, runRecordSchema } from './record.js';
 import { type RunCheckpoint, runCheckpointSchema } from './run-checkpoint.js';
+import { type ClaimAttempt, claimFile, readHolder } from './run-claim.js';
+import { SelectionPhaseStore } from './selection-phase.js';
 import {
   decodeTraining,
   encodeTraining,
@@ -27,7 +29,6 @@ import {
   summarizeTraining,
   type TrainingSummary,
 } from './training-checkpoint.js';
-import { type ClaimAttempt, claimFile, readHolder } from './run-claim.js';
 
 const indexEntrySchema = z.object({
   id: z.string(),
@@ -106,6 +107,8 @@ export class ResultsStore {
   readonly failuresDir: string;
   readonly checkpointsDir: string;
   readonly indexFile: string;
+  /** The selection phases runs that select alike replay (see SelectionPhaseStore). */
+  readonly selections: SelectionPhaseStore;
 
   constructor(readonly root: string) {
     this.runsDir = path.join(root, 'runs');
@@ -116,6 +119,7 @@ export class ResultsStore {
     this.failuresDir = path.join(root, 'failures');
     this.checkpointsDir = path.join(root, 'checkpoints');
     this.indexFile = path.join(root, 'index.json');
+    this.selections = new SelectionPhaseStore(path.join(root, 'selections'));
   }
 
   static open(root: string): ResultsStore {

@@ -1,7 +1,8 @@
-import { type MacsByPhase, methodOptions, type ResultsStore } from '@prunefuse/results';
+import { type MacsByPhase, methodOptions, planMacs, type ResultsStore } from '@prunefuse/results';
 import type { DescribeDataset, ExpandedRun } from './config/expand.js';
-import { estimateMacs, type ForwardMacs } from './macs-estimate.js';
+import { estimateMacs, type ForwardMacs, forwardCosts } from './macs-estimate.js';
 import { describeSaved, type SavedProgress, savedProgress } from './saved-progress.js';
+import { plansLeft } from './work-left.js';
 
 /** damaged: runs/ holds a record that cannot be read; `run` moves it aside and computes the run again. */
 export type RunStatus = 'finished' | 'damaged' | 'failed' | 'pending';
@@ -19,7 +20,14 @@ export interface DryRunRow {
   status: RunStatus;
   /** What an interrupted attempt saved for the next one; nothing for finished runs. */
   saved: SavedProgress;
+  /** What the run is charged (its record's macs, for a finished run). */
   estimatedMacs: MacsByPhase;
+  /**
+   * What it still computes here, given what is done before it starts: its interrupted
+   * attempt's checkpoints, and the selection phase stored for it or stored first by an
+   * earlier run of this list (see plansLeft). Nothing for a finished run.
+   */
+  macsToCompute: MacsByPhase;
 }
 
 /** The expanded runs with their estimated compute and, when the store exists, their status. */
@@ -30,9 +38,18 @@ export function dryRunRows(
   forwardMacs: ForwardMacs,
 ): DryRunRow[] {
   const failed = new Set(store?.failures().map((f) => f.id) ?? []);
-  return runs.map(({ id, config, trainSize }) => {
+  const statuses = runs.map(({ id }) => runStatus(store, id, failed));
+  const left = plansLeft(
+    runs.filter((_, i) => statuses[i] !== 'finished'),
+    store,
+  );
+  return runs.map(({ id, config, trainSize }, i) => {
     const facts = describeDataset(config.dataset.name);
-    const status = runStatus(store, id, failed);
+    const status = statuses[i]!;
+    const work = left.get(id) ?? {
+      saved: savedProgress(null, id),
+      plan: { selectorTrainings: [], selections: [], targetTrainings: [] },
+    };
     return {
       id,
       method: config.method.name,
@@ -42,8 +59,9 @@ export function dryRunRows(
       seed: config.seed,
       milestones: config.budget.milestones,
       status,
-      saved: savedProgress(status === 'finished' ? null : store, id),
+      saved: work.saved,
       estimatedMacs: estimateMacs(config, trainSize, facts, forwardMacs),
+      macsToCompute: planMacs(work.plan, forwardCosts(config, facts, forwardMacs)),
     };
   });
 }

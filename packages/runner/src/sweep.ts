@@ -1,23 +1,24 @@
 import { existsSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
+import type { TrainingCheckpoints } from '@prunefuse/loop';
 import {
   type ClaimHolder,
   describeRun,
+  plannedEpochs,
   type ResultsStore,
-  type RunConfig,
   type RunCheckpoint,
+  type RunConfig,
   type RunEvent,
   type RunRecord,
-  SelectionPhaseStore,
   type SavedTarget,
+  type SelectionPhaseStore,
   sameEngine,
 } from '@prunefuse/results';
-import type { TrainingCheckpoints } from '@prunefuse/loop';
 import type { RunEnvironment, Tracker } from '@prunefuse/tracking';
 import type { ExpandedRun } from './config/expand.js';
 import type { SweepProgress } from './progress/reporter.js';
-import { describeSaved, savedProgress } from './saved-progress.js';
+import { describeSaved, type SavedProgress } from './saved-progress.js';
+import { plansLeft } from './work-left.js';
 
 /** What a run gets besides its config while it executes. */
 export interface RunContext {
@@ -57,14 +58,18 @@ export interface RunCheckpoints {
  * What an earlier, killed attempt of run `id` left (its journal, its checkpoints), for
  * the line that says how the run goes on; null when no attempt was interrupted.
  */
-function interruptedAttempt(store: ResultsStore, run: ExpandedRun): string | null {
+function interruptedAttempt(
+  store: ResultsStore,
+  run: ExpandedRun,
+  savedNow: SavedProgress,
+): string | null {
   if (!existsSync(store.journalPath(run.id))) return null;
   const entries = store.journal(run.id);
   const start = entries.find((e) => e.type === 'start');
   const epochs = entries.filter((e) => e.type === 'epoch').length;
   const targets = entries.filter((e) => e.type === 'target').length;
   const when = start ? ` at ${start.at} on ${start.hostname}` : '';
-  const saved = describeSaved(savedProgress(store, run.id), run.config.budget.milestones.length);
+  const saved = describeSaved(savedNow, run.config.budget.milestones.length);
   return (
     `an attempt started${when} stopped after ${epochs} epochs and ${targets} targets; ` +
     (saved === ''
@@ -200,9 +205,14 @@ export async function runSweep(options: SweepOptions): Promise<SweepSummary> {
     summary.skipped.push(run.id);
     return false;
   });
-  progress.sweepStarted(pending, summary.skipped.length);
+  const left = plansLeft(pending, store);
+  progress.sweepStarted(
+    pending,
+    summary.skipped.length,
+    new Map([...left].map(([id, { plan }]) => [id, plannedEpochs(plan)])),
+  );
   for (const run of pending) {
-    const interrupted = interruptedAttempt(store, run);
+    const interrupted = interruptedAttempt(store, run, left.get(run.id)!.saved);
     if (interrupted)
       progress.log(`resuming interrupted run ${run.id} ${describeRun(run.config)}: ${interrupted}`);
   }
@@ -276,7 +286,7 @@ async function executeClaimed(
       progress.runEvent(run.id, event);
       tracked?.event(event);
     },
-    selections: new SelectionPhaseStore(path.join(store.root, 'selections')),
+    selections: store.selections,
     checkpoints: runCheckpoints(store, run.id, environment, (line) => progress.log(line)),
   };
   let record: RunRecord;

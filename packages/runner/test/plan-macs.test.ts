@@ -1,4 +1,11 @@
-import { labelledSizes, planRun, plannedEpochs } from '@prunefuse/results';
+import {
+  labelledSizes,
+  NOTHING_DONE,
+  phaseAfterRun,
+  planLeft,
+  plannedEpochs,
+  planRun,
+} from '@prunefuse/results';
 import { describe, expect, it } from 'vitest';
 import { expandSweep } from '../src/config/expand.js';
 import { parseExperiment } from '../src/config/load.js';
@@ -120,5 +127,89 @@ describe('MAC estimate', () => {
     expect(formatMacs(1_234_567_890)).toBe('1.23 G');
     expect(formatMacs(125e6)).toBe('125 M');
     expect(formatMacs(999)).toBe('999');
+  });
+});
+
+describe('what is left to compute', () => {
+  const fused = pruneFuseWith(true, true).config;
+  const scratch = pruneFuseWith(false, false).config;
+
+  it('is the whole plan when nothing is done', () => {
+    expect(planLeft(fused, 2000, NOTHING_DONE)).toEqual(planRun(fused, 2000));
+  });
+
+  it('leaves out the targets a checkpoint holds and the epochs saved of the training it was in', () => {
+    const plan = planRun(fused, 2000);
+    const inTarget = planLeft(fused, 2000, {
+      phase: null,
+      targets: 1,
+      training: { network: 'target', epochs: 2 },
+    });
+    expect(inTarget.targetTrainings).toEqual([{ labelled: 450, epochs: 3, distilled: true }]);
+    expect(inTarget.selectorTrainings).toEqual(plan.selectorTrainings);
+    const inSelector = planLeft(fused, 2000, {
+      phase: null,
+      targets: 0,
+      training: { network: 'selector', epochs: 1 },
+    });
+    expect(inSelector.selectorTrainings[0]).toEqual({ labelled: 100, epochs: 2 });
+    expect(inSelector.selectorTrainings.slice(1)).toEqual(plan.selectorTrainings.slice(1));
+    // The rank-agreement measurement is no part of the plan: nothing to take off.
+    expect(
+      planLeft(fused, 2000, {
+        ...NOTHING_DONE,
+        training: { network: 'rank-agreement', epochs: 3 },
+      }),
+    ).toEqual(plan);
+  });
+
+  it('replays what a stored phase holds, as far as its rounds are the run’s', () => {
+    const stored = phaseAfterRun(scratch, 2000, null)!;
+    expect(stored).toEqual({
+      rounds: [
+        { labelled: 100, selected: 100 },
+        { labelled: 200, selected: 100 },
+        { labelled: 300, selected: 100 },
+        { labelled: 400, selected: 50 },
+      ],
+      selectors: [100, 200, 300, 400],
+    });
+    // The fused run only lacks θp* on the last set.
+    const left = planLeft(fused, 2000, { ...NOTHING_DONE, phase: stored });
+    expect(left.selections).toEqual([]);
+    expect(left.selectorTrainings).toEqual([{ labelled: 450, epochs: 3 }]);
+    const extended = phaseAfterRun(fused, 2000, stored)!;
+    expect(extended.selectors).toEqual([100, 200, 300, 400, 450]);
+    // Storing adds nothing the stored phase holds already.
+    expect(phaseAfterRun(scratch, 2000, extended)).toBe(extended);
+    // Milestones 200 and 350 go 300 -> 350 where the stored round went 300 -> 400: the
+    // selector on 300 is replayed (asked for before that round), the rest computed.
+    const other = { ...fused, budget: { ...fused.budget, milestones: [200, 350] } };
+    const diverging = planLeft(other, 2000, { ...NOTHING_DONE, phase: extended });
+    expect(diverging.selections).toEqual([{ unlabelled: 1700, labelledEmbedded: 0 }]);
+    expect(diverging.selectorTrainings).toEqual([{ labelled: 350, epochs: 3 }]);
+    // A phase it does not extend stays as it was.
+    expect(phaseAfterRun(other, 2000, extended)).toBe(extended);
+  });
+
+  it('dry-run rows: runs sharing a selection compute what the first of them leaves', () => {
+    const rows = dryRunRows(runs, null, describeTestDataset, forward);
+    expect(rows.slice(0, 4).map((r) => r.options)).toEqual([
+      'p=0.5',
+      'p=0.5 no-KD',
+      'p=0.5 no-fusion',
+      'p=0.5 no-fusion no-KD',
+    ]);
+    expect(rows[0]!.macsToCompute).toEqual(rows[0]!.estimatedMacs);
+    for (const row of rows.slice(1, 4)) {
+      const { targetTraining } = row.estimatedMacs;
+      expect(row.macsToCompute).toEqual({
+        selectorTraining: 0,
+        poolScoring: 0,
+        targetTraining,
+        total: targetTraining,
+      });
+    }
+    for (const row of rows.slice(4)) expect(row.macsToCompute).toEqual(row.estimatedMacs);
   });
 });

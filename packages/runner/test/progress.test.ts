@@ -75,6 +75,22 @@ describe('plain progress (not a terminal)', () => {
   });
 });
 
+describe('a run that replays part of its plan', () => {
+  it('has its ETAs from the epochs it will train, not from its whole plan', () => {
+    let now = 0;
+    const out = collector(false);
+    const progress = createProgress(out.stream, { intervalMs: 0, now: () => now });
+    const [first, second] = runs as [(typeof runs)[0], (typeof runs)[0]];
+    // The second run replays its selector (a stored phase): only its 4 target epochs are left.
+    progress.sweepStarted(runs, 0, new Map([[second.id, 4]]));
+    progress.runStarted(first);
+    now += 10_000;
+    progress.runEvent(first.id, epoch('selector', 0));
+    // 10 s an epoch: 7 more of the first run, then 4 of the second (8 + 8 planned would say 2m30s)
+    expect(out.text().split('\n').at(-2)).toMatch(/run ETA 1m10s, sweep ETA 1m50s$/);
+  });
+});
+
 describe('what a status line names', () => {
   // prunefuse: selector rounds on 40 and 80, θp* on the milestone 120 for its fused target.
   const [prunefuse] = expandSweep(

@@ -147,12 +147,28 @@ describe('prunefuse run --dry-run', () => {
     ]);
     stdout = '';
     await cli(['run', config, '--dry-run', '--json', '--out', out]);
-    const listing = JSON.parse(stdout) as { runs: Array<{ method: string; saved: unknown }> };
+    const listing = JSON.parse(stdout) as {
+      runs: Array<{
+        method: string;
+        saved: unknown;
+        estimatedMacs: { total: number };
+        macsToCompute: { total: number };
+      }>;
+      pendingMacs: number;
+      macsToCompute: number;
+    };
     expect(listing.runs.map((r) => [r.method, r.saved])).toEqual([
       ['prunefuse', { targets: 0, training: null }],
       ['prunefuse', { targets: 0, training: null }],
       ['random', { targets: 1, training: { network: 'target', epochs: 2 } }],
     ]);
+    // Its only target is saved: nothing left to compute; the others compute all they are charged.
+    expect(listing.runs.map((r) => r.macsToCompute.total)).toEqual([
+      listing.runs[0]!.estimatedMacs.total,
+      listing.runs[1]!.estimatedMacs.total,
+      0,
+    ]);
+    expect(listing.macsToCompute).toBe(listing.pendingMacs - listing.runs[2]!.estimatedMacs.total);
   });
 
   it('prints a table, honours --filter, and shows what the store already holds', async () => {
@@ -162,7 +178,7 @@ describe('prunefuse run --dry-run', () => {
     await cli(['run', config, '--dry-run', '--out', out]);
     const lines = stdout.trim().split('\n');
     expect(lines[0]).toMatch(
-      /^id\s+method\s+options\s+arch\s+acquisition\s+seed\s+milestones\s+status\s+est\. MACs$/,
+      /^id\s+method\s+options\s+arch\s+acquisition\s+seed\s+milestones\s+status\s+est\. MACs\s+to compute$/,
     );
     expect(lines.filter((l) => /\bfinished\b/.test(l) && l.includes('random'))).toHaveLength(1);
     expect(lines.filter((l) => l.includes(' pending '))).toHaveLength(2);

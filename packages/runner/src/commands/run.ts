@@ -163,15 +163,16 @@ async function runCommand(
   if (options.dryRun) {
     const store = ResultsStore.exists(root) ? new ResultsStore(root) : null;
     const rows = dryRunRows(runs, store, deps.describeDataset, deps.forwardMacs);
-    const pendingMacs = rows
-      .filter((r) => r.status !== 'finished')
-      .reduce((t, r) => t + r.estimatedMacs.total, 0);
+    const pendingRows = rows.filter((r) => r.status !== 'finished');
+    const pendingMacs = pendingRows.reduce((t, r) => t + r.estimatedMacs.total, 0);
+    const macsToCompute = pendingRows.reduce((t, r) => t + r.macsToCompute.total, 0);
     const wall = deps.stepRates
       ? await estimateWallTimes({
           runs: rows.map((row, i) => ({
             id: row.id,
             config: runs[i]!.config,
-            macs: row.estimatedMacs,
+            // The time it takes here: what it replays costs nothing.
+            macs: row.macsToCompute,
           })),
           backend: await deps.environment(
             backend ??
@@ -182,9 +183,7 @@ async function runCommand(
         })
       : null;
     const secondsOf = (id: string) => wall?.seconds.get(id) ?? null;
-    const pendingSeconds = wall
-      ? rows.filter((r) => r.status !== 'finished').reduce((t, r) => t + secondsOf(r.id)!, 0)
-      : null;
+    const pendingSeconds = wall ? pendingRows.reduce((t, r) => t + secondsOf(r.id)!, 0) : null;
     if (options.json) {
       return printJson({
         experiment: sweep.experiment,
@@ -193,6 +192,7 @@ async function runCommand(
         shard,
         runs: rows.map((r) => ({ ...r, estimatedSeconds: secondsOf(r.id) })),
         pendingMacs,
+        macsToCompute,
         pendingSeconds,
         calibrations: wall?.calibrations ?? [],
       });
@@ -212,6 +212,7 @@ async function runCommand(
           'milestones',
           'status',
           'est. MACs',
+          'to compute',
           ...(wall ? ['est. time'] : []),
         ],
         rows.map((r) => [
@@ -224,15 +225,18 @@ async function runCommand(
           r.milestones.join(','),
           describeStatus(r),
           formatMacs(r.estimatedMacs.total),
-          ...(wall ? [formatDuration(secondsOf(r.id)!)] : []),
+          r.status === 'finished' ? '-' : formatMacs(r.macsToCompute.total),
+          ...(wall ? [r.status === 'finished' ? '-' : formatDuration(secondsOf(r.id)!)] : []),
         ]),
       ),
     );
-    const pending = rows.filter((r) => r.status !== 'finished').length;
+    const pending = pendingRows.length;
     const time = pendingSeconds === null ? '' : `, about ${formatDuration(pendingSeconds)} here`;
+    const replayed =
+      macsToCompute < pendingMacs ? `, ${formatMacs(macsToCompute)} of them to compute` : '';
     return printText(
       `${sweepName}: ${rows.length} runs, ${rows.length - pending} finished, ${pending} to run ` +
-        `(about ${formatMacs(pendingMacs)} MACs${time}); store ${root}`,
+        `(about ${formatMacs(pendingMacs)} MACs${replayed}${time}); store ${root}`,
     );
   }
 

@@ -20,8 +20,12 @@ export class PlainProgress implements SweepProgress {
     this.state = new SweepState(options.now);
   }
 
-  sweepStarted(runs: readonly ExpandedRun[], finished: number): void {
-    this.state.start(runs);
+  sweepStarted(
+    runs: readonly ExpandedRun[],
+    finished: number,
+    epochsToTrain?: ReadonlyMap<string, number>,
+  ): void {
+    this.state.start(runs, epochsToTrain);
     this.line(`sweep: ${runs.length} runs to do, ${finished} already finished`);
   }
 

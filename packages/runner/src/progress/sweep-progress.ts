@@ -4,8 +4,16 @@ import type { RunOutcome } from './sweep-state.js';
 
 /** What a sweep tells its progress display; all output goes to the display's stream (stderr). */
 export interface SweepProgress {
-  /** `runs`: those the sweep will try; `finished`: how many of its runs were already done. */
-  sweepStarted(runs: readonly ExpandedRun[], finished: number): void;
+  /**
+   * `runs`: those the sweep will try; `finished`: how many of its runs were already done;
+   * `epochsToTrain`: by run id, the epochs each will train (less than its plan where it
+   * replays a stored selection phase or resumes; absent: its whole plan).
+   */
+  sweepStarted(
+    runs: readonly ExpandedRun[],
+    finished: number,
+    epochsToTrain?: ReadonlyMap<string, number>,
+  ): void;
   runStarted(run: ExpandedRun): void;
   runEvent(id: string, event: RunEvent): void;
   runEnded(id: string, outcome: RunOutcome, detail?: string): void;

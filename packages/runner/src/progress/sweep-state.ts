@@ -56,13 +56,16 @@ export class SweepState {
 
   constructor(readonly now: () => number) {}
 
-  start(runs: readonly ExpandedRun[]): void {
+  /** `epochsToTrain`: see SweepProgress.sweepStarted. */
+  start(runs: readonly ExpandedRun[], epochsToTrain?: ReadonlyMap<string, number>): void {
     this.startedAt = this.now();
     this.runsTotal = runs.length;
     for (const run of runs) {
       const plan = planRun(run.config, run.trainSize);
-      this.planned.set(run.id, { epochs: plannedEpochs(plan), rounds: plan.selections.length });
-      this.epochsTotal += plannedEpochs(plan);
+      // Replayed rounds are reported like computed ones; replayed epochs are not.
+      const epochs = epochsToTrain?.get(run.id) ?? plannedEpochs(plan);
+      this.planned.set(run.id, { epochs, rounds: plan.selections.length });
+      this.epochsTotal += epochs;
     }
   }
 

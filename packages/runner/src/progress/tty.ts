@@ -32,8 +32,12 @@ export class TtyProgress implements SweepProgress {
     });
   }
 
-  sweepStarted(runs: readonly ExpandedRun[], finished: number): void {
-    this.state.start(runs);
+  sweepStarted(
+    runs: readonly ExpandedRun[],
+    finished: number,
+    epochsToTrain?: ReadonlyMap<string, number>,
+  ): void {
+    this.state.start(runs, epochsToTrain);
     if (finished > 0) this.log(`sweep: ${finished} runs already finished`);
     this.sweepBar = this.bars.create(Math.max(1, this.state.epochsTotal), 0, this.sweepPayload());
   }
