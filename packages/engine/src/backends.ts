@@ -12,6 +12,7 @@ import {
   resolveGpuChoice,
 } from './gpu-choice.js';
 import { tf } from './tf.js';
+import { installedVulkanDrivers, noAdapterHint } from './vulkan-drivers.js';
 import { registerWasmTrainingKernels } from './wasm/register.js';
 import { configureWasmThreads, wasmThreadsWanted } from './wasm/threads.js';
 import { registerWebgpuTrainingKernels } from './webgpu/register.js';
@@ -380,7 +381,10 @@ async function prepareWebgpu(): Promise<string> {
   if (!adapter) {
     throw new BackendUnavailableError(
       'webgpu',
-      'no WebGPU adapter: Dawn found no GPU through Vulkan (is a GPU driver and libvulkan1 installed?)',
+      `no WebGPU adapter: ${
+        noAdapterHint(installedVulkanDrivers()) ??
+        'Dawn found no GPU through Vulkan (is a GPU driver and libvulkan1 installed?)'
+      }`,
     );
   }
   // The tfjs webgpu backend registers itself on import only if navigator.gpu exists.
