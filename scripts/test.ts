@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureWebgpuTestDriver } from '../test/support/webgpu-driver.js';
 import { formatSummary, RESULTS_FILE, resultFiles, sumResults } from './test-summary.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -13,6 +14,10 @@ const turbo = (args: string[]) =>
     stdio: 'inherit',
     env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' },
   }).status ?? 1;
+
+// Before any package's tests start: the webgpu tests of five packages need a Vulkan driver.
+const driver = ensureWebgpuTestDriver();
+if (driver !== null) process.stdout.write(`pnpm test: ${driver}\n`);
 
 // Results of an earlier run must not be counted for a package that does not run now.
 for (const file of resultFiles(root)) rmSync(file);

@@ -15,7 +15,8 @@ export interface PackageSystem {
   exists: (file: string) => boolean;
 }
 
-const HOST: PackageSystem = {
+/** This machine. */
+export const HOST: PackageSystem = {
   canInstall: () =>
     process.getuid?.() === 0 &&
     spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status === 0,
