@@ -1,5 +1,6 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { GroupSummary } from './aggregate.js';
+import { type KdGrid, kdGrids } from './kd-grid.js';
 import { expectedTargetInit } from './method-label.js';
 import type { Panel } from './panels.js';
 import { mean } from './stats.js';
@@ -20,6 +21,7 @@ export const CHART_KINDS = [
   'learning-curves',
   'pruning-ablation',
   'convergence',
+  'kd-grid',
   'rank-agreement',
 ] as const;
 export type ChartKind = (typeof CHART_KINDS)[number];
@@ -70,6 +72,7 @@ const TITLES: Record<ChartKind, string> = {
   'learning-curves': 'Learning curves per epoch',
   'pruning-ablation': 'Pruning-ratio ablation',
   convergence: 'Convergence: fused vs trained from scratch',
+  'kd-grid': 'Distillation: λ x T grid',
   'rank-agreement': 'Rank agreement with the full model',
 };
 
@@ -83,6 +86,8 @@ const NOT_RUN: Record<ChartKind, string> = {
     'not run: PruneFuse ran at fewer than two pruning ratios here (a sweep such as prune: [0.5, 0.7, 0.8] draws it)',
   convergence:
     'not run: no fused and from-scratch PruneFuse targets at the same budget and ratio here (fusion: [true, false] draws it)',
+  'kd-grid':
+    'not run: PruneFuse with KD ran at fewer than two λ x T settings on one budget here (kdLambda: [0.3, 0.7] or kdTemperature: [1, 4] draws it)',
   'rank-agreement':
     'not recorded: these runs did not measure rank agreement (rankAgreement: true records it)',
 };
@@ -101,6 +106,7 @@ export function panelFigures(panel: Panel): PanelFigures {
     'learning-curves': learningCurves(panel, methods),
     'pruning-ablation': pruningAblation(panel),
     convergence: convergence(panel),
+    'kd-grid': kdGridChart(panel),
     'rank-agreement': rankAgreement(panel, methods),
   };
   const charts: Chart[] = [];
@@ -625,6 +631,117 @@ function convergence(panel: Panel): Chart | null {
       },
     },
   };
+}
+
+/** Height of one λ row of a KD grid, in px: room for a cell's two lines of text. */
+const KD_ROW_HEIGHT = 44;
+
+/**
+ * Target accuracy per λ x T setting, one heat map per grid (method and budget), coloured
+ * by the difference to the same method's target without KD where every grid has one: is
+ * distillation worth it, and where?
+ */
+function kdGridChart(panel: Panel): Chart | null {
+  const grids = kdGrids(panel);
+  if (grids.length === 0) return null;
+  const name = (grid: KdGrid) =>
+    `${grid.method} · b = ${percent(grid.fraction)} (${grid.labelled})`;
+  const relative = grids.every((grid) => grid.withoutKd !== null);
+  const values: Row[] = grids.flatMap((grid) =>
+    grid.cells.map(({ lambda, temperature, accuracy }) => ({
+      grid: name(grid),
+      lambda,
+      temperature,
+      accuracy: accuracy.mean,
+      difference: relative ? accuracy.mean - grid.withoutKd!.mean : null,
+      text: `${accuracy.mean.toFixed(2)}${accuracy.std === null ? '' : ` ± ${accuracy.std.toFixed(2)}`} (n=${accuracy.n})`,
+    })),
+  );
+  // A symmetric domain, so that 0 (no difference) is the scale's white middle.
+  const extreme = relative
+    ? Math.max(0.1, ...values.map((v) => Math.abs(v.difference as number)))
+    : 0;
+  const lambdas = new Set(values.map((v) => v.lambda)).size;
+  const temperatures = new Set(values.map((v) => v.temperature)).size;
+  const axes = {
+    x: { field: 'temperature', type: 'ordinal', title: 'temperature T', axis: { labelAngle: 0 } },
+    y: { field: 'lambda', type: 'ordinal', title: 'λ (weight of the label loss)' },
+  } as const;
+  const references = grids
+    .map(
+      (grid) =>
+        `${name(grid)}: without KD ${describeStat(grid.withoutKd)}, teacher θp* ${describeStat(grid.teacher)}`,
+    )
+    .join('; ');
+  return {
+    kind: 'kd-grid',
+    title: TITLES['kd-grid'],
+    caption:
+      "Test accuracy (%) of PruneFuse's target distilled from θp* with loss λ·CE + (1 − λ)·T²·KL at " +
+      'temperature T, mean ± std over seeds; ' +
+      (relative
+        ? "colour: points above (blue) or below (red) the same method's target without KD. "
+        : 'colour: accuracy. ') +
+      `References, same budget and seeds' means: ${references}.`,
+    spec: {
+      config: CONFIG,
+      data: { values },
+      facet: { field: 'grid', type: 'nominal', title: null },
+      columns: Math.min(2, grids.length),
+      spec: {
+        width: Math.min(viewWidth(2), temperatures * 150),
+        height: lambdas * KD_ROW_HEIGHT,
+        layer: [
+          {
+            mark: { type: 'rect' },
+            encoding: {
+              ...axes,
+              color: relative
+                ? {
+                    field: 'difference',
+                    type: 'quantitative',
+                    title: 'vs no KD (points)',
+                    // Binned, so that the legend is symbols: a gradient legend would need
+                    // url(#…) fills, which the self-contained page does without.
+                    scale: {
+                      type: 'quantize',
+                      scheme: { name: 'redblue', count: 7 },
+                      domain: [-extreme, extreme],
+                    },
+                    legend: { orient: 'right', direction: 'vertical', titleLimit: 0 },
+                  }
+                : {
+                    field: 'accuracy',
+                    type: 'quantitative',
+                    title: 'accuracy (%)',
+                    scale: { type: 'quantize', scheme: { name: 'blues', count: 5 }, zero: false },
+                    legend: { orient: 'right', direction: 'vertical', titleLimit: 0 },
+                  },
+            },
+          },
+          {
+            mark: { type: 'text', fontSize: 13 },
+            encoding: {
+              ...axes,
+              text: { field: 'text', type: 'nominal' },
+              // Light text on the darkest cells of the diverging scale.
+              color: relative
+                ? {
+                    condition: { test: `abs(datum.difference) > ${0.6 * extreme}`, value: 'white' },
+                    value: 'black',
+                  }
+                : { value: 'black' },
+            },
+          },
+        ],
+      },
+    },
+  };
+}
+
+function describeStat(stat: { mean: number; std: number | null; n: number } | null): string {
+  if (stat === null) return 'not run';
+  return `${stat.mean.toFixed(2)}${stat.std === null ? '' : ` ± ${stat.std.toFixed(2)}`} (n=${stat.n})`;
 }
 
 const RANK_MEASURES = ['Spearman ρ', 'top-k overlap'] as const;

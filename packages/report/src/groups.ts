@@ -40,12 +40,20 @@ function replicateConfig(run: RunRecord): Record<string, unknown> {
 }
 
 /**
- * A run's settings other than its seed and method, as text: two methods are compared
- * (the report's claims) only where these agree.
+ * A run's settings other than its seed and method (and the dotted paths in `except`), as
+ * text: two methods are compared (the report's claims) only where these agree.
  */
-export function settingsBesideMethod(run: RunRecord): string {
+export function settingsBesideMethod(
+  run: RunRecord,
+  options: { except?: readonly string[] } = {},
+): string {
   const { method: _method, ...settings } = replicateConfig(run);
-  return JSON.stringify([...flatten(settings)].sort(([a], [b]) => a.localeCompare(b)));
+  const except = new Set(options.except ?? []);
+  return JSON.stringify(
+    [...flatten(settings)]
+      .filter(([path]) => !except.has(path))
+      .sort(([a], [b]) => a.localeCompare(b)),
+  );
 }
 
 /**

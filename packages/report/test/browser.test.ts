@@ -8,7 +8,7 @@ import { CHROMIUM, ensureDebianPackages } from '../../../test/support/debian-pac
 import { CHART_KINDS } from '../src/charts.js';
 import { loadPaperBaseline } from '../src/paper.js';
 import { type WrittenReport, writeReport } from '../src/write-report.js';
-import { fixtureRun, fixtureStore, fixtureSweep, METHODS } from './fixtures.js';
+import { fixtureKdSettings, fixtureRun, fixtureStore, fixtureSweep, METHODS } from './fixtures.js';
 
 /**
  * Opens generated reports in a real headless Chromium: the page must render with no
@@ -216,6 +216,7 @@ describe('the report in headless Chromium', () => {
     // Two acquisition functions make two sections; random and full data join both.
     const records = [
       ...fixtureSweep(),
+      ...fixtureKdSettings(),
       ...[0, 1].map((seed) =>
         fixtureRun({ method: METHODS.prunefuse(0.5), seed, acquisition: 'entropy' }),
       ),
@@ -232,7 +233,7 @@ describe('the report in headless Chromium', () => {
     // Tables: the claims, one results table per section, provenance.
     expect(report.tables).toHaveLength(4);
     expect(await page.locator('table[data-table="results"]').count()).toBe(2);
-    expect(await page.locator('table[data-table="provenance"] tbody tr').count()).toBe(20);
+    expect(await page.locator('table[data-table="provenance"] tbody tr').count()).toBe(24);
     const headers = await page
       .locator('table[data-table="results"]')
       .first()

@@ -325,6 +325,16 @@ export function fixtureSweep(
   );
 }
 
+/**
+ * Two more KD settings of fixtureSweep's PruneFuse p=0.5 (λ 0.5, T 4): with it, a λ x T
+ * grid of three settings.
+ */
+export function fixtureKdSettings(seeds: readonly number[] = [0, 1]): RunRecord[] {
+  return [{ kdLambda: 0.9 }, { kdLambda: 0.9, kdTemperature: 1 }].flatMap((options) =>
+    seeds.map((seed) => fixtureRun({ method: METHODS.prunefuse(0.5, options), seed })),
+  );
+}
+
 /** Writes records into a fresh results store under the system temp directory. */
 export function fixtureStore(records: readonly RunRecord[]): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'prunefuse-report-'));

@@ -7,7 +7,7 @@ import { composeReport, renderReport } from '../src/html.js';
 import { loadPaperBaseline } from '../src/paper.js';
 import { readStoreRecords } from '../src/store-records.js';
 import { writeReport } from '../src/write-report.js';
-import { fixtureRun, fixtureStore, fixtureSweep, METHODS } from './fixtures.js';
+import { fixtureKdSettings, fixtureRun, fixtureStore, fixtureSweep, METHODS } from './fixtures.js';
 
 const paper = loadPaperBaseline(
   fileURLToPath(new URL('../../../baselines/paper.json', import.meta.url)),
@@ -20,6 +20,7 @@ const ALL_KINDS = [
   'learning-curves',
   'pruning-ablation',
   'convergence',
+  'kd-grid',
   'rank-agreement',
 ];
 
@@ -29,10 +30,10 @@ function count(html: string, pattern: RegExp): number {
 
 describe('composeReport', () => {
   it('renders every table and chart of a full sweep into one self-contained page', async () => {
-    const { html, tables, charts } = await composeReport(fixtureSweep(), {
-      paper,
-      title: 'Quick sweep',
-    });
+    const { html, tables, charts } = await composeReport(
+      [...fixtureSweep(), ...fixtureKdSettings()],
+      { paper, title: 'Quick sweep' },
+    );
     expect(tables).toEqual([
       'claims',
       'results: quick · cifar10 · resnet20 · least-confidence',
@@ -40,8 +41,8 @@ describe('composeReport', () => {
     ]);
     expect(charts.map((c) => c.split(':')[0])).toEqual(ALL_KINDS);
     expect(count(html, /<table /)).toBe(3);
-    expect(count(html, /<figure class="chart"/)).toBe(7);
-    expect(count(html, /<svg /)).toBe(7);
+    expect(count(html, /<figure class="chart"/)).toBe(8);
+    expect(count(html, /<svg /)).toBe(8);
     expect(html).toContain('<title>Quick sweep</title>');
     // Nothing that a browser would fetch or run.
     expect(html).toContain(`http-equiv="Content-Security-Policy" content="default-src 'none'`);
@@ -52,7 +53,7 @@ describe('composeReport', () => {
     // The unpublished KD settings are stated.
     expect(html).toContain('does not publish its distillation weight λ and temperature T');
     // One provenance row per run, wall times in one format.
-    expect(count(html, /<details><summary>/)).toBe(18);
+    expect(count(html, /<details><summary>/)).toBe(22);
     expect(html).toMatch(/<td>5m0\ds<\/td>/);
     expect(html).not.toMatch(/\d s<|\d min</);
     // The table's caption does not repeat the section heading.
@@ -120,7 +121,9 @@ describe('composeReport', () => {
       ),
     );
     expect(notDrawn).toEqual(
-      ['pruning-ablation', 'convergence', 'rank-agreement'].map((kind) => `${kind}: ${setting}`),
+      ['pruning-ablation', 'convergence', 'kd-grid', 'rank-agreement'].map(
+        (kind) => `${kind}: ${setting}`,
+      ),
     );
     expect(html).toMatch(
       /<p class="not-drawn" data-not-drawn="pruning-ablation"><strong>Pruning-ratio ablation:<\/strong> not run: PruneFuse ran at fewer than two pruning ratios/,
@@ -139,6 +142,7 @@ describe('composeReport', () => {
       'round-curves',
       'pruning-ablation',
       'convergence',
+      'kd-grid',
       'rank-agreement',
     ]);
     const noTarget = { ...fixtureRun({ method: METHODS.svp(), seed: 0 }), targets: [] };
