@@ -19,12 +19,14 @@ function machine(options: {
   drivers: (typeof OLD_LAVAPIPE)[];
   installs: (typeof OLD_LAVAPIPE)[] | null;
   sources?: string;
+  gpuDevice?: string;
 }) {
   let drivers = options.drivers;
   const commands: string[] = [];
   const written: Record<string, string> = {};
   const system: DriverSystem = {
     canInstall: () => options.root,
+    gpuDevice: () => options.gpuDevice ?? null,
     exists: () => true,
     run: (command, args) => {
       commands.push([command, ...args].join(' '));
@@ -45,6 +47,18 @@ function machine(options: {
 }
 
 describe('a Vulkan driver for the webgpu tests', () => {
+  it('leaves a machine with a GPU device alone, whatever its Mesa', () => {
+    const { system, commands } = machine({
+      root: true,
+      codename: 'bookworm',
+      drivers: [OLD_LAVAPIPE],
+      installs: [NEW_LAVAPIPE],
+      gpuDevice: '/dev/nvidiactl',
+    });
+    expect(ensureWebgpuTestDriver(system)).toBeNull();
+    expect(commands).toEqual([]);
+  });
+
   it('does nothing where Dawn accepts the installed one', () => {
     const { system, commands } = machine({
       root: true,

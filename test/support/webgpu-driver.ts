@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
+  gpuDeviceNode,
   installedVulkanDrivers,
   noAdapterHint,
   type VulkanDriver,
@@ -9,6 +10,8 @@ import { HOST, type PackageSystem } from './debian-packages.js';
 
 /** What ensureWebgpuTestDriver needs of the machine; tests of it pass their own. */
 export interface DriverSystem extends PackageSystem {
+  /** A GPU device node (see the engine's gpuDeviceNode), null on a CPU-only machine. */
+  gpuDevice: () => string | null;
   drivers: () => VulkanDriver[];
   /** VERSION_CODENAME of /etc/os-release (e.g. 'bookworm'); null when there is none. */
   codename: () => string | null;
@@ -23,8 +26,9 @@ export const BACKPORTS_SOURCES = '/etc/apt/sources.list.d/prunefuse-backports.so
 const APT_OPTIONS = ['-qq', '-o', 'DPkg::Lock::Timeout=600'];
 
 /**
- * Gives the webgpu tests a Vulkan driver Dawn accepts where the machine lacks one, so that
- * they run on a CPU-only machine instead of skipping: Mesa's lavapipe, from Debian. Debian
+ * Gives the webgpu tests a Vulkan driver Dawn accepts on a CPU-only machine that lacks
+ * one, so that they run there instead of skipping: Mesa's lavapipe, from Debian. A machine
+ * with a GPU device is left alone: its own driver serves Dawn, whatever Mesa it has. Debian
  * 12 ships Mesa 22.3.6, whose lavapipe Dawn refuses (see the engine's noAdapterHint); its
  * bookworm-backports suite has Mesa 25.0.7, which runs every webgpu test. As root with
  * apt-get this installs it (adding the backports suite, an official Debian one, when
@@ -33,6 +37,7 @@ const APT_OPTIONS = ['-qq', '-o', 'DPkg::Lock::Timeout=600'];
  * test command's output; null when nothing was needed.
  */
 export function ensureWebgpuTestDriver(system: DriverSystem = HOST_DRIVERS): string | null {
+  if (system.gpuDevice() !== null) return null;
   const hint = noAdapterHint(system.drivers());
   if (hint === null) return null;
   const skipped = (why: string) => `the webgpu tests will skip: ${why}`;
@@ -73,6 +78,7 @@ export function ensureWebgpuTestDriver(system: DriverSystem = HOST_DRIVERS): str
 
 const HOST_DRIVERS: DriverSystem = {
   ...HOST,
+  gpuDevice: () => gpuDeviceNode(),
   drivers: () => installedVulkanDrivers(),
   codename: () => {
     try {

@@ -12,7 +12,12 @@ import {
   resolveGpuChoice,
 } from './gpu-choice.js';
 import { tf } from './tf.js';
-import { installedVulkanDrivers, noAdapterHint } from './vulkan-drivers.js';
+import {
+  GPU_DEVICE_NODES,
+  gpuDeviceNode,
+  installedVulkanDrivers,
+  noAdapterHint,
+} from './vulkan-drivers.js';
 import { registerWasmTrainingKernels } from './wasm/register.js';
 import { configureWasmThreads, wasmThreadsWanted } from './wasm/threads.js';
 import { registerWebgpuTrainingKernels } from './webgpu/register.js';
@@ -133,20 +138,6 @@ export async function useBackend(name: BackendName): Promise<string> {
   await activate(name);
   activeDevice = device;
   return device;
-}
-
-/**
- * Device nodes through which a GPU driver is reached: NVIDIA's, the DRM render nodes of
- * AMD and Intel, AMD's compute node, WSL's. Without any, Dawn finds at most a CPU
- * emulation, which `auto` passes over anyway; it is then not loaded at all, so that its
- * native warnings (libvulkan missing, limits reduced) stay off every command that does
- * not ask for webgpu.
- */
-const GPU_DEVICE_NODES = ['/dev/nvidiactl', '/dev/dri', '/dev/kfd', '/dev/dxg'];
-
-/** The first GPU device node present, or null on a machine without a GPU driver. */
-export function gpuDeviceNode(exists: (file: string) => boolean = existsSync): string | null {
-  return GPU_DEVICE_NODES.find((node) => exists(node)) ?? null;
 }
 
 const NOT_PROBED =

@@ -8,7 +8,6 @@ export {
   BackendUnavailableError,
   backendChoiceFromEnv,
   type GpuRecord,
-  gpuDeviceNode,
   isBackendChoice,
   parseBackendChoice,
   probeBackends,
@@ -43,4 +42,5 @@ export { sumsRowsByMatMul } from './row-reduction.js';
 export { deriveSeed, Rng } from './seed.js';
 export { type SgdKernels, sgdKernels } from './sgd-kernels.js';
 export { tf } from './tf.js';
+export { gpuDeviceNode } from './vulkan-drivers.js';
 export { wasmThreadsInUse } from './wasm/threads.js';

@@ -1,5 +1,19 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+
+/**
+ * Device nodes through which a GPU driver is reached: NVIDIA's, the DRM render nodes of
+ * AMD and Intel, AMD's compute node, WSL's. Without any, Dawn finds at most a CPU
+ * emulation, which `auto` passes over anyway; it is then not loaded at all, so that its
+ * native warnings (libvulkan missing, limits reduced) stay off every command that does
+ * not ask for webgpu.
+ */
+export const GPU_DEVICE_NODES = ['/dev/nvidiactl', '/dev/dri', '/dev/kfd', '/dev/dxg'] as const;
+
+/** The first GPU device node present, or null on a machine without a GPU driver. */
+export function gpuDeviceNode(exists: (file: string) => boolean = existsSync): string | null {
+  return GPU_DEVICE_NODES.find((node) => exists(node)) ?? null;
+}
 
 /**
  * Where the Vulkan loader finds installed drivers (ICD manifests) on Linux, unless
@@ -20,8 +34,8 @@ export interface VulkanDriver {
 
 /**
  * The Vulkan drivers the loader would offer Dawn: the manifests VK_DRIVER_FILES (or the
- * older VK_ICD_FILENAMES) names, else every manifest in `dirs`. Unreadable manifests are
- * left out: the loader skips them too.
+ * older VK_ICD_FILENAMES) names, files or folders of them, else every manifest in `dirs`.
+ * Unreadable manifests are left out: the loader skips them too.
  */
 export function installedVulkanDrivers(
   options: { env?: NodeJS.ProcessEnv; dirs?: readonly string[] } = {},
@@ -29,7 +43,10 @@ export function installedVulkanDrivers(
   const env = options.env ?? process.env;
   const named = env.VK_DRIVER_FILES || env.VK_ICD_FILENAMES;
   const manifests = named
-    ? named.split(path.delimiter).filter((file) => file.length > 0)
+    ? named
+        .split(path.delimiter)
+        .filter((entry) => entry.length > 0)
+        .flatMap((entry) => (isDirectory(entry) ? jsonFilesIn(entry) : [entry]))
     : (options.dirs ?? VULKAN_ICD_DIRS).flatMap((dir) => jsonFilesIn(dir));
   return manifests.flatMap((manifest) => {
     try {
@@ -54,7 +71,8 @@ export function installedVulkanDrivers(
 export function noAdapterHint(drivers: readonly VulkanDriver[]): string | null {
   if (drivers.length === 0) {
     return (
-      `no Vulkan driver is installed (no ICD manifest in ${VULKAN_ICD_DIRS.join(', ')}): ` +
+      `no Vulkan driver found (no readable ICD manifest in ${VULKAN_ICD_DIRS.join(', ')}, ` +
+      'or in what VK_DRIVER_FILES names): ' +
       "install the GPU's Vulkan driver, or Mesa's CPU emulation " +
       '(apt-get install mesa-vulkan-drivers; webgpu on it is for tests, not speed)'
     );
@@ -74,6 +92,14 @@ export function noAdapterHint(drivers: readonly VulkanDriver[]): string | null {
 function olderThan(version: string, [major, minor]: [number, number]): boolean {
   const [m = 0, n = 0] = version.split('.').map(Number);
   return m < major || (m === major && n < minor);
+}
+
+function isDirectory(file: string): boolean {
+  try {
+    return statSync(file).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function jsonFilesIn(dir: string): string[] {

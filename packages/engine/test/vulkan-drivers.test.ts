@@ -48,7 +48,7 @@ describe('why Dawn finds no adapter, from the Vulkan drivers installed', () => {
     writeFileSync(path.join(dir, 'notes.txt'), 'not a manifest');
     const drivers = installedVulkanDrivers({ env: {}, dirs: [dir, path.join(root, 'absent')] });
     expect(drivers).toEqual([]);
-    expect(noAdapterHint(drivers)).toMatch(/^no Vulkan driver is installed .*mesa-vulkan-drivers/);
+    expect(noAdapterHint(drivers)).toMatch(/^no Vulkan driver found .*mesa-vulkan-drivers/);
   });
 
   it('reads the manifests VK_DRIVER_FILES or VK_ICD_FILENAMES name instead of the directories', () => {
@@ -60,5 +60,11 @@ describe('why Dawn finds no adapter, from the Vulkan drivers installed', () => {
       expect(drivers.map((d) => d.manifest)).toEqual([named]);
       expect(noAdapterHint(drivers)).toContain('implements Vulkan 1.1.230');
     }
+    // A folder named there stands for the manifests in it.
+    const inFolder = installedVulkanDrivers({
+      env: { VK_DRIVER_FILES: path.dirname(named) },
+      dirs: [dir],
+    });
+    expect(inFolder.map((d) => d.manifest)).toEqual([named]);
   });
 });

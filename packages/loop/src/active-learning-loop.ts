@@ -12,7 +12,9 @@ import {
   type SavedTarget,
   type SelectionPhase,
   type TargetRecord,
+  type TrainedNetwork,
   type TrainingConfig,
+  trainingKeyText,
 } from '@prunefuse/results';
 import { acquire, leastConfidence, spearman, topKOverlap } from '@prunefuse/selection';
 import { divergence } from './divergence.js';
@@ -522,14 +524,15 @@ async function buildTarget(
  * selector, the target, or θ for the rank-agreement measurement) and on which labelled
  * set, which within a run determines the training entirely.
  */
-function trainingCheckpoint(
-  setup: LoopSetup,
-  training: 'selector' | 'target' | 'rank-agreement',
-  labelled: Int32Array,
-) {
+function trainingCheckpoint(setup: LoopSetup, network: TrainedNetwork, labelled: Int32Array) {
   const checkpoints = setup.trainingCheckpoints;
   if (!checkpoints) return {};
-  return { checkpoint: { checkpoints, key: `${training}/${labelledSetDigest(labelled)}` } };
+  const key = trainingKeyText({
+    network,
+    labelled: labelled.length,
+    labelledSet: labelledSetDigest(labelled),
+  });
+  return { checkpoint: { checkpoints, key } };
 }
 
 function checkBudget(budget: BudgetConfig, trainSize: number): void {

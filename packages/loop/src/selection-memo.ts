@@ -66,7 +66,7 @@ export class SelectionMemo {
     return null;
   }
 
-  /** Whether the run still follows the stored phase: its last round was replayed, not computed. */
+  /** Whether the run is still on the stored path: every round so far was replayed. */
   get replaying(): boolean {
     return this.onStoredPath;
   }

@@ -654,7 +654,7 @@ function kdGridChart(panel: Panel): Chart | null {
       temperature,
       accuracy: accuracy.mean,
       difference: relative ? accuracy.mean - grid.withoutKd!.mean : null,
-      text: `${accuracy.mean.toFixed(2)}${accuracy.std === null ? '' : ` ± ${accuracy.std.toFixed(2)}`} (n=${accuracy.n})`,
+      text: describeStat(accuracy),
     })),
   );
   // A symmetric domain, so that 0 (no difference) is the scale's white middle.

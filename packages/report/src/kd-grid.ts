@@ -31,7 +31,8 @@ export interface KdGrid {
  * that several runs of one setting measured (the same computation) counts once.
  */
 export function kdGrids(panel: Panel): KdGrid[] {
-  const families = new Map<string, { method: string; byBudget: Map<number, Point[]> }>();
+  // By family and budget: the key holds the labelled-set sizes up to the budget.
+  const families = new Map<string, { method: string; labelled: number; points: Point[] }>();
   for (const summary of panel.summaries) {
     for (const run of summary.group.runs) {
       const { method } = run.config;
@@ -48,14 +49,14 @@ export function kdGrids(panel: Panel): KdGrid[] {
               kdTemperature: PRUNEFUSE_DEFAULTS.kdTemperature,
             },
           }),
-          byBudget: new Map(),
+          labelled: measured.labelled,
+          points: [],
         };
         families.set(key, family);
         const target = run.targets.find(
           (t) => t.labelled === measured.labelled && t.init === expectedTargetInit(method),
         );
-        const points = family.byBudget.get(measured.labelled) ?? [];
-        points.push({
+        family.points.push({
           setting: method.kd
             ? { lambda: method.kdLambda, temperature: method.kdTemperature }
             : null,
@@ -64,40 +65,36 @@ export function kdGrids(panel: Panel): KdGrid[] {
           accuracy: measured.accuracy * 100,
           teacher: target?.selectorAccuracy === undefined ? null : target.selectorAccuracy * 100,
         });
-        family.byBudget.set(measured.labelled, points);
       }
     }
   }
   const grids: KdGrid[] = [];
-  for (const { method, byBudget } of families.values()) {
-    for (const [labelled, points] of [...byBudget].sort(([a], [b]) => a - b)) {
-      const settings = new Map<string, Point[]>();
-      for (const point of points) {
-        if (point.setting === null) continue;
-        const key = `${point.setting.lambda} ${point.setting.temperature}`;
-        settings.set(key, [...(settings.get(key) ?? []), point]);
-      }
-      if (settings.size < 2) continue;
-      const kd = points.filter((p) => p.setting !== null);
-      grids.push({
-        method,
-        labelled,
-        fraction: points[0]!.fraction,
-        cells: [...settings.values()]
-          .map((same) => ({
-            ...same[0]!.setting!,
-            accuracy: overSeeds(same, (p) => p.accuracy)!,
-          }))
-          .sort((a, b) => a.lambda - b.lambda || a.temperature - b.temperature),
-        withoutKd: overSeeds(
-          points.filter((p) => p.setting === null),
-          (p) => p.accuracy,
-        ),
-        teacher: overSeeds(kd, (p) => p.teacher),
-      });
+  for (const { method, labelled, points } of families.values()) {
+    const settings = new Map<string, Point[]>();
+    for (const point of points) {
+      if (point.setting === null) continue;
+      const key = `${point.setting.lambda} ${point.setting.temperature}`;
+      settings.set(key, [...(settings.get(key) ?? []), point]);
     }
+    if (settings.size < 2) continue;
+    grids.push({
+      method,
+      labelled,
+      fraction: points[0]!.fraction,
+      cells: [...settings.values()]
+        .map((same) => ({ ...same[0]!.setting!, accuracy: overSeeds(same, (p) => p.accuracy)! }))
+        .sort((a, b) => a.lambda - b.lambda || a.temperature - b.temperature),
+      withoutKd: overSeeds(
+        points.filter((p) => p.setting === null),
+        (p) => p.accuracy,
+      ),
+      teacher: overSeeds(
+        points.filter((p) => p.setting !== null),
+        (p) => p.teacher,
+      ),
+    });
   }
-  return grids;
+  return grids.sort((a, b) => a.method.localeCompare(b.method) || a.labelled - b.labelled);
 }
 
 interface Point {

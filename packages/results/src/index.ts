@@ -81,4 +81,12 @@ export {
   type RecordState,
   ResultsStore,
 } from './store.js';
-export type { OptimizerState, SavedTraining, TrainingSummary } from './training-checkpoint.js';
+export {
+  type OptimizerState,
+  parseTrainingKey,
+  type SavedTraining,
+  type TrainedNetwork,
+  type TrainingKey,
+  type TrainingSummary,
+  trainingKeyText,
+} from './training-checkpoint.js';

@@ -1,6 +1,6 @@
 import { labelledSizes, planRun, type RunPlan } from './cost-model.js';
 import type { RunConfig } from './record.js';
-import type { PhaseOutline } from './selection-phase.js';
+import { outlineExtends, type PhaseOutline } from './selection-phase.js';
 
 /**
  * What is already done of a run before it starts: the selection phase stored for its
@@ -11,8 +11,11 @@ export interface DoneBeforeStart {
   phase: PhaseOutline | null;
   /** Targets saved in its checkpoint, replayed in milestone order. */
   targets: number;
-  /** The training it was in ('selector', 'target' or 'rank-agreement') and the epochs saved. */
-  training: { network: string; epochs: number } | null;
+  /**
+   * The training it saved: which network ('selector', 'target', 'rank-agreement'), on how
+   * many labelled examples (null: not known), after how many epochs.
+   */
+  training: { network: string; labelled: number | null; epochs: number } | null;
 }
 
 export const NOTHING_DONE: DoneBeforeStart = { phase: null, targets: 0, training: null };
@@ -24,16 +27,25 @@ export const NOTHING_DONE: DoneBeforeStart = { phase: null, targets: 0, training
  * the compute still to do, where planMacs of planRun is what the run is charged.
  *
  * A selector or round is replayed as SelectionMemo replays them: while every round so far
- * labelled, from the same labelled-set size, as many examples as the stored round did. A
- * saved target is taken to be replayed: the loop retrains it only when its labelled set
- * differs (a code change that alters the selection), which an estimate cannot know.
+ * labelled, from the same labelled-set size, as many examples as the stored round did.
+ * Saved targets and training epochs are taken to resume: the loop redoes them only on
+ * another backend or device, or where the labelled set differs (a code change that alters
+ * the selection), which an estimate from the config cannot know.
  */
 export function planLeft(config: RunConfig, trainSize: number, done: DoneBeforeStart): RunPlan {
   const plan = planRun(config, trainSize);
-  const selectorTrainings = plan.selectorTrainings.filter(
-    ({ labelled }) => !replayedSelectors(config, done.phase).has(labelled),
+  const followed = done.phase === null ? 0 : roundsFollowing(config, done.phase);
+  // A selector is asked for before the round that selects with it: the one on the size
+  // where the run leaves the stored rounds is still replayed.
+  const replayedSelectors = new Set(
+    labelledSizes(config)
+      .slice(0, followed + 1)
+      .filter((size) => done.phase?.selectors.includes(size)),
   );
-  const selections = plan.selections.filter((_, round) => round >= replayedRounds(config, done));
+  const selectorTrainings = plan.selectorTrainings.filter(
+    ({ labelled }) => !replayedSelectors.has(labelled),
+  );
+  const selections = plan.selections.slice(followed);
   const targetTrainings = plan.targetTrainings.slice(done.targets);
   const { training } = done;
   const inProgress =
@@ -42,11 +54,10 @@ export function planLeft(config: RunConfig, trainSize: number, done: DoneBeforeS
       : training?.network === 'target'
         ? targetTrainings
         : [];
-  if (training && inProgress[0]) {
-    inProgress[0] = {
-      ...inProgress[0],
-      epochs: Math.max(0, inProgress[0].epochs - training.epochs),
-    };
+  const resumed = inProgress.findIndex(({ labelled }) => labelled === training?.labelled);
+  if (training && resumed >= 0) {
+    const phase = inProgress[resumed]!;
+    inProgress[resumed] = { ...phase, epochs: Math.max(0, phase.epochs - training.epochs) };
   }
   return { selectorTrainings, selections, targetTrainings };
 }
@@ -54,7 +65,7 @@ export function planLeft(config: RunConfig, trainSize: number, done: DoneBeforeS
 /**
  * The phase stored for a run's selection id once it has run after `stored`: its own (the
  * rounds and selectors it replayed included) where that extends the stored one, as
- * SelectionPhaseStore.offer decides; null for a run without a selector.
+ * SelectionPhaseStore.offer decides, else `stored`; `stored` for a run without a selector.
  */
 export function phaseAfterRun(
   config: RunConfig,
@@ -62,52 +73,28 @@ export function phaseAfterRun(
   stored: PhaseOutline | null,
 ): PhaseOutline | null {
   const plan = planRun(config, trainSize);
-  if (plan.selections.length === 0) return stored;
-  const sizes = labelledSizes(config);
+  if (plan.selectorTrainings.length === 0) return stored;
   const own: PhaseOutline = {
-    rounds: plan.selections.map((_, round) => ({
-      labelled: sizes[round]!,
-      selected: sizes[round + 1]! - sizes[round]!,
-    })),
+    rounds: plannedRounds(config),
     selectors: plan.selectorTrainings.map(({ labelled }) => labelled),
   };
-  if (stored === null) return own;
-  const roundsExtend =
-    own.rounds.length >= stored.rounds.length &&
-    stored.rounds.every(
-      (round, i) =>
-        round.labelled === own.rounds[i]!.labelled && round.selected === own.rounds[i]!.selected,
-    );
-  const selectorsInclude = stored.selectors.every((size) => own.selectors.includes(size));
-  const more =
-    own.rounds.length > stored.rounds.length || own.selectors.length > stored.selectors.length;
-  return roundsExtend && selectorsInclude && more ? own : stored;
+  return stored === null || outlineExtends(own, stored) ? own : stored;
 }
 
-/** How many of the run's first rounds follow the stored phase (and are replayed). */
-function replayedRounds(config: RunConfig, done: DoneBeforeStart): number {
-  const { phase } = done;
-  if (phase === null) return 0;
+/** The rounds a run's config makes: from each labelled-set size to the next. */
+function plannedRounds(config: RunConfig): PhaseOutline['rounds'] {
   const sizes = labelledSizes(config);
-  let round = 0;
-  while (
-    round < sizes.length - 1 &&
-    phase.rounds[round]?.labelled === sizes[round] &&
-    phase.rounds[round]?.selected === sizes[round + 1]! - sizes[round]!
-  ) {
-    round++;
-  }
-  return round;
+  return sizes
+    .slice(0, -1)
+    .map((labelled, i) => ({ labelled, selected: sizes[i + 1]! - labelled }));
 }
 
-/**
- * Labelled-set sizes whose selector the run replays: stored ones it asks for while still
- * on the stored path. At a size the selector is asked for before the round that selects
- * from it, so the path counts the rounds up to that size only.
- */
-function replayedSelectors(config: RunConfig, phase: PhaseOutline | null): Set<number> {
-  if (phase === null) return new Set();
-  const sizes = labelledSizes(config);
-  const onPath = replayedRounds(config, { ...NOTHING_DONE, phase });
-  return new Set(sizes.slice(0, onPath + 1).filter((size) => phase.selectors.includes(size)));
+/** How many of the run's first rounds are the stored phase's (and are replayed). */
+function roundsFollowing(config: RunConfig, phase: PhaseOutline): number {
+  const rounds = plannedRounds(config);
+  const differs = rounds.findIndex(
+    (round, i) =>
+      phase.rounds[i]?.labelled !== round.labelled || phase.rounds[i]?.selected !== round.selected,
+  );
+  return differs < 0 ? rounds.length : differs;
 }

@@ -153,14 +153,7 @@ export class SelectionPhaseStore {
       const manifest = manifestSchema.parse(
         JSON.parse(readFileSync(this.manifestPath(id), 'utf8')),
       );
-      if (manifest.id !== id) return null;
-      return {
-        rounds: manifest.rounds.map(({ labelled, selected }) => ({
-          labelled,
-          selected: selected.length,
-        })),
-        selectors: manifest.selectors.map(({ labelled }) => labelled),
-      };
+      return manifest.id === id ? outlineOf(manifest) : null;
     } catch {
       return null;
     }
@@ -226,17 +219,44 @@ export class SelectionPhaseStore {
   }
 }
 
-/** Whether `phase` holds all of `stored` and more: its rounds start with stored's, its selectors include them. */
+/** Whether `phase` holds all of `stored` and more, its rounds' selections included. */
 function extends_(phase: SelectionPhase, stored: SelectionPhase): boolean {
-  const sameRound = (a: SelectionRoundSnapshot, b: SelectionRoundSnapshot) =>
-    a.labelled === b.labelled &&
-    a.selected.length === b.selected.length &&
-    a.selected.every((index, i) => index === b.selected[i]);
+  return (
+    outlineExtends(outlineOf(phase), outlineOf(stored)) &&
+    stored.rounds.every((round, r) =>
+      round.selected.every((index, i) => index === phase.rounds[r]!.selected[i]),
+    )
+  );
+}
+
+/** The outline of `phase` (or of its manifest). */
+export function outlineOf(phase: {
+  rounds: readonly { labelled: number; selected: readonly number[] }[];
+  selectors: readonly { labelled: number }[];
+}): PhaseOutline {
+  return {
+    rounds: phase.rounds.map(({ labelled, selected }) => ({
+      labelled,
+      selected: selected.length,
+    })),
+    selectors: phase.selectors.map(({ labelled }) => labelled),
+  };
+}
+
+/**
+ * Whether a phase of outline `phase` holds all a phase of outline `stored` holds, and
+ * more: its rounds start with stored's, its selectors include them. SelectionPhaseStore
+ * stores a phase over another only then (and the rounds' selections agree).
+ */
+export function outlineExtends(phase: PhaseOutline, stored: PhaseOutline): boolean {
   const roundsExtend =
     phase.rounds.length >= stored.rounds.length &&
-    stored.rounds.every((round, i) => sameRound(round, phase.rounds[i]!));
-  const sizes = new Set(phase.selectors.map((s) => s.labelled));
-  const selectorsInclude = stored.selectors.every((s) => sizes.has(s.labelled));
+    stored.rounds.every(
+      (round, i) =>
+        round.labelled === phase.rounds[i]!.labelled &&
+        round.selected === phase.rounds[i]!.selected,
+    );
+  const selectorsInclude = stored.selectors.every((size) => phase.selectors.includes(size));
   const more =
     phase.rounds.length > stored.rounds.length || phase.selectors.length > stored.selectors.length;
   return roundsExtend && selectorsInclude && more;

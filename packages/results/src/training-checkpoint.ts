@@ -8,6 +8,32 @@ export interface OptimizerState {
   values: Float32Array;
 }
 
+/** The trainings of a run: its selectors, its targets, the rank-agreement measurement's θ. */
+export type TrainedNetwork = 'selector' | 'target' | 'rank-agreement';
+
+/**
+ * Which training of a run a checkpoint holds: the network and the labelled set it is
+ * trained on (its size, and its SHA-256 digest, see labelledSetDigest). As text,
+ * `<network>/<size>/<digest>`: the loop saves and loads by it, listings read it back.
+ */
+export interface TrainingKey {
+  network: TrainedNetwork;
+  labelled: number;
+  labelledSet: string;
+}
+
+export function trainingKeyText(key: TrainingKey): string {
+  return `${key.network}/${key.labelled}/${key.labelledSet}`;
+}
+
+/** The key `text` names; null for text trainingKeyText did not write (e.g. an older format). */
+export function parseTrainingKey(text: string): TrainingKey | null {
+  const match = /^(selector|target|rank-agreement)\/(\d+)\/([0-9a-f]+)$/.exec(text);
+  return match
+    ? { network: match[1] as TrainedNetwork, labelled: Number(match[2]), labelledSet: match[3]! }
+    : null;
+}
+
 /**
  * A training stopped after some of its epochs, with everything that makes resuming it
  * exact: the network's variables (batch-norm statistics included), the optimiser's state,
@@ -100,8 +126,6 @@ export interface TrainingBytes {
 /** What a training checkpoint says of itself, without its values (see readTrainingHeader). */
 export interface TrainingSummary {
   key: string;
-  backend: string;
-  device: string;
   /** Epochs finished when it was saved. */
   epochs: number;
 }
@@ -131,8 +155,8 @@ function readTrainingHeader(
 
 /** The summary of what encodeTraining wrote for run `id`, reading its header only. */
 export function summarizeTraining(id: string, bytes: TrainingBytes): TrainingSummary {
-  const { key, backend, device, epochs } = readTrainingHeader(id, bytes).header;
-  return { key, backend, device, epochs: epochs.length };
+  const { key, epochs } = readTrainingHeader(id, bytes).header;
+  return { key, epochs: epochs.length };
 }
 
 /** Reads what encodeTraining wrote for run `id`; throws, saying what is wrong, for anything else. */

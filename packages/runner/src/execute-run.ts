@@ -44,7 +44,8 @@ export async function executeRun(config: RunConfig, context: RunContext): Promis
       builtTargets: resumable?.targets ?? [],
       ...(checkpoints ? { trainingCheckpoints: checkpoints.training } : {}),
       onEvent: (event) => context.emit(event),
-      // The phase is offered as it grows, so the store holds all of it by the end.
+      // The phase is offered as it grows: the store keeps it where it extends the stored
+      // one (a run whose rounds leave the stored ones is not stored over them).
       onCheckpoint: (checkpoint) => {
         if (checkpoint.kind === 'targets') checkpoints?.save(checkpoint.targets);
         // offer() writes only a phase that extends the stored one.

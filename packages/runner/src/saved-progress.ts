@@ -1,11 +1,15 @@
-import type { ResultsStore } from '@prunefuse/results';
+import { parseTrainingKey, type ResultsStore } from '@prunefuse/results';
 
 /** What the checkpoints of an unfinished run hold for its next attempt. */
 export interface SavedProgress {
   /** Targets built (see @prunefuse/results run-checkpoint); the next attempt replays them. */
   targets: number;
-  /** The training it was in, saved after its last finished epoch; null when none. */
-  training: { network: string; epochs: number } | null;
+  /**
+   * The training it was in, saved after its last finished epoch (or, killed between two
+   * trainings, the last one that finished: it resumes only if that training is redone);
+   * `labelled`: the size of the set it trains on, null for a key of an older format.
+   */
+  training: { network: string; labelled: number | null; epochs: number } | null;
 }
 
 /** What run `id`'s checkpoints hold; nothing for a store without them. */
@@ -16,13 +20,16 @@ export function savedProgress(store: ResultsStore | null, id: string): SavedProg
     targets: targets?.state === 'saved' ? targets.checkpoint.targets.length : 0,
     training:
       training?.state === 'saved'
-        ? {
-            // The key is '<which network>/<labelled-set digest>' (the loop's trainingCheckpoint).
-            network: training.summary.key.split('/')[0]!,
-            epochs: training.summary.epochs,
-          }
+        ? describeTraining(training.summary.key, training.summary.epochs)
         : null,
   };
+}
+
+function describeTraining(key: string, epochs: number): SavedProgress['training'] {
+  const parsed = parseTrainingKey(key);
+  return parsed
+    ? { network: parsed.network, labelled: parsed.labelled, epochs }
+    : { network: key.split('/')[0]!, labelled: null, epochs };
 }
 
 /** `2/4 targets saved, target training after epoch 8`; empty when nothing is saved. */

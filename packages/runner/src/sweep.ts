@@ -4,6 +4,7 @@ import type { TrainingCheckpoints } from '@prunefuse/loop';
 import {
   type ClaimHolder,
   describeRun,
+  parseTrainingKey,
   plannedEpochs,
   type ResultsStore,
   type RunCheckpoint,
@@ -123,7 +124,7 @@ function runCheckpoints(
         const { key: savedKey, backend: _b, device: _d, ...state } = found.training;
         if (savedKey !== key || !sameEngine(found.training, engine)) return null;
         log(
-          `run ${id}: resuming its ${key.split('/')[0]} training after epoch ${state.epochs.length}`,
+          `run ${id}: resuming its ${parseTrainingKey(key)?.network ?? key} training after epoch ${state.epochs.length}`,
         );
         return state;
       },

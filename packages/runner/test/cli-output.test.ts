@@ -223,16 +223,16 @@ describe('prunefuse run --dry-run wall-time estimate', () => {
       ['run', config, '--dry-run', '--json', '--out', out],
     );
     const listing = JSON.parse(stdout) as {
-      runs: { id: string; macsToCompute: MacsByPhase; estimatedSeconds: number }[];
+      runs: { id: string; macsToCompute: MacsByPhase; secondsToCompute: number }[];
       pendingSeconds: number;
       calibrations: { arch: string; batch: number }[];
     };
     // The time of what each run computes (all of it here: no two runs share a selection).
     for (const run of listing.runs) {
-      expect(run.estimatedSeconds).toBeCloseTo(estimateSeconds(run.macsToCompute, rates), 9);
+      expect(run.secondsToCompute).toBeCloseTo(estimateSeconds(run.macsToCompute, rates), 9);
     }
     expect(listing.pendingSeconds).toBeCloseTo(
-      listing.runs.reduce((t, r) => t + r.estimatedSeconds, 0),
+      listing.runs.reduce((t, r) => t + r.secondsToCompute, 0),
       9,
     );
     expect(listing.calibrations.map((c) => c.arch)).toEqual(['resnet8-digits']);

@@ -143,24 +143,32 @@ describe('what is left to compute', () => {
     const inTarget = planLeft(fused, 2000, {
       phase: null,
       targets: 1,
-      training: { network: 'target', epochs: 2 },
+      training: { network: 'target', labelled: 450, epochs: 2 },
     });
     expect(inTarget.targetTrainings).toEqual([{ labelled: 450, epochs: 3, distilled: true }]);
     expect(inTarget.selectorTrainings).toEqual(plan.selectorTrainings);
     const inSelector = planLeft(fused, 2000, {
       phase: null,
       targets: 0,
-      training: { network: 'selector', epochs: 1 },
+      training: { network: 'selector', labelled: 200, epochs: 1 },
     });
-    expect(inSelector.selectorTrainings[0]).toEqual({ labelled: 100, epochs: 2 });
-    expect(inSelector.selectorTrainings.slice(1)).toEqual(plan.selectorTrainings.slice(1));
-    // The rank-agreement measurement is no part of the plan: nothing to take off.
-    expect(
-      planLeft(fused, 2000, {
-        ...NOTHING_DONE,
-        training: { network: 'rank-agreement', epochs: 3 },
-      }),
-    ).toEqual(plan);
+    expect(inSelector.selectorTrainings[1]).toEqual({ labelled: 200, epochs: 2 });
+    expect(inSelector.selectorTrainings.toSpliced(1, 1)).toEqual(
+      plan.selectorTrainings.toSpliced(1, 1),
+    );
+    // What a training that finished before the kill left (its target is saved), what the
+    // rank-agreement measurement saved (no part of the plan), a key of an older format:
+    // nothing to take off.
+    for (const training of [
+      { network: 'target', labelled: 200, epochs: 4 },
+      { network: 'rank-agreement', labelled: 100, epochs: 3 },
+      { network: 'target', labelled: null, epochs: 3 },
+    ]) {
+      expect(planLeft(fused, 2000, { phase: null, targets: 1, training })).toEqual({
+        ...plan,
+        targetTrainings: plan.targetTrainings.slice(1),
+      });
+    }
   });
 
   it('replays what a stored phase holds, as far as its rounds are the run’s', () => {

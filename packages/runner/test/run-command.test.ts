@@ -122,7 +122,7 @@ describe('prunefuse run --dry-run', () => {
             save(targets) {
               context.checkpoints!.save(targets);
               // as if it had gone on to a next target, and been killed after 2 of its epochs
-              context.checkpoints!.training.save('target/0123456789abcdef', {
+              context.checkpoints!.training.save('target/40/0123456789abcdef', {
                 epochs: [0, 1].map((epoch) => ({
                   epoch,
                   lr: 0.1,
@@ -160,7 +160,7 @@ describe('prunefuse run --dry-run', () => {
     expect(listing.runs.map((r) => [r.method, r.saved])).toEqual([
       ['prunefuse', { targets: 0, training: null }],
       ['prunefuse', { targets: 0, training: null }],
-      ['random', { targets: 1, training: { network: 'target', epochs: 2 } }],
+      ['random', { targets: 1, training: { network: 'target', labelled: 40, epochs: 2 } }],
     ]);
     // Its only target is saved: nothing left to compute; the others compute all they are charged.
     expect(listing.runs.map((r) => r.macsToCompute.total)).toEqual([

@@ -262,9 +262,9 @@ describe('run checkpoints', () => {
     const probe =
       (save: boolean): ExecuteRun =>
       async (_config, context) => {
-        if (save) context.checkpoints!.training.save('target/0123456789abcdef', state);
+        if (save) context.checkpoints!.training.save('target/40/0123456789abcdef', state);
         loaded.push(
-          context.checkpoints!.training.load('target/0123456789abcdef'),
+          context.checkpoints!.training.load('target/40/0123456789abcdef'),
           context.checkpoints!.training.load('selector/0123456789abcdef'),
         );
         throw new Error('stop here');

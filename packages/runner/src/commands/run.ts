@@ -168,12 +168,12 @@ async function runCommand(
     const macsToCompute = pendingRows.reduce((t, r) => t + r.macsToCompute.total, 0);
     const wall = deps.stepRates
       ? await estimateWallTimes({
-          runs: rows.map((row, i) => ({
-            id: row.id,
-            config: runs[i]!.config,
-            // The time it takes here: what it replays costs nothing.
-            macs: row.macsToCompute,
-          })),
+          // The time each pending run takes here: what it replays costs nothing.
+          runs: rows.flatMap((row, i) =>
+            row.status === 'finished'
+              ? []
+              : [{ id: row.id, config: runs[i]!.config, macs: row.macsToCompute }],
+          ),
           backend: await deps.environment(
             backend ??
               parseBackendChoice(runs[0]?.config.backend ?? 'auto', `${configFile}: backend`),
@@ -182,6 +182,7 @@ async function runCommand(
           stepRates: deps.stepRates,
         })
       : null;
+    /** Seconds a pending run still computes here; null for a finished run or without rates. */
     const secondsOf = (id: string) => wall?.seconds.get(id) ?? null;
     const pendingSeconds = wall ? pendingRows.reduce((t, r) => t + secondsOf(r.id)!, 0) : null;
     if (options.json) {
@@ -190,7 +191,7 @@ async function runCommand(
         config: configFile,
         store: root,
         shard,
-        runs: rows.map((r) => ({ ...r, estimatedSeconds: secondsOf(r.id) })),
+        runs: rows.map((r) => ({ ...r, secondsToCompute: secondsOf(r.id) })),
         pendingMacs,
         macsToCompute,
         pendingSeconds,
