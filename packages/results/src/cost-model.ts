@@ -94,9 +94,13 @@ export function labelledSizes(config: RunConfig): number[] {
   return sizes;
 }
 
-export function plannedEpochs(plan: RunPlan): number {
-  const sum = (phases: Array<{ epochs: number }>) =>
-    phases.reduce((total, p) => total + p.epochs, 0);
+/**
+ * Examples a plan trains on, epochs x labelled-set size summed over its trainings: the
+ * unit of progress, since an epoch on 5,000 examples takes five times one on 1,000.
+ */
+export function plannedExamples(plan: RunPlan): number {
+  const sum = (phases: Array<{ epochs: number; labelled: number }>) =>
+    phases.reduce((total, p) => total + p.epochs * p.labelled, 0);
   return sum(plan.selectorTrainings) + sum(plan.targetTrainings);
 }
 

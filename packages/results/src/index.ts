@@ -4,7 +4,7 @@ export {
   inferenceMacs,
   labelledSizes,
   planMacs,
-  plannedEpochs,
+  plannedExamples,
   planRun,
   type RunPlan,
   selectionMacsUpTo,

@@ -5,7 +5,6 @@ import {
   type ClaimHolder,
   describeRun,
   parseTrainingKey,
-  plannedEpochs,
   type ResultsStore,
   type RunCheckpoint,
   type RunConfig,
@@ -210,7 +209,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepSummary> {
   progress.sweepStarted(
     pending,
     summary.skipped.length,
-    new Map([...left].map(([id, { plan }]) => [id, plannedEpochs(plan)])),
+    new Map([...left].map(([id, { plan }]) => [id, plan])),
   );
   for (const run of pending) {
     const interrupted = interruptedAttempt(store, run, left.get(run.id)!.saved);

@@ -3,7 +3,7 @@ import {
   NOTHING_DONE,
   phaseAfterRun,
   planLeft,
-  plannedEpochs,
+  plannedExamples,
   planRun,
 } from '@prunefuse/results';
 import { describe, expect, it } from 'vitest';
@@ -73,7 +73,8 @@ describe('run plan', () => {
     expect(planRun(byMethod('full').config, 2000).targetTrainings).toEqual([
       { labelled: 2000, epochs: 5, distilled: false },
     ]);
-    expect(plannedEpochs(prunefuse)).toBe(5 * 3 + 2 * 5);
+    // Progress counts examples trained: epochs x labelled set, over every training.
+    expect(plannedExamples(prunefuse)).toBe(3 * (100 + 200 + 300 + 400 + 450) + 5 * (200 + 450));
   });
 });
 

@@ -1,4 +1,4 @@
-import type { RunEvent } from '@prunefuse/results';
+import { planRun, type RunEvent } from '@prunefuse/results';
 import { describe, expect, it } from 'vitest';
 import { expandSweep } from '../src/config/expand.js';
 import { parseExperiment } from '../src/config/load.js';
@@ -6,7 +6,8 @@ import { formatDuration } from '../src/progress/duration.js';
 import { createProgress } from '../src/progress/reporter.js';
 import { describeTestDataset } from './fixtures/datasets.js';
 
-// active-learning: sizes 40, 80 -> one selector training (4 epochs) and one target (4 epochs)
+// active-learning: sizes 40, 80 -> one selector training (4 epochs on 40) and one target
+// (4 epochs on 80): 160 + 320 = 480 examples trained per run.
 const runs = expandSweep(
   parseExperiment(
     'experiments/progress.yaml',
@@ -62,9 +63,9 @@ describe('plain progress (not a terminal)', () => {
     expect(out.text().split('\n')).toEqual([
       'sweep: 2 runs to do, 3 already finished',
       `[run 1/2] ${first.id} active-learning resnet8-digits least-confidence seed 1: started`,
-      // 20 s for 2 of the run's 8 planned epochs, 2 of the sweep's 16
-      `[run 1/2] ${first.id} round 1/1, selector epoch 2/4 on 40 labelled; run ETA 1m00s, sweep ETA 2m20s`,
-      `[run 1/2] ${first.id} round 1/1, selector epoch 4/4 on 40 labelled; run ETA 40s, sweep ETA 2m00s`,
+      // 20 s for 80 of the run's 480 planned examples, 80 of the sweep's 960
+      `[run 1/2] ${first.id} round 1/1, selector epoch 2/4 on 40 labelled; run ETA 1m40s, sweep ETA 3m40s`,
+      `[run 1/2] ${first.id} round 1/1, selector epoch 4/4 on 40 labelled; run ETA 1m20s, sweep ETA 3m20s`,
       'a warning',
       `[run 1/2] ${first.id} finished after 45s; sweep ETA 45s`,
       `[run 2/2] ${second.id} active-learning resnet8-digits least-confidence seed 2: started`,
@@ -81,13 +82,15 @@ describe('a run that replays part of its plan', () => {
     const out = collector(false);
     const progress = createProgress(out.stream, { intervalMs: 0, now: () => now });
     const [first, second] = runs as [(typeof runs)[0], (typeof runs)[0]];
-    // The second run replays its selector (a stored phase): only its 4 target epochs are left.
-    progress.sweepStarted(runs, 0, new Map([[second.id, 4]]));
+    // The second run replays its selector (a stored phase): only its target is left.
+    const plan = planRun(second.config, second.trainSize);
+    progress.sweepStarted(runs, 0, new Map([[second.id, { ...plan, selectorTrainings: [] }]]));
     progress.runStarted(first);
     now += 10_000;
     progress.runEvent(first.id, epoch('selector', 0));
-    // 10 s an epoch: 7 more of the first run, then 4 of the second (8 + 8 planned would say 2m30s)
-    expect(out.text().split('\n').at(-2)).toMatch(/run ETA 1m10s, sweep ETA 1m50s$/);
+    // 10 s for 40 examples: 440 more of the first run, then the second's 320 (its whole
+    // plan of 480 would say 3m50s)
+    expect(out.text().split('\n').at(-2)).toMatch(/run ETA 1m50s, sweep ETA 3m10s$/);
   });
 });
 
@@ -163,8 +166,9 @@ seeds: [1]
     now += 10_000;
     progress.runEvent(second.id, epoch('selector', 0));
     const last = out.text().trim().split('\n').at(-1)!;
-    // 7 epochs of 16 left at 10 s each, where the sweep's average (14 s for 9) says 11 s.
-    expect(last).toMatch(/; run ETA 1m10s, sweep ETA 1m10s$/);
+    // 440 examples of 960 left at 0.25 s each, where the sweep's average (14 s for 520)
+    // says 12 s.
+    expect(last).toMatch(/; run ETA 1m50s, sweep ETA 1m50s$/);
   });
 });
 
@@ -183,10 +187,10 @@ describe('terminal progress', () => {
     progress.log('a warning');
     progress.sweepEnded();
     const text = out.text();
-    expect(text).toMatch(/sweep .* 12% 0\/2 runs \| ETA 2m20s/);
+    expect(text).toMatch(/sweep .* 8% 0\/2 runs \| ETA 3m40s/);
     expect(text).toContain(`run ${first.id}`);
     expect(text).toMatch(
-      /25% round 1\/1 active-learning resnet8-digits least-confidence seed 1 \| ETA 1m00s/,
+      /16% round 1\/1 active-learning resnet8-digits least-confidence seed 1 \| ETA 1m40s/,
     );
     expect(text).toMatch(/selector .* 50% epoch 2\/4 on 40 labelled \| ETA 20s/);
     expect(text).toContain('a warning\n');

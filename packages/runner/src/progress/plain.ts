@@ -1,4 +1,4 @@
-import type { RunEvent } from '@prunefuse/results';
+import type { RunEvent, RunPlan } from '@prunefuse/results';
 import type { ExpandedRun } from '../config/expand.js';
 import { formatEta as eta, formatDuration } from './duration.js';
 import type { ProgressStream, SweepProgress } from './sweep-progress.js';
@@ -23,9 +23,9 @@ export class PlainProgress implements SweepProgress {
   sweepStarted(
     runs: readonly ExpandedRun[],
     finished: number,
-    epochsToTrain?: ReadonlyMap<string, number>,
+    plans?: ReadonlyMap<string, RunPlan>,
   ): void {
-    this.state.start(runs, epochsToTrain);
+    this.state.start(runs, plans);
     this.line(`sweep: ${runs.length} runs to do, ${finished} already finished`);
   }
 

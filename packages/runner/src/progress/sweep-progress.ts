@@ -1,4 +1,4 @@
-import type { RunEvent } from '@prunefuse/results';
+import type { RunEvent, RunPlan } from '@prunefuse/results';
 import type { ExpandedRun } from '../config/expand.js';
 import type { RunOutcome } from './sweep-state.js';
 
@@ -6,13 +6,13 @@ import type { RunOutcome } from './sweep-state.js';
 export interface SweepProgress {
   /**
    * `runs`: those the sweep will try; `finished`: how many of its runs were already done;
-   * `epochsToTrain`: by run id, the epochs each will train (less than its plan where it
-   * replays a stored selection phase or resumes; absent: its whole plan).
+   * `plans`: by run id, what each still trains (less than its plan where it replays a
+   * stored selection phase or resumes, see plansLeft; absent: its whole plan).
    */
   sweepStarted(
     runs: readonly ExpandedRun[],
     finished: number,
-    epochsToTrain?: ReadonlyMap<string, number>,
+    plans?: ReadonlyMap<string, RunPlan>,
   ): void;
   runStarted(run: ExpandedRun): void;
   runEvent(id: string, event: RunEvent): void;

@@ -1,4 +1,10 @@
-import { describeRun, plannedEpochs, planRun, type RunEvent } from '@prunefuse/results';
+import {
+  describeRun,
+  plannedExamples,
+  planRun,
+  type RunEvent,
+  type RunPlan,
+} from '@prunefuse/results';
 import type { ExpandedRun } from '../config/expand.js';
 
 export type RunOutcome = 'finished' | 'failed' | 'finished-elsewhere';
@@ -29,8 +35,9 @@ export interface RunState {
   label: string;
   /** Position among the runs this sweep set out to do, 1-based. */
   ordinal: number;
-  plannedEpochs: number;
-  doneEpochs: number;
+  /** Training examples it will train on (epochs x labelled set), and those done. */
+  plannedExamples: number;
+  doneExamples: number;
   rounds: number;
   roundsDone: number;
   startedAt: number;
@@ -40,43 +47,45 @@ export interface RunState {
 }
 
 /**
- * Where a sweep stands, for both progress displays. Work is counted in epochs, planned
- * from each run's config (plan.ts), so the ETA of a sweep moves with every epoch rather
- * than with every finished run. ETAs extrapolate the time spent so far linearly.
+ * Where a sweep stands, for both progress displays. Work is counted in training examples
+ * (an epoch on n labelled examples is n), planned from what each run still trains (see
+ * plansLeft), so the ETA of a sweep moves with every epoch rather than with every finished
+ * run, and a run's early epochs on small labelled sets do not promise an early end. ETAs
+ * extrapolate the time spent so far linearly.
  */
 export class SweepState {
   runsTotal = 0;
   runsDone = 0;
   runsFailed = 0;
-  epochsTotal = 0;
-  epochsDone = 0;
+  examplesTotal = 0;
+  examplesDone = 0;
   startedAt = 0;
   current: RunState | null = null;
-  private readonly planned = new Map<string, { epochs: number; rounds: number }>();
+  private readonly planned = new Map<string, { examples: number; rounds: number }>();
 
   constructor(readonly now: () => number) {}
 
-  /** `epochsToTrain`: see SweepProgress.sweepStarted. */
-  start(runs: readonly ExpandedRun[], epochsToTrain?: ReadonlyMap<string, number>): void {
+  /** `plans`: see SweepProgress.sweepStarted. */
+  start(runs: readonly ExpandedRun[], plans?: ReadonlyMap<string, RunPlan>): void {
     this.startedAt = this.now();
     this.runsTotal = runs.length;
     for (const run of runs) {
       const plan = planRun(run.config, run.trainSize);
-      // Replayed rounds are reported like computed ones; replayed epochs are not.
-      const epochs = epochsToTrain?.get(run.id) ?? plannedEpochs(plan);
-      this.planned.set(run.id, { epochs, rounds: plan.selections.length });
-      this.epochsTotal += epochs;
+      // Replayed rounds are reported like computed ones; replayed trainings are not.
+      const examples = plannedExamples(plans?.get(run.id) ?? plan);
+      this.planned.set(run.id, { examples, rounds: plan.selections.length });
+      this.examplesTotal += examples;
     }
   }
 
   runStarted(run: ExpandedRun): RunState {
-    const planned = this.planned.get(run.id) ?? { epochs: 0, rounds: 0 };
+    const planned = this.planned.get(run.id) ?? { examples: 0, rounds: 0 };
     this.current = {
       id: run.id,
       label: describeRun(run.config),
       ordinal: this.runsDone + 1,
-      plannedEpochs: planned.epochs,
-      doneEpochs: 0,
+      plannedExamples: planned.examples,
+      doneExamples: 0,
       rounds: planned.rounds,
       roundsDone: 0,
       startedAt: this.now(),
@@ -102,21 +111,20 @@ export class SweepState {
         totalEpochs: event.totalEpochs,
         startedAt: samePhase ? current.startedAt : this.now() - event.epoch.seconds * 1000,
       };
-      // A run may train more epochs than planned (the plan is an estimate); never overshoot.
-      if (run.doneEpochs < run.plannedEpochs) {
-        run.doneEpochs++;
-        this.epochsDone++;
-      }
+      // A run may train more than planned (the plan is an estimate); never overshoot.
+      const examples = Math.min(event.labelled, run.plannedExamples - run.doneExamples);
+      run.doneExamples += examples;
+      this.examplesDone += examples;
     } else if (event.type === 'round') {
       run.roundsDone++;
     }
   }
 
-  /** Counts the run as done, whatever it left of its planned epochs. */
+  /** Counts the run as done, whatever it left of its planned examples. */
   runEnded(id: string, outcome: RunOutcome): void {
-    const planned = this.planned.get(id)?.epochs ?? 0;
-    const done = this.current?.id === id ? this.current.doneEpochs : 0;
-    this.epochsDone += planned - done;
+    const planned = this.planned.get(id)?.examples ?? 0;
+    const done = this.current?.id === id ? this.current.doneExamples : 0;
+    this.examplesDone += planned - done;
     this.runsDone++;
     if (outcome === 'failed') this.runsFailed++;
     if (this.current?.id === id) this.current = null;
@@ -129,16 +137,16 @@ export class SweepState {
    */
   sweepEta(): number | null {
     const run = this.current;
-    if (run && run.doneEpochs > 0) {
-      const perEpoch = this.elapsed(run.startedAt) / run.doneEpochs;
-      return perEpoch * Math.max(0, this.epochsTotal - this.epochsDone);
+    if (run && run.doneExamples > 0) {
+      const perExample = this.elapsed(run.startedAt) / run.doneExamples;
+      return perExample * Math.max(0, this.examplesTotal - this.examplesDone);
     }
-    return eta(this.startedAt, this.epochsDone, this.epochsTotal, this.now());
+    return eta(this.startedAt, this.examplesDone, this.examplesTotal, this.now());
   }
 
   runEta(): number | null {
     const run = this.current;
-    return run ? eta(run.startedAt, run.doneEpochs, run.plannedEpochs, this.now()) : null;
+    return run ? eta(run.startedAt, run.doneExamples, run.plannedExamples, this.now()) : null;
   }
 
   phaseEta(): number | null {

@@ -1,4 +1,4 @@
-import type { RunEvent } from '@prunefuse/results';
+import type { RunEvent, RunPlan } from '@prunefuse/results';
 import cliProgress from 'cli-progress';
 import type { ExpandedRun } from '../config/expand.js';
 import { formatDuration, formatEta } from './duration.js';
@@ -35,18 +35,18 @@ export class TtyProgress implements SweepProgress {
   sweepStarted(
     runs: readonly ExpandedRun[],
     finished: number,
-    epochsToTrain?: ReadonlyMap<string, number>,
+    plans?: ReadonlyMap<string, RunPlan>,
   ): void {
-    this.state.start(runs, epochsToTrain);
+    this.state.start(runs, plans);
     if (finished > 0) this.log(`sweep: ${finished} runs already finished`);
-    this.sweepBar = this.bars.create(Math.max(1, this.state.epochsTotal), 0, this.sweepPayload());
+    this.sweepBar = this.bars.create(Math.max(1, this.state.examplesTotal), 0, this.sweepPayload());
   }
 
   runStarted(run: ExpandedRun): void {
     const current = this.state.runStarted(run);
     const payload = { label: `run ${run.id}`, detail: current.label, etaText: '?' };
-    if (this.runBar) this.runBar.start(Math.max(1, current.plannedEpochs), 0, payload);
-    else this.runBar = this.bars.create(Math.max(1, current.plannedEpochs), 0, payload);
+    if (this.runBar) this.runBar.start(Math.max(1, current.plannedExamples), 0, payload);
+    else this.runBar = this.bars.create(Math.max(1, current.plannedExamples), 0, payload);
     this.refresh();
   }
 
@@ -76,7 +76,7 @@ export class TtyProgress implements SweepProgress {
   }
 
   private refresh(): void {
-    this.sweepBar?.update(this.state.epochsDone, this.sweepPayload());
+    this.sweepBar?.update(this.state.examplesDone, this.sweepPayload());
     const run = this.state.current;
     if (run && this.runBar) {
       // A round is shown while a selector trains for it; θp* and targets serve a milestone.
@@ -85,7 +85,7 @@ export class TtyProgress implements SweepProgress {
         run.rounds > 0 && inRound
           ? `round ${Math.min(run.roundsDone + 1, run.rounds)}/${run.rounds} `
           : '';
-      this.runBar.update(run.doneEpochs, {
+      this.runBar.update(run.doneExamples, {
         label: `run ${run.id}`,
         detail: `${rounds}${run.label}`,
         etaText: formatEta(this.state.runEta()),
