@@ -88,5 +88,6 @@ export {
   type TrainedNetwork,
   type TrainingKey,
   type TrainingSummary,
+  trainingKeyNetwork,
   trainingKeyText,
 } from './training-checkpoint.js';

@@ -34,6 +34,11 @@ export function parseTrainingKey(text: string): TrainingKey | null {
     : null;
 }
 
+/** The network a key names; for a key of an older format (`<network>/<digest>`), its first part. */
+export function trainingKeyNetwork(text: string): string {
+  return parseTrainingKey(text)?.network ?? text.split('/')[0]!;
+}
+
 /**
  * A training stopped after some of its epochs, with everything that makes resuming it
  * exact: the network's variables (batch-norm statistics included), the optimiser's state,

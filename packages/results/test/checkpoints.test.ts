@@ -2,7 +2,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ResultsStore, type SavedTraining } from '../src/index.js';
+import {
+  parseTrainingKey,
+  ResultsStore,
+  type SavedTraining,
+  trainingKeyNetwork,
+  trainingKeyText,
+} from '../src/index.js';
 
 let root: string;
 let store: ResultsStore;
@@ -87,5 +93,19 @@ describe('training checkpoints', () => {
     store.saveTrainingCheckpoint(ID, training(1));
     store.removeCheckpoint(ID);
     expect(store.readTrainingCheckpoint(ID)).toEqual({ state: 'absent' });
+  });
+});
+
+describe('training keys', () => {
+  it('read back what trainingKeyText wrote', () => {
+    const key = { network: 'selector', labelled: 3000, labelledSet: '00ff' } as const;
+    expect(trainingKeyText(key)).toBe('selector/3000/00ff');
+    expect(parseTrainingKey(trainingKeyText(key))).toEqual(key);
+    expect(trainingKeyNetwork(trainingKeyText(key))).toBe('selector');
+  });
+
+  it('name the network of an older key, which does not parse', () => {
+    expect(parseTrainingKey('target/00112233aabbccdd')).toBeNull();
+    expect(trainingKeyNetwork('target/00112233aabbccdd')).toBe('target');
   });
 });

@@ -1,4 +1,4 @@
-import { parseTrainingKey, type ResultsStore } from '@prunefuse/results';
+import { parseTrainingKey, type ResultsStore, trainingKeyNetwork } from '@prunefuse/results';
 
 /** What the checkpoints of an unfinished run hold for its next attempt. */
 export interface SavedProgress {
@@ -26,10 +26,11 @@ export function savedProgress(store: ResultsStore | null, id: string): SavedProg
 }
 
 function describeTraining(key: string, epochs: number): SavedProgress['training'] {
-  const parsed = parseTrainingKey(key);
-  return parsed
-    ? { network: parsed.network, labelled: parsed.labelled, epochs }
-    : { network: key.split('/')[0]!, labelled: null, epochs };
+  return {
+    network: trainingKeyNetwork(key),
+    labelled: parseTrainingKey(key)?.labelled ?? null,
+    epochs,
+  };
 }
 
 /** `2/4 targets saved, target training after epoch 8`; empty when nothing is saved. */

@@ -4,7 +4,6 @@ import type { TrainingCheckpoints } from '@prunefuse/loop';
 import {
   type ClaimHolder,
   describeRun,
-  parseTrainingKey,
   type ResultsStore,
   type RunCheckpoint,
   type RunConfig,
@@ -13,6 +12,7 @@ import {
   type SavedTarget,
   type SelectionPhaseStore,
   sameEngine,
+  trainingKeyNetwork,
 } from '@prunefuse/results';
 import type { RunEnvironment, Tracker } from '@prunefuse/tracking';
 import type { ExpandedRun } from './config/expand.js';
@@ -123,7 +123,7 @@ function runCheckpoints(
         const { key: savedKey, backend: _b, device: _d, ...state } = found.training;
         if (savedKey !== key || !sameEngine(found.training, engine)) return null;
         log(
-          `run ${id}: resuming its ${parseTrainingKey(key)?.network ?? key} training after epoch ${state.epochs.length}`,
+          `run ${id}: resuming its ${trainingKeyNetwork(key)} training after epoch ${state.epochs.length}`,
         );
         return state;
       },
