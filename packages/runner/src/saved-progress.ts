@@ -25,20 +25,27 @@ export function savedProgress(store: ResultsStore | null, id: string): SavedProg
   };
 }
 
-function describeTraining(key: string, epochs: number): SavedProgress['training'] {
-  return {
-    network: trainingKeyNetwork(key),
-    labelled: parseTrainingKey(key)?.labelled ?? null,
-    epochs,
-  };
+/** The training a checkpoint's key names, as SavedProgress holds it (less its epochs). */
+export function trainingOfKey(key: string): { network: string; labelled: number | null } {
+  return { network: trainingKeyNetwork(key), labelled: parseTrainingKey(key)?.labelled ?? null };
 }
 
-/** `2/4 targets saved, target training after epoch 8`; empty when nothing is saved. */
+function describeTraining(key: string, epochs: number): SavedProgress['training'] {
+  return { ...trainingOfKey(key), epochs };
+}
+
+/** `target training on 3000 labelled`; without the size for a key of an older format. */
+export function trainingPhrase(training: { network: string; labelled: number | null }): string {
+  const on = training.labelled === null ? '' : ` on ${training.labelled} labelled`;
+  return `${training.network} training${on}`;
+}
+
+/** `2/4 targets saved, target training on 3000 labelled after epoch 8`; empty when nothing is saved. */
 export function describeSaved(saved: SavedProgress, milestones: number): string {
   return [
     ...(saved.targets > 0 ? [`${saved.targets}/${milestones} targets saved`] : []),
     ...(saved.training
-      ? [`${saved.training.network} training after epoch ${saved.training.epochs}`]
+      ? [`${trainingPhrase(saved.training)} after epoch ${saved.training.epochs}`]
       : []),
   ].join(', ');
 }

@@ -12,12 +12,16 @@ import {
   type SavedTarget,
   type SelectionPhaseStore,
   sameEngine,
-  trainingKeyNetwork,
 } from '@prunefuse/results';
 import type { RunEnvironment, Tracker } from '@prunefuse/tracking';
 import type { ExpandedRun } from './config/expand.js';
 import type { SweepProgress } from './progress/reporter.js';
-import { describeSaved, type SavedProgress } from './saved-progress.js';
+import {
+  describeSaved,
+  type SavedProgress,
+  trainingOfKey,
+  trainingPhrase,
+} from './saved-progress.js';
 import { plansLeft } from './work-left.js';
 
 /** What a run gets besides its config while it executes. */
@@ -123,7 +127,7 @@ function runCheckpoints(
         const { key: savedKey, backend: _b, device: _d, ...state } = found.training;
         if (savedKey !== key || !sameEngine(found.training, engine)) return null;
         log(
-          `run ${id}: resuming its ${trainingKeyNetwork(key)} training after epoch ${state.epochs.length}`,
+          `run ${id}: resuming its ${trainingPhrase(trainingOfKey(key))} after epoch ${state.epochs.length}`,
         );
         return state;
       },

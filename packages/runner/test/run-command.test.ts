@@ -143,7 +143,7 @@ describe('prunefuse run --dry-run', () => {
     stdout = '';
     await cli(['run', config, '--dry-run', '--out', out]);
     expect(stdout.split('\n').filter((l) => l.includes('random'))).toEqual([
-      expect.stringMatching(/ failed \(1\/1 targets saved, target training after epoch 2\) /),
+      expect.stringMatching(/ failed \(1\/1 targets saved, target training on 40 labelled after epoch 2\) /),
     ]);
     stdout = '';
     await cli(['run', config, '--dry-run', '--json', '--out', out]);

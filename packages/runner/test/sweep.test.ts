@@ -277,6 +277,6 @@ describe('run checkpoints', () => {
       device: 'another device',
     });
     expect(loaded).toEqual([state, null, state, null, null, null]);
-    expect(calls).toContain(`log run ${run.id}: resuming its target training after epoch 1`);
+    expect(calls).toContain(`log run ${run.id}: resuming its target training on 40 labelled after epoch 1`);
   });
 });
