@@ -66,6 +66,28 @@ describe('prunefuse baseline write / check', () => {
     );
   });
 
+  it('holds a baseline of one seed against that seed when the store has gained another', () => {
+    const seed0 = path.join(dir, 'baselines', 'seed0.json');
+    const write = prunefuse(
+      'baseline',
+      'write',
+      fixtureStore(fixtureSweep({}, [0])),
+      '--out',
+      seed0,
+    );
+    expect(write.status).toBe(0);
+    const extended = fixtureStore([
+      ...fixtureSweep({}, [0]),
+      ...fixtureSweep({ accuracyShift: -8 }, [1]),
+    ]);
+    const check = prunefuse('check', extended, '--baseline', seed0);
+    expect(check.status).toBe(0);
+    expect(check.stdout).toContain(
+      '25 pass, 0 improved, 0 regressed, 0 missing, 0 invalid, 0 problems: OK',
+    );
+    expect(check.stdout).toContain('seeds 1 not in the baseline (not compared');
+  });
+
   it('exits 1 on added MACs and on a missing run, with one JSON document under --json', () => {
     const changed = fixtureSweep({ macsScale: 1.1 });
     const costly = fixtureStore(

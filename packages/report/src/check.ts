@@ -53,7 +53,11 @@ export interface CheckRow {
   /** Accuracy counts toward this only under the `entry` gate. */
   status: CheckStatus;
   accuracyGate: AccuracyGate;
-  seeds: { baseline: number[]; measured: number[]; missing: number[] };
+  /**
+   * `measured`: the baseline's seeds the store has, which the metrics compare; `missing`:
+   * the baseline's seeds it lacks; `notCompared`: seeds the store has beyond the baseline's.
+   */
+  seeds: { baseline: number[]; measured: number[]; missing: number[]; notCompared: number[] };
   metrics: MetricCheck[];
 }
 
@@ -108,11 +112,8 @@ export interface CheckResult {
 
 type Measured = BudgetSummary & { params: { target: number; selector: number | null } };
 
-/** Compares the seed means of `records` with every entry of `baseline`. */
-export function checkAgainstBaseline(
-  records: readonly RunRecord[],
-  baseline: RegressionBaseline,
-): CheckResult {
+/** The seed means of `records` per baseline key (group and budget). */
+function measuredByKey(records: readonly RunRecord[]): Map<string, Measured> {
   const measured = new Map<string, Measured>();
   for (const summary of summarizeRuns(records)) {
     for (const budget of summary.budgets) {
@@ -120,6 +121,33 @@ export function checkAgainstBaseline(
       measured.set(key, { ...budget, params: summary.params });
     }
   }
+  return measured;
+}
+
+/**
+ * Compares each entry of `baseline` with the mean over the same seeds in `records`.
+ *
+ * The same seeds, not every seed the store has: on the baseline's backend a seed reruns
+ * to the last digit, so a change shows exactly; a store that has gained seeds since the
+ * baseline was written (a sweep extended from one seed to two) would otherwise move each
+ * mean by the new seeds' spread, a point or more at these budgets, and fail or hide a
+ * change for reasons that are not one. Seeds beyond the baseline's are listed per row.
+ */
+export function checkAgainstBaseline(
+  records: readonly RunRecord[],
+  baseline: RegressionBaseline,
+): CheckResult {
+  const measured = measuredByKey(records);
+  const overSeeds = new Map<string, Map<string, Measured>>();
+  const measuredOverSeeds = (seeds: readonly number[]): Map<string, Measured> => {
+    const key = seeds.join(',');
+    let found = overSeeds.get(key);
+    if (!found) {
+      found = measuredByKey(records.filter((r) => seeds.includes(r.config.seed)));
+      overSeeds.set(key, found);
+    }
+    return found;
+  };
   const unsound = new Set<string>();
   const problems = records.flatMap((record) => {
     const found = measuredProblems(record);
@@ -133,8 +161,10 @@ export function checkAgainstBaseline(
     baselineBackends.length > 0 && measuredBackends.some((b) => !baselineBackends.includes(b));
   const gate: AccuracyGate = acrossBackends ? 'mean across backends' : 'entry';
   const rows = baseline.entries.map((entry) => {
-    const found = measured.get(baselineKeyText(entry));
-    const row = checkEntry({ baseline, entry, found, gate });
+    const keyText = baselineKeyText(entry);
+    const found = measuredOverSeeds(entry.seeds).get(keyText);
+    const storeSeeds = measured.get(keyText)?.seeds ?? [];
+    const row = checkEntry({ baseline, entry, found, storeSeeds, gate });
     const invalid =
       found?.runIds.some((id) => unsound.has(id)) ||
       row.metrics.some((m) => m.status === 'invalid');
@@ -176,11 +206,15 @@ function checkEntry({
   baseline,
   entry,
   found,
+  storeSeeds,
   gate,
 }: {
   baseline: RegressionBaseline;
   entry: BaselineEntry;
+  /** The entry's group and budget over the entry's seeds. */
   found: Measured | undefined;
+  /** Every seed the store has for the entry's group and budget. */
+  storeSeeds: readonly number[];
   gate: AccuracyGate;
 }): CheckRow {
   const key: BaselineKey = {
@@ -240,7 +274,12 @@ function checkEntry({
     keyText: baselineKeyText(key),
     status: rowStatus(gating, missingSeeds.length > 0),
     accuracyGate: gate,
-    seeds: { baseline: entry.seeds, measured: measuredSeeds, missing: missingSeeds },
+    seeds: {
+      baseline: entry.seeds,
+      measured: measuredSeeds,
+      missing: missingSeeds,
+      notCompared: storeSeeds.filter((s) => !entry.seeds.includes(s)),
+    },
     metrics,
   };
 }

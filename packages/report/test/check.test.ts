@@ -200,7 +200,32 @@ describe('checkAgainstBaseline', () => {
     expect(result.ok).toBe(false);
     expect(statuses(result, 'svp resnet8')).toEqual(['missing', 'missing', 'missing']);
     const row = result.rows.find((r) => r.key.method === 'svp resnet8')!;
-    expect(row.seeds).toEqual({ baseline: [0, 1], measured: [0], missing: [1] });
+    expect(row.seeds).toEqual({ baseline: [0, 1], measured: [0], missing: [1], notCompared: [] });
+  });
+
+  it('compares the baseline’s own seeds only, when the store has gained more', () => {
+    const oneSeed = baselineFromRecords(fixtureSweep(undefined, [0]), {
+      store: 'stores/quick',
+      description: 'seed 0',
+    });
+    // seed 1 far off: with it in the mean, every entry would move by 6 points
+    const extended = [
+      ...fixtureSweep(undefined, [0]),
+      ...fixtureSweep({ accuracyShift: -12 }, [1]),
+    ];
+    const result = checkAgainstBaseline(extended, oneSeed);
+    expect(result.ok).toBe(true);
+    expect(result.counts.pass).toBe(oneSeed.entries.length);
+    for (const row of result.rows) {
+      expect(row.seeds).toEqual({ baseline: [0], measured: [0], missing: [], notCompared: [1] });
+      expect(row.metrics.find((m) => m.metric === 'accuracyPct')!.delta).toBeCloseTo(0, 3);
+    }
+    // a change on the baseline's seed still shows
+    const changed = [
+      ...fixtureSweep({ accuracyShift: -3 }, [0]),
+      ...fixtureSweep({ accuracyShift: 3 }, [1]),
+    ];
+    expect(checkAgainstBaseline(changed, oneSeed).counts.regressed).toBe(oneSeed.entries.length);
   });
 
   it('fails when a whole group of the baseline was not run', () => {

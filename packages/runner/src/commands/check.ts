@@ -1,4 +1,3 @@
-import type { Command } from 'commander';
 import {
   type AccuracyAcrossBackends,
   type CheckResult,
@@ -8,6 +7,7 @@ import {
   type MetricCheck,
   readStoreRecords,
 } from '@prunefuse/report';
+import type { Command } from 'commander';
 import { formatTable, printJson, printText } from '../output.js';
 
 export function registerCheck(program: Command): void {
@@ -67,6 +67,15 @@ function formatCheck(result: CheckResult): string {
   if (improved > 0) lines.push('improved entries pass; record a new baseline to keep the gain');
   if (result.unbaselined.length) {
     lines.push(`not in the baseline (not checked): ${result.unbaselined.join('; ')}`);
+  }
+  const beyond = [...new Set(result.rows.flatMap((r) => r.seeds.notCompared))].sort(
+    (a, b) => a - b,
+  );
+  if (beyond.length) {
+    lines.push(
+      `seeds ${beyond.join(', ')} not in the baseline (not compared: each entry is held to the ` +
+        "mean over the baseline's own seeds; record a new baseline to include them)",
+    );
   }
   return lines.join('\n');
 }
