@@ -88,6 +88,20 @@ describe('prunefuse baseline write / check', () => {
     expect(check.stdout).toContain('seeds 1 not in the baseline (not compared');
   });
 
+  it('passes the committed Fashion-MNIST ResNet-20 store against its committed baseline', () => {
+    // A damaged or edited run record there, or a change in how runs are grouped, summarised
+    // or counted, fails here rather than in a user's regression gate.
+    const check = prunefuse(
+      'check',
+      'reports/fashion-mnist-resnet20/store',
+      '--baseline',
+      'baselines/fashion-mnist-resnet20.json',
+    );
+    expect(check.stderr).toBe('');
+    expect(check.status).toBe(0);
+    expect(check.stdout).toMatch(/ 0 regressed, 0 missing, 0 invalid, 0 problems: OK/);
+  });
+
   it('exits 1 on added MACs and on a missing run, with one JSON document under --json', () => {
     const changed = fixtureSweep({ macsScale: 1.1 });
     const costly = fixtureStore(
