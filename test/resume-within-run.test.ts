@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ResultsStore, } from '@prunefuse/results';
+import { ResultsStore } from '@prunefuse/results';
 import { afterAll, describe, expect, it } from 'vitest';
 import { untimedFigures } from '../packages/results/test/fixtures/untimed-figures.js';
 import { runCli } from './cli-process.js';
@@ -59,7 +59,9 @@ describe('`prunefuse run` killed with SIGKILL part-way through a run', () => {
     expect([null, 137], cut.stderr).toContain(cut.status);
     const again = runCli(['run', file, '--out', midTraining]);
     expect(again.status, again.stderr).toBe(0);
-    expect(again.stderr).toContain(`run ${id}: resuming its target training after epoch 1`);
+    expect(again.stderr).toContain(
+      `run ${id}: resuming its target training on 60 labelled after epoch 1`,
+    );
     const continued = new ResultsStore(midTraining).read(id!);
     expect(continued.resumed).toBeUndefined(); // no whole target was saved before the kill
     expect(untimedFigures(continued)).toEqual(untimedFigures(new ResultsStore(whole).read(id!)));
